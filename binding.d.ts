@@ -1,0 +1,44 @@
+// Exact typings of the raw native module (build/Release/bilevel.node). lib/ consumes these.
+export type NativeDtype = 'float32' | 'float64' | 'int64' | 'bool';
+export type NativeData = Float32Array | Float64Array | BigInt64Array | Uint8Array;
+export type BinaryOpName = 'add' | 'sub' | 'mul' | 'div' | 'pow' | 'matmul';
+export type UnaryOpName = 'neg' | 'exp' | 'log' | 'sqrt' | 'sin' | 'cos' | 'tanh' | 'sigmoid' | 'relu' | 'abs';
+export type ReduceOpName = 'sum' | 'mean';
+
+export declare class NativeTensor {
+  private constructor();
+  shape(): number[];
+  dtype(): NativeDtype;
+  device(): string;
+  requiresGrad(): boolean;
+  setRequiresGrad(flag: boolean): void;
+  toArray(): NativeData;
+  item(): number | boolean;
+  binary(op: BinaryOpName, other: NativeTensor | number): NativeTensor;
+  unary(op: UnaryOpName): NativeTensor;
+  reduce(op: ReduceOpName, dims?: number[] | null, keepdim?: boolean): NativeTensor;
+  detach(): NativeTensor;
+  dispose(): void;
+  isDisposed(): boolean;
+}
+
+export interface NativeVersions {
+  libtorch: string;
+  cuda: boolean;
+  napi: number;
+  threads: number;
+}
+
+export declare function setErrorClass(cls: new (code: string, message: string, cause?: Error) => Error): void;
+export declare function fromData(data: NativeData, shape: number[], device?: string): NativeTensor;
+export declare function full(shape: number[], value: number, dtype: NativeDtype, device: string): NativeTensor;
+export declare function grad(
+  outputs: NativeTensor[],
+  inputs: NativeTensor[],
+  createGraph: boolean,
+  retainGraph: boolean | undefined,
+  allowUnused: boolean,
+): (NativeTensor | null)[];
+export declare function setGradEnabled(enabled: boolean): boolean;
+export declare function manualSeed(seed: number): void;
+export declare function versions(): NativeVersions;

@@ -1,0 +1,18 @@
+export type BilevelErrorCode =
+  | 'SHAPE_MISMATCH'
+  | 'DTYPE'
+  | 'DEVICE'
+  | 'DISPOSED'
+  | 'INVALID_ARGUMENT'
+  | 'NATIVE';
+
+/** The one error type of the library; `code` says what kind of failure it is. */
+export class BilevelError extends Error {
+  readonly code: BilevelErrorCode;
+
+  constructor(code: BilevelErrorCode, message: string, cause?: Error) {
+    super(message, cause === undefined ? undefined : { cause });
+    this.name = 'BilevelError';
+    this.code = code;
+  }
+}

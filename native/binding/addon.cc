@@ -1,0 +1,104 @@
+// Module entry: factories, autograd and library-wide settings.
+#include <napi.h>
+#include <torch/torch.h>
+
+#include "binding/convert.h"
+#include "binding/errors.h"
+#include "binding/tensor_wrap.h"
+
+namespace bilevel::binding {
+namespace {
+
+Napi::Value setErrorClassJs(const Napi::CallbackInfo& info) {
+  if (!info[0].IsFunction()) throw Napi::TypeError::New(info.Env(), "setErrorClass expects a constructor");
+  setErrorClass(info[0].As<Napi::Function>());
+  return info.Env().Undefined();
+}
+
+// fromData(data: TypedArray, shape: number[], device?: string)
+Napi::Value fromData(const Napi::CallbackInfo& info) {
+  return guarded(info.Env(), "fromData", [&] {
+    if (!info[0].IsTypedArray()) throw CodedError("INVALID_ARGUMENT", "data must be a TypedArray");
+    torch::Tensor t = fromTypedArray(info[0].As<Napi::TypedArray>(), toInt64Vector(info[1], "shape"));
+    return Napi::Value(TensorWrap::wrap(info.Env(), t.to(parseDevice(info[2]))));
+  });
+}
+
+// full(shape, value, dtype, device)
+Napi::Value full(const Napi::CallbackInfo& info) {
+  return guarded(info.Env(), "full", [&] {
+    auto options = torch::TensorOptions().dtype(parseDtype(info[2])).device(parseDevice(info[3]));
+    torch::Tensor t = torch::full(toInt64Vector(info[0], "shape"), info[1].ToNumber().DoubleValue(), options);
+    return Napi::Value(TensorWrap::wrap(info.Env(), t));
+  });
+}
+
+std::vector<torch::Tensor> unwrapList(const Napi::Value& value, const char* field) {
+  if (!value.IsArray()) throw CodedError("INVALID_ARGUMENT", std::string(field) + " must be an array of tensors");
+  Napi::Array arr = value.As<Napi::Array>();
+  std::vector<torch::Tensor> out;
+  for (uint32_t i = 0; i < arr.Length(); ++i) out.push_back(TensorWrap::unwrap(arr.Get(i)));
+  return out;
+}
+
+// grad(outputs, inputs, createGraph, retainGraph, allowUnused) -> (NativeTensor | null)[]
+Napi::Value grad(const Napi::CallbackInfo& info) {
+  return guarded(info.Env(), "grad", [&] {
+    auto outputs = unwrapList(info[0], "outputs");
+    auto inputs = unwrapList(info[1], "inputs");
+    const bool createGraph = info[2].ToBoolean().Value();
+    const bool retainGraph = info[3].IsBoolean() ? info[3].ToBoolean().Value() : createGraph;
+    const bool allowUnused = info[4].ToBoolean().Value();
+    for (const auto& in : inputs) {
+      if (!in.requires_grad()) throw CodedError("INVALID_ARGUMENT", "every input must require grad");
+    }
+    for (const auto& out : outputs) {
+      if (out.numel() != 1) throw CodedError("SHAPE_MISMATCH", "outputs must be scalars, got " + shapeString(out));
+    }
+    auto grads = torch::autograd::grad(outputs, inputs, {}, retainGraph, createGraph, allowUnused);
+    Napi::Array result = Napi::Array::New(info.Env(), grads.size());
+    for (size_t i = 0; i < grads.size(); ++i) {
+      result.Set(i, grads[i].defined() ? Napi::Value(TensorWrap::wrap(info.Env(), grads[i])) : info.Env().Null());
+    }
+    return Napi::Value(result);
+  });
+}
+
+Napi::Value setGradEnabled(const Napi::CallbackInfo& info) {
+  const bool previous = torch::GradMode::is_enabled();
+  torch::GradMode::set_enabled(info[0].ToBoolean().Value());
+  return Napi::Boolean::New(info.Env(), previous);
+}
+
+Napi::Value manualSeed(const Napi::CallbackInfo& info) {
+  return guarded(info.Env(), "manualSeed", [&] {
+    torch::manual_seed(static_cast<uint64_t>(info[0].ToNumber().Int64Value()));
+    return info.Env().Undefined();
+  });
+}
+
+Napi::Value versions(const Napi::CallbackInfo& info) {
+  Napi::Object out = Napi::Object::New(info.Env());
+  out.Set("libtorch", Napi::String::New(info.Env(), TORCH_VERSION));
+  out.Set("cuda", Napi::Boolean::New(info.Env(), torch::cuda::is_available()));
+  out.Set("napi", Napi::Number::New(info.Env(), NAPI_VERSION));
+  out.Set("threads", Napi::Number::New(info.Env(), torch::get_num_threads()));
+  return out;
+}
+
+Napi::Object init(Napi::Env env, Napi::Object exports) {
+  exports.Set("NativeTensor", TensorWrap::define(env));
+  exports.Set("setErrorClass", Napi::Function::New<setErrorClassJs>(env, "setErrorClass"));
+  exports.Set("fromData", Napi::Function::New<fromData>(env, "fromData"));
+  exports.Set("full", Napi::Function::New<full>(env, "full"));
+  exports.Set("grad", Napi::Function::New<grad>(env, "grad"));
+  exports.Set("setGradEnabled", Napi::Function::New<setGradEnabled>(env, "setGradEnabled"));
+  exports.Set("manualSeed", Napi::Function::New<manualSeed>(env, "manualSeed"));
+  exports.Set("versions", Napi::Function::New<versions>(env, "versions"));
+  return exports;
+}
+
+}  // namespace
+}  // namespace bilevel::binding
+
+NODE_API_MODULE(bilevel, bilevel::binding::init)

@@ -1,0 +1,47 @@
+// Maps every C++ exception to a JS BilevelError so nothing escapes into N-API.
+#pragma once
+#include <napi.h>
+#include <string>
+
+namespace bilevel::binding {
+
+// Thrown by the glue itself when it knows the code (disposed tensor, bad argument).
+struct CodedError : std::runtime_error {
+  CodedError(std::string code, const std::string& message)
+      : std::runtime_error(message), code(std::move(code)) {}
+  std::string code;
+};
+
+void setErrorClass(const Napi::Function& cls);
+Napi::Error makeError(Napi::Env env, const std::string& code, const std::string& message,
+                      const std::string& cause);
+// Classifies a torch message into SHAPE_MISMATCH / DTYPE / DEVICE / NATIVE.
+std::string classifyTorchMessage(const std::string& message);
+
+// Runs body, turning any exception into a thrown BilevelError that names the operation.
+template <typename Body>
+Napi::Value guarded(Napi::Env env, const char* op, Body&& body) {
+  std::string code, message, cause;
+  try {
+    return body();
+  } catch (const Napi::Error&) {
+    throw;
+  } catch (const CodedError& e) {
+    code = e.code;
+    message = std::string(op) + ": " + e.what();
+  } catch (const c10::Error& e) {
+    cause = e.what_without_backtrace();
+    code = classifyTorchMessage(cause);
+    message = std::string(op) + ": " + cause.substr(0, cause.find('\n'));
+  } catch (const std::exception& e) {
+    code = "NATIVE";
+    cause = e.what();
+    message = std::string(op) + ": " + cause;
+  } catch (...) {
+    code = "NATIVE";
+    message = std::string(op) + ": unknown native error";
+  }
+  throw makeError(env, code, message, cause);
+}
+
+}  // namespace bilevel::binding

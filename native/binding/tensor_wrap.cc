@@ -1,0 +1,185 @@
+#include "binding/tensor_wrap.h"
+
+#include "binding/convert.h"
+#include "binding/errors.h"
+
+namespace bilevel::binding {
+namespace {
+Napi::FunctionReference constructor;
+
+int64_t bytesOf(const torch::Tensor& t) { return t.defined() ? t.numel() * t.element_size() : 0; }
+
+using Binary = torch::Tensor (*)(const torch::Tensor&, const torch::Tensor&);
+const std::unordered_map<std::string, Binary>& binaryOps() {
+  static const std::unordered_map<std::string, Binary> ops = {
+      {"add", [](const torch::Tensor& a, const torch::Tensor& b) { return a + b; }},
+      {"sub", [](const torch::Tensor& a, const torch::Tensor& b) { return a - b; }},
+      {"mul", [](const torch::Tensor& a, const torch::Tensor& b) { return a * b; }},
+      {"div", [](const torch::Tensor& a, const torch::Tensor& b) { return a / b; }},
+      {"pow", [](const torch::Tensor& a, const torch::Tensor& b) { return a.pow(b); }},
+      {"matmul", [](const torch::Tensor& a, const torch::Tensor& b) { return a.matmul(b); }},
+  };
+  return ops;
+}
+
+using Unary = torch::Tensor (*)(const torch::Tensor&);
+const std::unordered_map<std::string, Unary>& unaryOps() {
+  static const std::unordered_map<std::string, Unary> ops = {
+      {"neg", [](const torch::Tensor& a) { return -a; }},
+      {"exp", [](const torch::Tensor& a) { return a.exp(); }},
+      {"log", [](const torch::Tensor& a) { return a.log(); }},
+      {"sqrt", [](const torch::Tensor& a) { return a.sqrt(); }},
+      {"sin", [](const torch::Tensor& a) { return a.sin(); }},
+      {"cos", [](const torch::Tensor& a) { return a.cos(); }},
+      {"tanh", [](const torch::Tensor& a) { return a.tanh(); }},
+      {"sigmoid", [](const torch::Tensor& a) { return a.sigmoid(); }},
+      {"relu", [](const torch::Tensor& a) { return a.relu(); }},
+      {"abs", [](const torch::Tensor& a) { return a.abs(); }},
+  };
+  return ops;
+}
+
+template <typename Table>
+const typename Table::mapped_type& lookup(const Table& table, const std::string& name) {
+  auto it = table.find(name);
+  if (it == table.end()) throw CodedError("INVALID_ARGUMENT", "unknown operation '" + name + "'");
+  return it->second;
+}
+}  // namespace
+
+Napi::Function TensorWrap::define(Napi::Env env) {
+  Napi::Function cls = DefineClass(env, "NativeTensor", {
+      InstanceMethod<&TensorWrap::shape>("shape"),
+      InstanceMethod<&TensorWrap::dtype>("dtype"),
+      InstanceMethod<&TensorWrap::device>("device"),
+      InstanceMethod<&TensorWrap::requiresGrad>("requiresGrad"),
+      InstanceMethod<&TensorWrap::setRequiresGrad>("setRequiresGrad"),
+      InstanceMethod<&TensorWrap::toArray>("toArray"),
+      InstanceMethod<&TensorWrap::item>("item"),
+      InstanceMethod<&TensorWrap::binary>("binary"),
+      InstanceMethod<&TensorWrap::unary>("unary"),
+      InstanceMethod<&TensorWrap::reduce>("reduce"),
+      InstanceMethod<&TensorWrap::detach>("detach"),
+      InstanceMethod<&TensorWrap::dispose>("dispose"),
+      InstanceMethod<&TensorWrap::isDisposed>("isDisposed"),
+  });
+  constructor = Napi::Persistent(cls);
+  constructor.SuppressDestruct();
+  return cls;
+}
+
+TensorWrap::TensorWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<TensorWrap>(info), env_(info.Env()) {
+  if (info.Length() != 1 || !info[0].IsExternal()) {
+    throw makeError(info.Env(), "INVALID_ARGUMENT", "NativeTensor cannot be constructed from JS; use the factories", "");
+  }
+  tensor_ = std::move(*info[0].As<Napi::External<torch::Tensor>>().Data());
+  accountedBytes_ = bytesOf(tensor_);
+  Napi::MemoryManagement::AdjustExternalMemory(env_, accountedBytes_);
+}
+
+TensorWrap::~TensorWrap() { release(); }
+
+void TensorWrap::release() {
+  if (accountedBytes_ != 0) Napi::MemoryManagement::AdjustExternalMemory(env_, -accountedBytes_);
+  accountedBytes_ = 0;
+  tensor_ = torch::Tensor();
+}
+
+Napi::Object TensorWrap::wrap(Napi::Env env, torch::Tensor tensor) {
+  return constructor.New({Napi::External<torch::Tensor>::New(env, &tensor)});
+}
+
+const torch::Tensor& TensorWrap::unwrap(const Napi::Value& value) {
+  if (!value.IsObject() || !value.As<Napi::Object>().InstanceOf(constructor.Value())) {
+    throw CodedError("INVALID_ARGUMENT", "expected a Tensor");
+  }
+  return Unwrap(value.As<Napi::Object>())->live();
+}
+
+const torch::Tensor& TensorWrap::live() const {
+  if (!tensor_.defined()) throw CodedError("DISPOSED", "tensor was disposed");
+  return tensor_;
+}
+
+Napi::Value TensorWrap::shape(const Napi::CallbackInfo& info) {
+  return guarded(info.Env(), "shape", [&] { return toJsShape(info.Env(), live().sizes()); });
+}
+Napi::Value TensorWrap::dtype(const Napi::CallbackInfo& info) {
+  return guarded(info.Env(), "dtype", [&] { return Napi::String::New(info.Env(), dtypeName(live().scalar_type())); });
+}
+Napi::Value TensorWrap::device(const Napi::CallbackInfo& info) {
+  return guarded(info.Env(), "device", [&] { return Napi::String::New(info.Env(), live().device().str()); });
+}
+Napi::Value TensorWrap::requiresGrad(const Napi::CallbackInfo& info) {
+  return guarded(info.Env(), "requiresGrad", [&] { return Napi::Boolean::New(info.Env(), live().requires_grad()); });
+}
+Napi::Value TensorWrap::setRequiresGrad(const Napi::CallbackInfo& info) {
+  return guarded(info.Env(), "requiresGrad_", [&] {
+    live().requires_grad_(info[0].ToBoolean().Value());
+    return info.Env().Undefined();
+  });
+}
+Napi::Value TensorWrap::toArray(const Napi::CallbackInfo& info) {
+  return guarded(info.Env(), "toArray", [&] { return toTypedArray(info.Env(), live()); });
+}
+Napi::Value TensorWrap::item(const Napi::CallbackInfo& info) {
+  return guarded(info.Env(), "item", [&] {
+    const auto& t = live();
+    if (t.numel() != 1) throw CodedError("SHAPE_MISMATCH", "item() needs exactly one element, got shape " + shapeString(t));
+    if (t.scalar_type() == torch::kBool) return Napi::Value(Napi::Boolean::New(info.Env(), t.item<bool>()));
+    return Napi::Value(Napi::Number::New(info.Env(), t.item<double>()));
+  });
+}
+
+// binary(name, other: NativeTensor | number)
+Napi::Value TensorWrap::binary(const Napi::CallbackInfo& info) {
+  const std::string name = info[0].ToString();
+  return guarded(info.Env(), name.c_str(), [&] {
+    Binary op = lookup(binaryOps(), name);
+    const auto& a = live();
+    if (info[1].IsNumber()) {
+      return Napi::Value(wrap(info.Env(), op(a, torch::scalar_tensor(info[1].As<Napi::Number>().DoubleValue(), a.options().requires_grad(false)))));
+    }
+    const auto& b = unwrap(info[1]);
+    try {
+      return Napi::Value(wrap(info.Env(), op(a, b)));
+    } catch (const c10::Error& e) {
+      throw CodedError(classifyTorchMessage(e.what_without_backtrace()),
+                       shapeString(a) + " and " + shapeString(b) + ": " + firstLine(e.what_without_backtrace()));
+    }
+  });
+}
+
+Napi::Value TensorWrap::unary(const Napi::CallbackInfo& info) {
+  const std::string name = info[0].ToString();
+  return guarded(info.Env(), name.c_str(), [&] { return Napi::Value(wrap(info.Env(), lookup(unaryOps(), name)(live()))); });
+}
+
+// reduce(name: 'sum'|'mean', dims?: number[], keepdim?: boolean)
+Napi::Value TensorWrap::reduce(const Napi::CallbackInfo& info) {
+  const std::string name = info[0].ToString();
+  return guarded(info.Env(), name.c_str(), [&] {
+    const auto& t = live();
+    const bool keepdim = info.Length() > 2 && info[2].ToBoolean().Value();
+    const bool all = info.Length() < 2 || info[1].IsUndefined() || info[1].IsNull();
+    std::vector<int64_t> dims = all ? std::vector<int64_t>{} : toInt64Vector(info[1], "dims");
+    if (name == "sum") return Napi::Value(wrap(info.Env(), all ? t.sum() : t.sum(dims, keepdim)));
+    if (name == "mean") return Napi::Value(wrap(info.Env(), all ? t.mean() : t.mean(dims, keepdim)));
+    throw CodedError("INVALID_ARGUMENT", "unknown reduction '" + name + "'");
+  });
+}
+
+Napi::Value TensorWrap::detach(const Napi::CallbackInfo& info) {
+  return guarded(info.Env(), "detach", [&] { return Napi::Value(wrap(info.Env(), live().detach())); });
+}
+
+Napi::Value TensorWrap::dispose(const Napi::CallbackInfo& info) {
+  release();
+  return info.Env().Undefined();
+}
+
+Napi::Value TensorWrap::isDisposed(const Napi::CallbackInfo& info) {
+  return Napi::Boolean::New(info.Env(), !tensor_.defined());
+}
+
+}  // namespace bilevel::binding

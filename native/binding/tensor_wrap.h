@@ -1,0 +1,41 @@
+// The JS object that owns one torch::Tensor.
+#pragma once
+#include <napi.h>
+#include <torch/torch.h>
+
+namespace bilevel::binding {
+
+class TensorWrap : public Napi::ObjectWrap<TensorWrap> {
+ public:
+  static Napi::Function define(Napi::Env env);
+  static Napi::Object wrap(Napi::Env env, torch::Tensor tensor);
+  // Throws DISPOSED / INVALID_ARGUMENT when value is not a live tensor.
+  static const torch::Tensor& unwrap(const Napi::Value& value);
+
+  explicit TensorWrap(const Napi::CallbackInfo& info);
+  ~TensorWrap() override;
+
+ private:
+  const torch::Tensor& live() const;
+  void release();
+
+  Napi::Value shape(const Napi::CallbackInfo& info);
+  Napi::Value dtype(const Napi::CallbackInfo& info);
+  Napi::Value device(const Napi::CallbackInfo& info);
+  Napi::Value requiresGrad(const Napi::CallbackInfo& info);
+  Napi::Value setRequiresGrad(const Napi::CallbackInfo& info);
+  Napi::Value toArray(const Napi::CallbackInfo& info);
+  Napi::Value item(const Napi::CallbackInfo& info);
+  Napi::Value binary(const Napi::CallbackInfo& info);
+  Napi::Value unary(const Napi::CallbackInfo& info);
+  Napi::Value reduce(const Napi::CallbackInfo& info);
+  Napi::Value detach(const Napi::CallbackInfo& info);
+  Napi::Value dispose(const Napi::CallbackInfo& info);
+  Napi::Value isDisposed(const Napi::CallbackInfo& info);
+
+  torch::Tensor tensor_;
+  int64_t accountedBytes_ = 0;
+  Napi::Env env_;
+};
+
+}  // namespace bilevel::binding

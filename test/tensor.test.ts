@@ -1,0 +1,185 @@
+import { BilevelError, Tensor, grad, noGrad, ones, tensor, tidy, zeros } from '../lib';
+
+const f64 = { dtype: 'float64' as const };
+
+function expectClose(actual: ArrayLike<number>, expected: number[], tol = 1e-12): void {
+  expect(actual.length).toBe(expected.length);
+  expected.forEach((e, i) => expect(Math.abs(Number(actual[i]) - e)).toBeLessThanOrEqual(tol * Math.max(1, Math.abs(e))));
+}
+
+function expectCode(fn: () => unknown, code: string, messagePart?: RegExp): void {
+  let caught: unknown;
+  try {
+    fn();
+  } catch (err) {
+    caught = err;
+  }
+  expect(caught).toBeInstanceOf(BilevelError);
+  expect((caught as BilevelError).code).toBe(code);
+  if (messagePart) expect((caught as Error).message).toMatch(messagePart);
+}
+
+describe('creation and reading', () => {
+  test('nested arrays keep shape, dtype and values', () => {
+    const t = tensor([[1, 2, 3], [4, 5, 6]], undefined, f64);
+    expect(t.shape).toEqual([2, 3]);
+    expect(t.dtype).toBe('float64');
+    expect(t.device).toBe('cpu');
+    expect(t.toNested()).toEqual([[1, 2, 3], [4, 5, 6]]);
+  });
+  test('typed arrays with an explicit shape', () => {
+    const t = tensor(new Float32Array([1, 2, 3, 4]), [2, 2]);
+    expect(t.dtype).toBe('float32');
+    expect(t.toNested()).toEqual([[1, 2], [3, 4]]);
+  });
+  test('int64 and bool round-trip', () => {
+    expect(Array.from(tensor([1, -2, 3], undefined, { dtype: 'int64' }).toArray())).toEqual([1n, -2n, 3n]);
+    expect(Array.from(tensor([1, 0, 1], undefined, { dtype: 'bool' }).toArray())).toEqual([1, 0, 1]);
+  });
+  test('zeros and ones', () => {
+    expectClose(zeros([2, 2]).toArray() as Float32Array, [0, 0, 0, 0]);
+    expect(ones([3], f64).sum().item()).toBe(3);
+  });
+});
+
+describe('ops against hand-computed values', () => {
+  const a = (): Tensor => tensor([[1, 2], [3, 4]], undefined, f64);
+  test('arithmetic with broadcasting and scalars', () => {
+    const row = tensor([10, 20], undefined, f64);
+    expectClose(a().add(row).toArray() as Float64Array, [11, 22, 13, 24]);
+    expectClose(a().sub(1).toArray() as Float64Array, [0, 1, 2, 3]);
+    expectClose(a().mul(row).toArray() as Float64Array, [10, 40, 30, 80]);
+    expectClose(a().div(2).toArray() as Float64Array, [0.5, 1, 1.5, 2]);
+    expectClose(a().pow(2).toArray() as Float64Array, [1, 4, 9, 16]);
+    expectClose(a().neg().toArray() as Float64Array, [-1, -2, -3, -4]);
+  });
+  test('matmul', () => {
+    expectClose(a().matmul(a()).toArray() as Float64Array, [7, 10, 15, 22]);
+  });
+  test('elementwise functions', () => {
+    const x = [0.5, -1.5, 2];
+    const t = tensor(x, undefined, f64);
+    expectClose(t.exp().toArray() as Float64Array, x.map(Math.exp));
+    expectClose(t.abs().log().toArray() as Float64Array, x.map((v) => Math.log(Math.abs(v))));
+    expectClose(t.abs().sqrt().toArray() as Float64Array, x.map((v) => Math.sqrt(Math.abs(v))));
+    expectClose(t.sin().toArray() as Float64Array, x.map(Math.sin));
+    expectClose(t.cos().toArray() as Float64Array, x.map(Math.cos));
+    expectClose(t.tanh().toArray() as Float64Array, x.map(Math.tanh));
+    expectClose(t.sigmoid().toArray() as Float64Array, x.map((v) => 1 / (1 + Math.exp(-v))));
+    expectClose(t.relu().toArray() as Float64Array, x.map((v) => Math.max(0, v)));
+  });
+  test('reductions with dims', () => {
+    expect(a().sum().item()).toBe(10);
+    expectClose(a().sum([0]).toArray() as Float64Array, [4, 6]);
+    expect(a().mean([1], true).shape).toEqual([2, 1]);
+    expectClose(a().mean([1]).toArray() as Float64Array, [1.5, 3.5]);
+  });
+});
+
+describe('autograd against central finite differences (float64)', () => {
+  // f(x) = sum(sin(x) * x^3) + sum(exp(x) * sigmoid(x))
+  const f = (x: Tensor): Tensor => x.sin().mul(x.pow(3)).sum().add(x.exp().mul(x.sigmoid()).sum());
+  const x0 = [0.3, -0.7, 1.1];
+  const h = 1e-5;
+
+  function numericGrad(fn: (x: number[]) => number, x: number[]): number[] {
+    return x.map((_, i) => {
+      const plus = [...x];
+      const minus = [...x];
+      plus[i] += h;
+      minus[i] -= h;
+      return (fn(plus) - fn(minus)) / (2 * h);
+    });
+  }
+  const fValue = (x: number[]): number => f(tensor(x, undefined, f64)).item();
+  const gradValue = (x: number[]): number[] => {
+    const t = tensor(x, undefined, { ...f64, requiresGrad: true });
+    return Array.from(grad(f(t), [t])[0]!.toArray() as Float64Array);
+  };
+
+  test('first derivative', () => {
+    expectClose(gradValue(x0), numericGrad(fValue, x0), 1e-8);
+  });
+
+  test('second derivative: Hessian-vector product through createGraph', () => {
+    const v = [1, -2, 0.5];
+    const t = tensor(x0, undefined, { ...f64, requiresGrad: true });
+    const [g] = grad(f(t), [t], { createGraph: true });
+    const [hv] = grad(g!.mul(tensor(v, undefined, f64)).sum(), [t]);
+    // Finite difference of the analytic gradient along v.
+    const gv = (x: number[]): number => gradValue(x).reduce((s, gi, i) => s + gi * v[i], 0);
+    const numeric = numericGrad(gv, x0);
+    expectClose(hv!.toArray() as Float64Array, numeric, 1e-7);
+  });
+
+  test('allowUnused gives null; noGrad records nothing', () => {
+    const x = tensor([1, 2], undefined, { ...f64, requiresGrad: true });
+    const y = tensor([3, 4], undefined, { ...f64, requiresGrad: true });
+    const [gx, gy] = grad(x.mul(x).sum(), [x, y], { allowUnused: true });
+    expectClose(gx!.toArray() as Float64Array, [2, 4]);
+    expect(gy).toBeNull();
+    expect(noGrad(() => x.mul(2)).requiresGrad).toBe(false);
+    expect(x.mul(2).requiresGrad).toBe(true);
+  });
+});
+
+describe('errors keep the process alive', () => {
+  test('shape mismatch names the op and shapes', () => {
+    expectCode(() => zeros([2, 3]).add(zeros([4])), 'SHAPE_MISMATCH', /add: float32\[2,3\] and float32\[4\]/);
+    expectCode(() => zeros([2, 3]).matmul(zeros([2, 3])), 'SHAPE_MISMATCH', /matmul/);
+  });
+  test('torch message is kept as cause', () => {
+    try {
+      zeros([2, 3]).add(zeros([4]));
+    } catch (err) {
+      expect((err as Error).cause).toBeInstanceOf(Error);
+      expect(((err as Error).cause as Error).message).toMatch(/size of tensor/);
+    }
+  });
+  test('dtype mismatch', () => {
+    expectCode(() => tensor([1, 2], undefined, f64).matmul(tensor([1, 2], undefined, { dtype: 'float32' })), 'DTYPE');
+    expectCode(() => tensor([1], undefined, { dtype: 'complex' as never }), 'DTYPE');
+  });
+  test('disposed tensors', () => {
+    const t = ones([2]);
+    t.dispose();
+    expect(t.disposed).toBe(true);
+    expectCode(() => t.shape, 'DISPOSED');
+    expectCode(() => ones([2]).add(t), 'DISPOSED');
+  });
+  test('unavailable device', () => {
+    expectCode(() => zeros([2], { device: 'cuda:7' }), 'DEVICE', /cuda:7/);
+    expectCode(() => zeros([2], { device: 'tpu' as never }), 'DEVICE');
+  });
+  test('bad arguments', () => {
+    expectCode(() => tensor(new Float64Array(3), [2, 2]), 'SHAPE_MISMATCH', /4 elements but data has 3/);
+    expectCode(() => zeros([2.5]), 'INVALID_ARGUMENT', /shape\[0\]/);
+    expectCode(() => ones([2]).item(), 'SHAPE_MISMATCH', /item/);
+    const x = ones([2], { requiresGrad: true });
+    expectCode(() => grad(x.mul(2), [x]), 'SHAPE_MISMATCH', /scalars/);
+    expectCode(() => grad(x.sum(), [ones([2])]), 'INVALID_ARGUMENT', /require grad/);
+  });
+});
+
+describe('memory', () => {
+  test('tidy disposes intermediates and keeps returned tensors', () => {
+    const inner: Tensor[] = [];
+    const out = tidy(() => {
+      const a = ones([3]);
+      inner.push(a);
+      const b = a.mul(2);
+      inner.push(b);
+      return { result: b.add(1) };
+    });
+    expect(inner.every((t) => t.disposed)).toBe(true);
+    expectClose(out.result.toArray() as Float32Array, [3, 3, 3]);
+  });
+  test('using disposes at scope end', () => {
+    let escaped: Tensor;
+    {
+      using t = ones([2]);
+      escaped = t;
+    }
+    expect(escaped.disposed).toBe(true);
+  });
+});
