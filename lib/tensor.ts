@@ -1,3 +1,4 @@
+import './symbols';
 import type { BinaryOpName, NativeData, NativeTensor, UnaryOpName } from '../binding';
 import { native } from './binding';
 import { BilevelError } from './errors';

@@ -86,6 +86,8 @@ Napi::Value versions(const Napi::CallbackInfo& info) {
   return out;
 }
 
+}  // namespace
+
 Napi::Object init(Napi::Env env, Napi::Object exports) {
   exports.Set("NativeTensor", TensorWrap::define(env));
   exports.Set("setErrorClass", Napi::Function::New<setErrorClassJs>(env, "setErrorClass"));
@@ -98,7 +100,8 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
   return exports;
 }
 
-}  // namespace
 }  // namespace bilevel::binding
 
-NODE_API_MODULE(bilevel, bilevel::binding::init)
+static Napi::Object initBilevel(Napi::Env env, Napi::Object exports) { return bilevel::binding::init(env, exports); }
+
+NODE_API_MODULE(bilevel, initBilevel)

@@ -7,9 +7,10 @@ namespace bilevel::binding {
 
 // Thrown by the glue itself when it knows the code (disposed tensor, bad argument).
 struct CodedError : std::runtime_error {
-  CodedError(std::string code, const std::string& message)
-      : std::runtime_error(message), code(std::move(code)) {}
+  CodedError(std::string code, const std::string& message, std::string cause = "")
+      : std::runtime_error(message), code(std::move(code)), cause(std::move(cause)) {}
   std::string code;
+  std::string cause;
 };
 
 void setErrorClass(const Napi::Function& cls);
@@ -28,6 +29,7 @@ Napi::Value guarded(Napi::Env env, const char* op, Body&& body) {
     throw;
   } catch (const CodedError& e) {
     code = e.code;
+    cause = e.cause;
     message = std::string(op) + ": " + e.what();
   } catch (const c10::Error& e) {
     cause = e.what_without_backtrace();

@@ -145,7 +145,8 @@ Napi::Value TensorWrap::binary(const Napi::CallbackInfo& info) {
       return Napi::Value(wrap(info.Env(), op(a, b)));
     } catch (const c10::Error& e) {
       throw CodedError(classifyTorchMessage(e.what_without_backtrace()),
-                       shapeString(a) + " and " + shapeString(b) + ": " + firstLine(e.what_without_backtrace()));
+                       shapeString(a) + " and " + shapeString(b) + ": " + firstLine(e.what_without_backtrace()),
+                       e.what_without_backtrace());
     }
   });
 }
