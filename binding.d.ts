@@ -1,8 +1,12 @@
 // Exact typings of the raw native module (build/Release/bilevel.node). lib/ consumes these.
 export type NativeDtype = 'float32' | 'float64' | 'int64' | 'bool';
 export type NativeData = Float32Array | Float64Array | BigInt64Array | Uint8Array;
-export type BinaryOpName = 'add' | 'sub' | 'mul' | 'div' | 'pow' | 'matmul';
-export type UnaryOpName = 'neg' | 'exp' | 'log' | 'sqrt' | 'sin' | 'cos' | 'tanh' | 'sigmoid' | 'relu' | 'abs';
+export type BinaryOpName =
+  | 'add' | 'sub' | 'mul' | 'div' | 'pow' | 'matmul' | 'maximum' | 'minimum'
+  | 'eq' | 'ne' | 'lt' | 'le' | 'gt' | 'ge';
+export type UnaryOpName = 'neg' | 'exp' | 'log' | 'sqrt' | 'sin' | 'cos' | 'tanh' | 'sigmoid' | 'relu' | 'abs' | 'clone';
+export type ShapeOpName = 'reshape' | 'permute' | 'transpose' | 'squeeze' | 'unsqueeze';
+export type InPlaceOpName = 'add_' | 'sub_' | 'mul_' | 'copy_';
 export type ReduceOpName = 'sum' | 'mean';
 
 export declare class NativeTensor {
@@ -18,6 +22,11 @@ export declare class NativeTensor {
   unary(op: UnaryOpName): NativeTensor;
   reduce(op: ReduceOpName, dims?: number[] | null, keepdim?: boolean): NativeTensor;
   detach(): NativeTensor;
+  reshape(op: ShapeOpName, dims: number[]): NativeTensor;
+  clamp(min: number | null, max: number | null, inPlace: boolean): NativeTensor;
+  norm(p: number, dims: number[] | null, keepdim: boolean): NativeTensor;
+  to(dtype: NativeDtype | null, device: string | null): NativeTensor;
+  inplace(op: InPlaceOpName, other: NativeTensor | number): NativeTensor;
   dispose(): void;
   isDisposed(): boolean;
 }

@@ -1,5 +1,5 @@
 import './symbols';
-import type { BinaryOpName, NativeData, NativeTensor, UnaryOpName } from '../binding';
+import type { BinaryOpName, InPlaceOpName, NativeData, NativeTensor, UnaryOpName } from '../binding';
 import { native } from './binding';
 import { BilevelError } from './errors';
 
@@ -75,6 +75,14 @@ export class Tensor implements Disposable {
   div(other: Tensor | number): Tensor { return this.#binary('div', other); }
   pow(exponent: Tensor | number): Tensor { return this.#binary('pow', exponent); }
   matmul(other: Tensor): Tensor { return this.#binary('matmul', other); }
+  maximum(other: Tensor | number): Tensor { return this.#binary('maximum', other); }
+  minimum(other: Tensor | number): Tensor { return this.#binary('minimum', other); }
+  eq(other: Tensor | number): Tensor { return this.#binary('eq', other); }
+  ne(other: Tensor | number): Tensor { return this.#binary('ne', other); }
+  lt(other: Tensor | number): Tensor { return this.#binary('lt', other); }
+  le(other: Tensor | number): Tensor { return this.#binary('le', other); }
+  gt(other: Tensor | number): Tensor { return this.#binary('gt', other); }
+  ge(other: Tensor | number): Tensor { return this.#binary('ge', other); }
 
   neg(): Tensor { return this.#unary('neg'); }
   exp(): Tensor { return this.#unary('exp'); }
@@ -86,6 +94,36 @@ export class Tensor implements Disposable {
   sigmoid(): Tensor { return this.#unary('sigmoid'); }
   relu(): Tensor { return this.#unary('relu'); }
   abs(): Tensor { return this.#unary('abs'); }
+  clone(): Tensor { return this.#unary('clone'); }
+
+  reshape(shape: number[]): Tensor { return new Tensor(this.#handle.reshape('reshape', shape)); }
+  view(shape: number[]): Tensor { return this.reshape(shape); }
+  permute(dims: number[]): Tensor { return new Tensor(this.#handle.reshape('permute', dims)); }
+  transpose(dim0: number, dim1: number): Tensor { return new Tensor(this.#handle.reshape('transpose', [dim0, dim1])); }
+  squeeze(dim?: number): Tensor { return new Tensor(this.#handle.reshape('squeeze', dim === undefined ? [] : [dim])); }
+  unsqueeze(dim: number): Tensor { return new Tensor(this.#handle.reshape('unsqueeze', [dim])); }
+
+  clamp(min: number | null, max: number | null = null): Tensor {
+    return new Tensor(this.#handle.clamp(min, max, false));
+  }
+  /** p-norm over all elements, or over dims. */
+  norm(p = 2, dims?: number[], keepdim = false): Tensor {
+    return new Tensor(this.#handle.norm(p, dims ?? null, keepdim));
+  }
+  /** A copy converted to a dtype and/or moved to a device. */
+  to(target: Dtype | Device): Tensor {
+    const isDtype = ['float32', 'float64', 'int64', 'bool'].includes(target);
+    return new Tensor(this.#handle.to(isDtype ? (target as Dtype) : null, isDtype ? null : target));
+  }
+
+  add_(other: Tensor | number): this { return this.#inPlace('add_', other); }
+  sub_(other: Tensor | number): this { return this.#inPlace('sub_', other); }
+  mul_(other: Tensor | number): this { return this.#inPlace('mul_', other); }
+  copy_(source: Tensor): this { return this.#inPlace('copy_', source); }
+  clamp_(min: number | null, max: number | null = null): this {
+    this.#handle.clamp(min, max, true);
+    return this;
+  }
 
   sum(dims?: number[], keepdim = false): Tensor {
     return new Tensor(this.#handle.reduce('sum', dims ?? null, keepdim));
@@ -108,6 +146,10 @@ export class Tensor implements Disposable {
 
   #binary(op: BinaryOpName, other: Tensor | number): Tensor {
     return new Tensor(this.#handle.binary(op, typeof other === 'number' ? other : handleOf(other)));
+  }
+  #inPlace(op: InPlaceOpName, other: Tensor | number): this {
+    this.#handle.inplace(op, typeof other === 'number' ? other : handleOf(other));
+    return this;
   }
   #unary(op: UnaryOpName): Tensor {
     return new Tensor(this.#handle.unary(op));

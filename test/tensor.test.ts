@@ -184,3 +184,51 @@ describe('memory', () => {
     expect(escaped.disposed).toBe(true);
   });
 });
+
+describe('shape, comparison, clamp, norm and in-place ops', () => {
+  const a = (): Tensor => tensor([[1, -2, 3], [-4, 5, -6]], undefined, f64);
+  test('reshape, permute, transpose, squeeze', () => {
+    expect(a().reshape([3, 2]).toNested()).toEqual([[1, -2], [3, -4], [5, -6]]);
+    expect(a().transpose(0, 1).toNested()).toEqual([[1, -4], [-2, 5], [3, -6]]);
+    expect(a().permute([1, 0]).shape).toEqual([3, 2]);
+    expect(a().unsqueeze(0).shape).toEqual([1, 2, 3]);
+    expect(a().unsqueeze(2).squeeze().shape).toEqual([2, 3]);
+    expectCode(() => a().reshape([4]), 'SHAPE_MISMATCH', /reshape: float64\[2,3\]/);
+  });
+  test('comparisons give bool tensors', () => {
+    const gt = a().gt(0);
+    expect(gt.dtype).toBe('bool');
+    expect(Array.from(gt.toArray() as Uint8Array)).toEqual([1, 0, 1, 0, 1, 0]);
+    expect(Array.from(a().eq(a()).toArray() as Uint8Array)).toEqual([1, 1, 1, 1, 1, 1]);
+    expect(Array.from(a().le(-4).toArray() as Uint8Array)).toEqual([0, 0, 0, 1, 0, 1]);
+  });
+  test('clamp, maximum, norm', () => {
+    expect(a().clamp(-2, 2).toNested()).toEqual([[1, -2, 2], [-2, 2, -2]]);
+    expect(a().clamp(0).toNested()).toEqual([[1, 0, 3], [0, 5, 0]]);
+    expect(a().maximum(0).toNested()).toEqual([[1, 0, 3], [0, 5, 0]]);
+    expect(a().norm().item()).toBeCloseTo(Math.sqrt(91), 12);
+    expectClose(a().norm(1, [1]).toArray() as Float64Array, [6, 15]);
+  });
+  test('in-place ops mutate and return the same tensor', () => {
+    const t = a();
+    expect(t.add_(1)).toBe(t);
+    t.mul_(2).clamp_(null, 8);
+    expect(t.toNested()).toEqual([[4, -2, 8], [-6, 8, -10]]);
+    t.copy_(zeros([3], f64));
+    expect(t.sum().item()).toBe(0);
+  });
+  test('to converts dtype; clone copies', () => {
+    expect(a().to('float32').dtype).toBe('float32');
+    expect(a().to('cpu').device).toBe('cpu');
+    const t = a();
+    const c = t.clone();
+    t.add_(100);
+    expect(c.toNested()).toEqual(a().toNested());
+    expectCode(() => a().to('cuda:3'), 'DEVICE');
+  });
+  test('gradient of norm and clamp against hand values', () => {
+    const x = tensor([3, 4], undefined, { ...f64, requiresGrad: true });
+    expectClose(grad(x.norm(), [x])[0]!.toArray() as Float64Array, [0.6, 0.8]);
+    expectClose(grad(x.clamp(null, 3.5).sum(), [x])[0]!.toArray() as Float64Array, [1, 0]);
+  });
+});

@@ -19,6 +19,13 @@ std::string classifyTorchMessage(const std::string& m) {
   return "NATIVE";
 }
 
+std::string torchMessage(const std::exception& e) {
+  if (const auto* torchError = dynamic_cast<const c10::Error*>(&e)) return torchError->what_without_backtrace();
+  std::string message = e.what();
+  const size_t backtrace = message.find("\nException raised from");
+  return backtrace == std::string::npos ? message : message.substr(0, backtrace);
+}
+
 Napi::Error makeError(Napi::Env env, const std::string& code, const std::string& message,
                       const std::string& cause) {
   if (errorClass.IsEmpty()) {

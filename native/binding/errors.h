@@ -18,6 +18,9 @@ Napi::Error makeError(Napi::Env env, const std::string& code, const std::string&
                       const std::string& cause);
 // Classifies a torch message into SHAPE_MISMATCH / DTYPE / DEVICE / NATIVE.
 std::string classifyTorchMessage(const std::string& message);
+// The message of a torch error without its C++ backtrace. Some torch errors raised from
+// inlined header code do not match c10::Error's typeinfo here, so this takes any exception.
+std::string torchMessage(const std::exception& e);
 
 // Runs body, turning any exception into a thrown BilevelError that names the operation.
 template <typename Body>
@@ -31,14 +34,10 @@ Napi::Value guarded(Napi::Env env, const char* op, Body&& body) {
     code = e.code;
     cause = e.cause;
     message = std::string(op) + ": " + e.what();
-  } catch (const c10::Error& e) {
-    cause = e.what_without_backtrace();
+  } catch (const std::exception& e) {
+    cause = torchMessage(e);
     code = classifyTorchMessage(cause);
     message = std::string(op) + ": " + cause.substr(0, cause.find('\n'));
-  } catch (const std::exception& e) {
-    code = "NATIVE";
-    cause = e.what();
-    message = std::string(op) + ": " + cause;
   } catch (...) {
     code = "NATIVE";
     message = std::string(op) + ": unknown native error";

@@ -18,6 +18,14 @@ const std::unordered_map<std::string, Binary>& binaryOps() {
       {"div", [](const torch::Tensor& a, const torch::Tensor& b) { return a / b; }},
       {"pow", [](const torch::Tensor& a, const torch::Tensor& b) { return a.pow(b); }},
       {"matmul", [](const torch::Tensor& a, const torch::Tensor& b) { return a.matmul(b); }},
+      {"maximum", [](const torch::Tensor& a, const torch::Tensor& b) { return torch::maximum(a, b); }},
+      {"minimum", [](const torch::Tensor& a, const torch::Tensor& b) { return torch::minimum(a, b); }},
+      {"eq", [](const torch::Tensor& a, const torch::Tensor& b) { return a.eq(b); }},
+      {"ne", [](const torch::Tensor& a, const torch::Tensor& b) { return a.ne(b); }},
+      {"lt", [](const torch::Tensor& a, const torch::Tensor& b) { return a.lt(b); }},
+      {"le", [](const torch::Tensor& a, const torch::Tensor& b) { return a.le(b); }},
+      {"gt", [](const torch::Tensor& a, const torch::Tensor& b) { return a.gt(b); }},
+      {"ge", [](const torch::Tensor& a, const torch::Tensor& b) { return a.ge(b); }},
   };
   return ops;
 }
@@ -35,8 +43,16 @@ const std::unordered_map<std::string, Unary>& unaryOps() {
       {"sigmoid", [](const torch::Tensor& a) { return a.sigmoid(); }},
       {"relu", [](const torch::Tensor& a) { return a.relu(); }},
       {"abs", [](const torch::Tensor& a) { return a.abs(); }},
+      {"clone", [](const torch::Tensor& a) { return a.clone(); }},
   };
   return ops;
+}
+
+// Re-raises a torch error with both operands' shapes in the message.
+[[noreturn]] void rethrowWithShapes(const std::exception& e, const torch::Tensor& a, const torch::Tensor& b) {
+  const std::string message = torchMessage(e);
+  throw CodedError(classifyTorchMessage(message), shapeString(a) + " and " + shapeString(b) + ": " + firstLine(message),
+                   message);
 }
 
 template <typename Table>
@@ -60,6 +76,11 @@ Napi::Function TensorWrap::define(Napi::Env env) {
       InstanceMethod<&TensorWrap::unary>("unary"),
       InstanceMethod<&TensorWrap::reduce>("reduce"),
       InstanceMethod<&TensorWrap::detach>("detach"),
+      InstanceMethod<&TensorWrap::reshape>("reshape"),
+      InstanceMethod<&TensorWrap::clamp>("clamp"),
+      InstanceMethod<&TensorWrap::norm>("norm"),
+      InstanceMethod<&TensorWrap::to>("to"),
+      InstanceMethod<&TensorWrap::inplace>("inplace"),
       InstanceMethod<&TensorWrap::dispose>("dispose"),
       InstanceMethod<&TensorWrap::isDisposed>("isDisposed"),
   });
@@ -143,10 +164,8 @@ Napi::Value TensorWrap::binary(const Napi::CallbackInfo& info) {
     const auto& b = unwrap(info[1]);
     try {
       return Napi::Value(wrap(info.Env(), op(a, b)));
-    } catch (const c10::Error& e) {
-      throw CodedError(classifyTorchMessage(e.what_without_backtrace()),
-                       shapeString(a) + " and " + shapeString(b) + ": " + firstLine(e.what_without_backtrace()),
-                       e.what_without_backtrace());
+    } catch (const std::exception& e) {
+      rethrowWithShapes(e, a, b);
     }
   });
 }
@@ -172,6 +191,96 @@ Napi::Value TensorWrap::reduce(const Napi::CallbackInfo& info) {
 
 Napi::Value TensorWrap::detach(const Napi::CallbackInfo& info) {
   return guarded(info.Env(), "detach", [&] { return Napi::Value(wrap(info.Env(), live().detach())); });
+}
+
+// reshape(op: 'reshape'|'permute'|'transpose'|'squeeze'|'unsqueeze', ints)
+Napi::Value TensorWrap::reshape(const Napi::CallbackInfo& info) {
+  const std::string name = info[0].ToString();
+  return guarded(info.Env(), name.c_str(), [&] {
+    const auto& t = live();
+    const std::vector<int64_t> ints = toInt64Vector(info[1], "dims");
+    auto need = [&](size_t n) {
+      if (ints.size() != n) throw CodedError("INVALID_ARGUMENT", "expects " + std::to_string(n) + " dims");
+    };
+    torch::Tensor out;
+    try {
+      if (name == "reshape") out = t.reshape(ints);
+      else if (name == "permute") out = t.permute(ints);
+      else if (name == "transpose") { need(2); out = t.transpose(ints[0], ints[1]); }
+      else if (name == "squeeze") out = ints.empty() ? t.squeeze() : (need(1), t.squeeze(ints[0]));
+      else if (name == "unsqueeze") { need(1); out = t.unsqueeze(ints[0]); }
+      else throw CodedError("INVALID_ARGUMENT", "unknown shape operation");
+    } catch (const CodedError&) {
+      throw;
+    } catch (const std::exception& e) {
+      throw CodedError("SHAPE_MISMATCH", shapeString(t) + ": " + firstLine(torchMessage(e)), torchMessage(e));
+    }
+    return Napi::Value(wrap(info.Env(), out));
+  });
+}
+
+// clamp(min: number | null, max: number | null, inPlace: boolean)
+Napi::Value TensorWrap::clamp(const Napi::CallbackInfo& info) {
+  return guarded(info.Env(), "clamp", [&] {
+    auto bound = [&](const Napi::Value& v) -> c10::optional<torch::Scalar> {
+      if (v.IsNumber()) return torch::Scalar(v.As<Napi::Number>().DoubleValue());
+      return c10::nullopt;
+    };
+    auto lo = bound(info[0]);
+    auto hi = bound(info[1]);
+    if (!lo && !hi) throw CodedError("INVALID_ARGUMENT", "needs min or max");
+    if (info[2].ToBoolean().Value()) {
+      live().clamp_(lo, hi);
+      return Napi::Value(info.This());
+    }
+    return Napi::Value(wrap(info.Env(), live().clamp(lo, hi)));
+  });
+}
+
+// norm(p: number, dims: number[] | null, keepdim: boolean)
+Napi::Value TensorWrap::norm(const Napi::CallbackInfo& info) {
+  return guarded(info.Env(), "norm", [&] {
+    const auto& t = live();
+    const double p = info[0].IsNumber() ? info[0].As<Napi::Number>().DoubleValue() : 2.0;
+    if (info[1].IsArray()) {
+      return Napi::Value(wrap(info.Env(), t.norm(p, toInt64Vector(info[1], "dims"), info[2].ToBoolean().Value())));
+    }
+    return Napi::Value(wrap(info.Env(), t.norm(p)));
+  });
+}
+
+// to(dtype: string | null, device: string | null)
+Napi::Value TensorWrap::to(const Napi::CallbackInfo& info) {
+  return guarded(info.Env(), "to", [&] {
+    const auto& t = live();
+    torch::Tensor out = t;
+    if (info[1].IsString()) out = out.to(parseDevice(info[1]));
+    if (info[0].IsString()) out = out.to(parseDtype(info[0]));
+    return Napi::Value(wrap(info.Env(), out));
+  });
+}
+
+// inplace(op: 'add_'|'sub_'|'mul_'|'copy_', other: NativeTensor | number) -> this
+Napi::Value TensorWrap::inplace(const Napi::CallbackInfo& info) {
+  const std::string name = info[0].ToString();
+  return guarded(info.Env(), name.c_str(), [&] {
+    auto& t = const_cast<torch::Tensor&>(live());
+    const torch::Tensor other = info[1].IsNumber()
+        ? torch::scalar_tensor(info[1].As<Napi::Number>().DoubleValue(), t.options().requires_grad(false))
+        : unwrap(info[1]);
+    try {
+      if (name == "add_") t.add_(other);
+      else if (name == "sub_") t.sub_(other);
+      else if (name == "mul_") t.mul_(other);
+      else if (name == "copy_") t.copy_(other);
+      else throw CodedError("INVALID_ARGUMENT", "unknown in-place operation");
+    } catch (const CodedError&) {
+      throw;
+    } catch (const std::exception& e) {
+      rethrowWithShapes(e, t, other);
+    }
+    return Napi::Value(info.This());
+  });
 }
 
 Napi::Value TensorWrap::dispose(const Napi::CallbackInfo& info) {

@@ -30,6 +30,11 @@ class TensorWrap : public Napi::ObjectWrap<TensorWrap> {
   Napi::Value unary(const Napi::CallbackInfo& info);
   Napi::Value reduce(const Napi::CallbackInfo& info);
   Napi::Value detach(const Napi::CallbackInfo& info);
+  Napi::Value reshape(const Napi::CallbackInfo& info);
+  Napi::Value clamp(const Napi::CallbackInfo& info);
+  Napi::Value norm(const Napi::CallbackInfo& info);
+  Napi::Value to(const Napi::CallbackInfo& info);
+  Napi::Value inplace(const Napi::CallbackInfo& info);
   Napi::Value dispose(const Napi::CallbackInfo& info);
   Napi::Value isDisposed(const Napi::CallbackInfo& info);
 
