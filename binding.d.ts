@@ -41,6 +41,25 @@ export interface NativeVersions {
 export declare function setErrorClass(cls: new (code: string, message: string, cause?: Error) => Error): void;
 export declare function fromData(data: NativeData, shape: number[], device?: string): NativeTensor;
 export declare function full(shape: number[], value: number, dtype: NativeDtype, device: string): NativeTensor;
+/** An opaque CPU random generator owned by the native side. */
+export interface NativeGenerator {
+  readonly __nativeGenerator: unique symbol;
+}
+export type RandomKind = 'rand' | 'randn' | 'randint';
+
+export declare function eye(n: number, dtype: NativeDtype, device: string): NativeTensor;
+export declare function arange(start: number, end: number, step: number, dtype: NativeDtype, device: string): NativeTensor;
+export declare function linspace(start: number, end: number, steps: number, dtype: NativeDtype, device: string): NativeTensor;
+export declare function createGenerator(seed: number): NativeGenerator;
+export declare function random(
+  kind: RandomKind,
+  shape: number[],
+  generator: NativeGenerator | null,
+  dtype: NativeDtype,
+  device: string,
+  low?: number,
+  high?: number,
+): NativeTensor;
 export declare function grad(
   outputs: NativeTensor[],
   inputs: NativeTensor[],

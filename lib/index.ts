@@ -1,6 +1,7 @@
 export { BilevelError, type BilevelErrorCode } from './errors';
 export {
-  Tensor, tensor, full, zeros, ones, grad, noGrad, manualSeed, tidy,
+  Tensor, Generator, tensor, full, zeros, ones, eye, arange, linspace, rand, randn, randint,
+  grad, noGrad, manualSeed, tidy, type RandomOptions,
   type Dtype, type Device, type NestedArray, type CreateOptions, type GradOptions,
 } from './tensor';
 import { native } from './binding';

@@ -1,5 +1,5 @@
 import './symbols';
-import type { BinaryOpName, InPlaceOpName, NativeData, NativeTensor, UnaryOpName } from '../binding';
+import type { BinaryOpName, InPlaceOpName, NativeData, NativeGenerator, NativeTensor, RandomKind, UnaryOpName } from '../binding';
 import { native } from './binding';
 import { BilevelError } from './errors';
 
@@ -203,6 +203,49 @@ export function full(shape: number[], value: number, options: CreateOptions = {}
 }
 export const zeros = (shape: number[], options?: CreateOptions): Tensor => full(shape, 0, options);
 export const ones = (shape: number[], options?: CreateOptions): Tensor => full(shape, 1, options);
+
+function finish(t: Tensor, options: CreateOptions): Tensor {
+  return options.requiresGrad ? t.requiresGrad_(true) : t;
+}
+const dtypeOf = (options: CreateOptions, fallback: Dtype = 'float32'): Dtype => options.dtype ?? fallback;
+const deviceOf = (options: CreateOptions): Device => options.device ?? 'cpu';
+
+export function eye(n: number, options: CreateOptions = {}): Tensor {
+  return finish(new Tensor(native.eye(n, dtypeOf(options), deviceOf(options))), options);
+}
+/** Values start, start + step, ... below end (dtype float32 unless given). */
+export function arange(start: number, end: number, step = 1, options: CreateOptions = {}): Tensor {
+  return finish(new Tensor(native.arange(start, end, step, dtypeOf(options), deviceOf(options))), options);
+}
+export function linspace(start: number, end: number, steps: number, options: CreateOptions = {}): Tensor {
+  return finish(new Tensor(native.linspace(start, end, steps, dtypeOf(options), deviceOf(options))), options);
+}
+
+/** A seeded random stream. Numbers are drawn on the CPU, so a seed gives the same values on every device. */
+export class Generator {
+  /** @internal */
+  readonly handle: NativeGenerator;
+  constructor(readonly seed: number) {
+    this.handle = native.createGenerator(seed);
+  }
+}
+
+export interface RandomOptions extends CreateOptions {
+  /** Draw from this generator; without one, from the global stream set by manualSeed. */
+  generator?: Generator;
+}
+
+function random(kind: RandomKind, shape: number[], options: RandomOptions, low?: number, high?: number): Tensor {
+  const handle = native.random(kind, shape, options.generator?.handle ?? null, dtypeOf(options, kind === 'randint' ? 'int64' : 'float32'), deviceOf(options), low, high);
+  return finish(new Tensor(handle), options);
+}
+/** Uniform on [0, 1). */
+export const rand = (shape: number[], options: RandomOptions = {}): Tensor => random('rand', shape, options);
+/** Standard normal. */
+export const randn = (shape: number[], options: RandomOptions = {}): Tensor => random('randn', shape, options);
+/** Integers uniform on [low, high). */
+export const randint = (low: number, high: number, shape: number[], options: RandomOptions = {}): Tensor =>
+  random('randint', shape, options, low, high);
 
 export interface GradOptions {
   createGraph?: boolean;

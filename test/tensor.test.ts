@@ -1,4 +1,4 @@
-import { BilevelError, Tensor, grad, noGrad, ones, tensor, tidy, zeros } from '../lib';
+import { BilevelError, Generator, Tensor, arange, eye, grad, linspace, manualSeed, noGrad, ones, rand, randint, randn, tensor, tidy, zeros } from '../lib';
 
 const f64 = { dtype: 'float64' as const };
 
@@ -230,5 +230,34 @@ describe('shape, comparison, clamp, norm and in-place ops', () => {
     const x = tensor([3, 4], undefined, { ...f64, requiresGrad: true });
     expectClose(grad(x.norm(), [x])[0]!.toArray() as Float64Array, [0.6, 0.8]);
     expectClose(grad(x.clamp(null, 3.5).sum(), [x])[0]!.toArray() as Float64Array, [1, 0]);
+  });
+});
+
+describe('factories and seeded random numbers', () => {
+  test('eye, arange, linspace', () => {
+    expect(eye(2, f64).toNested()).toEqual([[1, 0], [0, 1]]);
+    expect(arange(0, 5, 2, f64).toNested()).toEqual([0, 2, 4]);
+    expect(linspace(0, 1, 5, f64).toNested()).toEqual([0, 0.25, 0.5, 0.75, 1]);
+    expectCode(() => arange(0, 1, 0), 'INVALID_ARGUMENT', /step/);
+  });
+  test('the same seed gives the same numbers; another seed other numbers', () => {
+    const draw = (seed: number): number[] => Array.from(randn([5], { ...f64, generator: new Generator(seed) }).toArray() as Float64Array);
+    expect(draw(7)).toEqual(draw(7));
+    expect(draw(7)).not.toEqual(draw(8));
+    manualSeed(3);
+    const first = rand([4]).toArray();
+    manualSeed(3);
+    expect(rand([4]).toArray()).toEqual(first);
+  });
+  test('random values lie in their ranges and have sane moments', () => {
+    const g = new Generator(0);
+    const u = rand([20000], { ...f64, generator: g });
+    expect(u.ge(0).mul(u.lt(1)).to('float64').mean().item()).toBe(1);
+    expect(Math.abs(u.mean().item() - 0.5)).toBeLessThan(0.01);
+    const n = randn([20000], { ...f64, generator: g });
+    expect(Math.abs(n.pow(2).mean().item() - 1)).toBeLessThan(0.05);
+    const k = randint(3, 6, [1000], { generator: g });
+    expect(k.dtype).toBe('int64');
+    expect(k.ge(3).mul(k.lt(6)).to('float64').mean().item()).toBe(1);
   });
 });

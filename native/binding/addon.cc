@@ -4,6 +4,7 @@
 
 #include "binding/convert.h"
 #include "binding/errors.h"
+#include "binding/functional.h"
 #include "binding/tensor_wrap.h"
 
 namespace bilevel::binding {
@@ -97,6 +98,7 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
   exports.Set("setGradEnabled", Napi::Function::New<setGradEnabled>(env, "setGradEnabled"));
   exports.Set("manualSeed", Napi::Function::New<manualSeed>(env, "manualSeed"));
   exports.Set("versions", Napi::Function::New<versions>(env, "versions"));
+  registerFactories(env, exports);
   return exports;
 }
 
