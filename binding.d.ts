@@ -60,6 +60,24 @@ export declare function random(
   low?: number,
   high?: number,
 ): NativeTensor;
+export declare function cat(tensors: NativeTensor[], dim: number): NativeTensor;
+export declare function stack(tensors: NativeTensor[], dim: number): NativeTensor;
+export declare function where(tensors: [NativeTensor, NativeTensor, NativeTensor]): NativeTensor;
+export declare function slice(t: NativeTensor, dim: number, start: number, end: number, step: number): NativeTensor;
+export declare function indexSelect(t: NativeTensor, dim: number, index: NativeTensor): NativeTensor;
+export declare function gather(t: NativeTensor, dim: number, index: NativeTensor): NativeTensor;
+export declare function softmax(t: NativeTensor, dim: number, log: boolean): NativeTensor;
+export declare function crossEntropy(logits: NativeTensor, target: NativeTensor, reduction: 'none' | 'mean' | 'sum'): NativeTensor;
+export declare function linear(input: NativeTensor, weight: NativeTensor, bias: NativeTensor | null): NativeTensor;
+export declare function conv2d(
+  input: NativeTensor,
+  weight: NativeTensor,
+  bias: NativeTensor | null,
+  stride: number[],
+  padding: number[],
+): NativeTensor;
+export declare function pool2d(kind: 'max' | 'avg', input: NativeTensor, kernel: number[], stride: number[]): NativeTensor;
+export declare function batchNorm(input: NativeTensor, weight: NativeTensor | null, bias: NativeTensor | null, eps: number): NativeTensor;
 export declare function grad(
   outputs: NativeTensor[],
   inputs: NativeTensor[],
@@ -70,3 +88,4 @@ export declare function grad(
 export declare function setGradEnabled(enabled: boolean): boolean;
 export declare function manualSeed(seed: number): void;
 export declare function versions(): NativeVersions;
+export declare function setNumThreads(threads: number): void;

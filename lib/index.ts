@@ -6,7 +6,16 @@ export {
 } from './tensor';
 import { native } from './binding';
 
+/** Sets LibTorch's intra-op thread count (positive integer). */
+export function setNumThreads(threads: number): void {
+  native.setNumThreads(threads);
+}
+
 /** Versions of the library's native parts. */
 export function versions(): { libtorch: string; cuda: boolean; napi: number; threads: number } {
   return native.versions();
 }
+export {
+  cat, stack, where, slice, indexSelect, gather, softmax, logSoftmax, crossEntropy, linear, conv2d,
+  maxPool2d, avgPool2d, batchNorm, type Conv2dOptions,
+} from './functional';

@@ -156,7 +156,8 @@ export class Tensor implements Disposable {
   }
 }
 
-function handleOf(value: unknown): NativeTensor {
+/** @internal the native handle of a live Tensor argument. */
+export function handleOf(value: unknown): NativeTensor {
   if (!(value instanceof Tensor)) throw new BilevelError('INVALID_ARGUMENT', 'expected a Tensor');
   return value.handle;
 }

@@ -78,6 +78,15 @@ Napi::Value manualSeed(const Napi::CallbackInfo& info) {
   });
 }
 
+Napi::Value setNumThreads(const Napi::CallbackInfo& info) {
+  return guarded(info.Env(), "setNumThreads", [&] {
+    const double n = info[0].IsNumber() ? info[0].As<Napi::Number>().DoubleValue() : 0;
+    if (n < 1 || n != static_cast<int>(n)) throw CodedError("INVALID_ARGUMENT", "threads must be a positive integer");
+    torch::set_num_threads(static_cast<int>(n));
+    return info.Env().Undefined();
+  });
+}
+
 Napi::Value versions(const Napi::CallbackInfo& info) {
   Napi::Object out = Napi::Object::New(info.Env());
   out.Set("libtorch", Napi::String::New(info.Env(), TORCH_VERSION));
@@ -98,7 +107,9 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
   exports.Set("setGradEnabled", Napi::Function::New<setGradEnabled>(env, "setGradEnabled"));
   exports.Set("manualSeed", Napi::Function::New<manualSeed>(env, "manualSeed"));
   exports.Set("versions", Napi::Function::New<versions>(env, "versions"));
+  exports.Set("setNumThreads", Napi::Function::New<setNumThreads>(env, "setNumThreads"));
   registerFactories(env, exports);
+  registerFunctional(env, exports);
   return exports;
 }
 

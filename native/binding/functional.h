@@ -4,5 +4,6 @@
 
 namespace bilevel::binding {
 void registerFactories(Napi::Env env, Napi::Object exports);
+void registerFunctional(Napi::Env env, Napi::Object exports);
 
 }  // namespace bilevel::binding
