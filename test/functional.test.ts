@@ -1,5 +1,6 @@
+import { expectCode } from './helpers';
 import {
-  BilevelError, avgPool2d, batchNorm, cat, conv2d, crossEntropy, gather, grad, indexSelect, linear,
+  avgPool2d, batchNorm, cat, conv2d, crossEntropy, gather, grad, indexSelect, linear,
   logSoftmax, maxPool2d, slice, softmax, stack, tensor, where,
 } from '../lib';
 
@@ -7,17 +8,6 @@ const f64 = { dtype: 'float64' as const };
 const i64 = { dtype: 'int64' as const };
 const nested = (t: { toNested(): unknown }): unknown => t.toNested();
 
-function expectCode(fn: () => unknown, code: string, messagePart?: RegExp): void {
-  let caught: unknown;
-  try {
-    fn();
-  } catch (err) {
-    caught = err;
-  }
-  expect(caught).toBeInstanceOf(BilevelError);
-  expect((caught as BilevelError).code).toBe(code);
-  if (messagePart) expect((caught as Error).message).toMatch(messagePart);
-}
 
 test('cat, stack, slice, indexSelect, gather, where', () => {
   const a = tensor([[1, 2], [3, 4]], undefined, f64);

@@ -1,4 +1,5 @@
-import { BilevelError, Generator, Tensor, arange, eye, grad, linspace, manualSeed, noGrad, ones, rand, randint, randn, tensor, tidy, zeros } from '../lib';
+import { expectCode } from './helpers';
+import { Generator, Tensor, arange, eye, grad, linspace, manualSeed, noGrad, ones, rand, randint, randn, tensor, tidy, zeros } from '../lib';
 
 const f64 = { dtype: 'float64' as const };
 
@@ -7,17 +8,6 @@ function expectClose(actual: ArrayLike<number>, expected: number[], tol = 1e-12)
   expected.forEach((e, i) => expect(Math.abs(Number(actual[i]) - e)).toBeLessThanOrEqual(tol * Math.max(1, Math.abs(e))));
 }
 
-function expectCode(fn: () => unknown, code: string, messagePart?: RegExp): void {
-  let caught: unknown;
-  try {
-    fn();
-  } catch (err) {
-    caught = err;
-  }
-  expect(caught).toBeInstanceOf(BilevelError);
-  expect((caught as BilevelError).code).toBe(code);
-  if (messagePart) expect((caught as Error).message).toMatch(messagePart);
-}
 
 describe('creation and reading', () => {
   test('nested arrays keep shape, dtype and values', () => {
