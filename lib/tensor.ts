@@ -61,11 +61,11 @@ export class Tensor implements Disposable {
   toNested(): NestedArray {
     const flat = Array.from(this.toArray(), Number);
     const shape = this.shape;
-    const build = (dim: number, offset: number): NestedArray => {
-      if (dim === shape.length) return flat[offset];
-      const stride = shape.slice(dim + 1).reduce((a, b) => a * b, 1);
-      return Array.from({ length: shape[dim] }, (_, i) => build(dim + 1, offset + i * stride));
-    };
+    const strides = shape.map((_, d) => shape.slice(d + 1).reduce((a, b) => a * b, 1));
+    const build = (dim: number, offset: number): NestedArray =>
+      dim === shape.length
+        ? flat[offset]
+        : Array.from({ length: shape[dim] }, (_, i) => build(dim + 1, offset + i * strides[dim]));
     return build(0, 0);
   }
 

@@ -34,19 +34,11 @@ Napi::Value full(const Napi::CallbackInfo& info) {
   });
 }
 
-std::vector<torch::Tensor> unwrapList(const Napi::Value& value, const char* field) {
-  if (!value.IsArray()) throw CodedError("INVALID_ARGUMENT", std::string(field) + " must be an array of tensors");
-  Napi::Array arr = value.As<Napi::Array>();
-  std::vector<torch::Tensor> out;
-  for (uint32_t i = 0; i < arr.Length(); ++i) out.push_back(TensorWrap::unwrap(arr.Get(i)));
-  return out;
-}
-
 // grad(outputs, inputs, createGraph, retainGraph, allowUnused) -> (NativeTensor | null)[]
 Napi::Value grad(const Napi::CallbackInfo& info) {
   return guarded(info.Env(), "grad", [&] {
-    auto outputs = unwrapList(info[0], "outputs");
-    auto inputs = unwrapList(info[1], "inputs");
+    auto outputs = TensorWrap::unwrapList(info[0], "outputs");
+    auto inputs = TensorWrap::unwrapList(info[1], "inputs");
     const bool createGraph = info[2].ToBoolean().Value();
     const bool retainGraph = info[3].IsBoolean() ? info[3].ToBoolean().Value() : createGraph;
     const bool allowUnused = info[4].ToBoolean().Value();

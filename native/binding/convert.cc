@@ -13,18 +13,17 @@ Napi::Array toJsShape(Napi::Env env, torch::IntArrayRef sizes) {
   return out;
 }
 
+int64_t toInt64(const Napi::Value& value, const std::string& field) {
+  const double d = value.IsNumber() ? value.As<Napi::Number>().DoubleValue() : 0.5;
+  if (d != static_cast<double>(static_cast<int64_t>(d))) throw CodedError("INVALID_ARGUMENT", field + " must be an integer");
+  return static_cast<int64_t>(d);
+}
+
 std::vector<int64_t> toInt64Vector(const Napi::Value& value, const char* field) {
   if (!value.IsArray()) throw CodedError("INVALID_ARGUMENT", std::string(field) + " must be an array of integers");
   Napi::Array arr = value.As<Napi::Array>();
   std::vector<int64_t> out(arr.Length());
-  for (uint32_t i = 0; i < arr.Length(); ++i) {
-    Napi::Value v = arr.Get(i);
-    double d = v.IsNumber() ? v.As<Napi::Number>().DoubleValue() : 0.5;
-    if (d != static_cast<double>(static_cast<int64_t>(d))) {
-      throw CodedError("INVALID_ARGUMENT", std::string(field) + "[" + std::to_string(i) + "] must be an integer");
-    }
-    out[i] = static_cast<int64_t>(d);
-  }
+  for (uint32_t i = 0; i < arr.Length(); ++i) out[i] = toInt64(arr.Get(i), std::string(field) + "[" + std::to_string(i) + "]");
   return out;
 }
 

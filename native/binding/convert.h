@@ -9,6 +9,7 @@
 namespace bilevel::binding {
 
 Napi::Array toJsShape(Napi::Env env, torch::IntArrayRef sizes);
+int64_t toInt64(const Napi::Value& value, const std::string& field);
 std::vector<int64_t> toInt64Vector(const Napi::Value& value, const char* field);
 std::string dtypeName(torch::ScalarType type);
 torch::ScalarType parseDtype(const Napi::Value& value);

@@ -8,21 +8,6 @@ namespace {
 
 namespace F = torch::nn::functional;
 
-int64_t integer(const Napi::Value& v, const char* field) {
-  const double d = v.IsNumber() ? v.As<Napi::Number>().DoubleValue() : 0.5;
-  if (d != static_cast<double>(static_cast<int64_t>(d))) throw CodedError("INVALID_ARGUMENT", std::string(field) + " must be an integer");
-  return static_cast<int64_t>(d);
-}
-
-std::vector<torch::Tensor> tensorList(const Napi::Value& value, const char* field) {
-  if (!value.IsArray()) throw CodedError("INVALID_ARGUMENT", std::string(field) + " must be an array of tensors");
-  Napi::Array arr = value.As<Napi::Array>();
-  if (arr.Length() == 0) throw CodedError("INVALID_ARGUMENT", std::string(field) + " must not be empty");
-  std::vector<torch::Tensor> out;
-  for (uint32_t i = 0; i < arr.Length(); ++i) out.push_back(TensorWrap::unwrap(arr.Get(i)));
-  return out;
-}
-
 std::string shapesOf(const std::vector<torch::Tensor>& ts) {
   std::string s;
   for (const auto& t : ts) s += (s.empty() ? "" : ", ") + shapeString(t);
@@ -46,20 +31,20 @@ Napi::Value withShapes(Napi::Env env, const std::vector<torch::Tensor>& inputs, 
 
 BILEVEL_FUNCTION(cat) {
   return guarded(info.Env(), "cat", [&] {
-    auto ts = tensorList(info[0], "tensors");
-    return withShapes(info.Env(), ts, [&] { return torch::cat(ts, integer(info[1], "dim")); });
+    auto ts = TensorWrap::unwrapList(info[0], "tensors");
+    return withShapes(info.Env(), ts, [&] { return torch::cat(ts, toInt64(info[1], "dim")); });
   });
 }
 BILEVEL_FUNCTION(stack) {
   return guarded(info.Env(), "stack", [&] {
-    auto ts = tensorList(info[0], "tensors");
-    return withShapes(info.Env(), ts, [&] { return torch::stack(ts, integer(info[1], "dim")); });
+    auto ts = TensorWrap::unwrapList(info[0], "tensors");
+    return withShapes(info.Env(), ts, [&] { return torch::stack(ts, toInt64(info[1], "dim")); });
   });
 }
 // where(condition, a, b)
 BILEVEL_FUNCTION(where) {
   return guarded(info.Env(), "where", [&] {
-    auto ts = tensorList(info[0], "tensors");
+    auto ts = TensorWrap::unwrapList(info[0], "tensors");
     if (ts.size() != 3) throw CodedError("INVALID_ARGUMENT", "needs condition, a and b");
     if (ts[0].scalar_type() != torch::kBool) throw CodedError("DTYPE", "condition must be bool, got " + shapeString(ts[0]));
     return withShapes(info.Env(), ts, [&] { return torch::where(ts[0], ts[1], ts[2]); });
@@ -69,9 +54,9 @@ BILEVEL_FUNCTION(where) {
 BILEVEL_FUNCTION(slice) {
   return guarded(info.Env(), "slice", [&] {
     const auto& t = TensorWrap::unwrap(info[0]);
-    if (integer(info[4], "step") <= 0) throw CodedError("INVALID_ARGUMENT", "step must be positive");
+    if (toInt64(info[4], "step") <= 0) throw CodedError("INVALID_ARGUMENT", "step must be positive");
     return withShapes(info.Env(), {t}, [&] {
-      return t.slice(integer(info[1], "dim"), integer(info[2], "start"), integer(info[3], "end"), integer(info[4], "step"));
+      return t.slice(toInt64(info[1], "dim"), toInt64(info[2], "start"), toInt64(info[3], "end"), toInt64(info[4], "step"));
     });
   });
 }
@@ -80,21 +65,21 @@ BILEVEL_FUNCTION(indexSelect) {
   return guarded(info.Env(), "indexSelect", [&] {
     const auto& t = TensorWrap::unwrap(info[0]);
     const auto& index = TensorWrap::unwrap(info[2]);
-    return withShapes(info.Env(), {t, index}, [&] { return t.index_select(integer(info[1], "dim"), index); });
+    return withShapes(info.Env(), {t, index}, [&] { return t.index_select(toInt64(info[1], "dim"), index); });
   });
 }
 BILEVEL_FUNCTION(gather) {
   return guarded(info.Env(), "gather", [&] {
     const auto& t = TensorWrap::unwrap(info[0]);
     const auto& index = TensorWrap::unwrap(info[2]);
-    return withShapes(info.Env(), {t, index}, [&] { return t.gather(integer(info[1], "dim"), index); });
+    return withShapes(info.Env(), {t, index}, [&] { return t.gather(toInt64(info[1], "dim"), index); });
   });
 }
 // softmax(t, dim, log: boolean)
 BILEVEL_FUNCTION(softmax) {
   return guarded(info.Env(), "softmax", [&] {
     const auto& t = TensorWrap::unwrap(info[0]);
-    const int64_t dim = integer(info[1], "dim");
+    const int64_t dim = toInt64(info[1], "dim");
     return withShapes(info.Env(), {t}, [&] { return info[2].ToBoolean().Value() ? t.log_softmax(dim) : t.softmax(dim); });
   });
 }

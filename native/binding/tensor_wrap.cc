@@ -117,6 +117,16 @@ const torch::Tensor& TensorWrap::unwrap(const Napi::Value& value) {
   return Unwrap(value.As<Napi::Object>())->live();
 }
 
+std::vector<torch::Tensor> TensorWrap::unwrapList(const Napi::Value& value, const char* field) {
+  if (!value.IsArray()) throw CodedError("INVALID_ARGUMENT", std::string(field) + " must be an array of tensors");
+  Napi::Array arr = value.As<Napi::Array>();
+  if (arr.Length() == 0) throw CodedError("INVALID_ARGUMENT", std::string(field) + " must not be empty");
+  std::vector<torch::Tensor> out;
+  out.reserve(arr.Length());
+  for (uint32_t i = 0; i < arr.Length(); ++i) out.push_back(unwrap(arr.Get(i)));
+  return out;
+}
+
 const torch::Tensor& TensorWrap::live() const {
   if (!tensor_.defined()) throw CodedError("DISPOSED", "tensor was disposed");
   return tensor_;

@@ -11,6 +11,8 @@ class TensorWrap : public Napi::ObjectWrap<TensorWrap> {
   static Napi::Object wrap(Napi::Env env, torch::Tensor tensor);
   // Throws DISPOSED / INVALID_ARGUMENT when value is not a live tensor.
   static const torch::Tensor& unwrap(const Napi::Value& value);
+  // A non-empty JS array of live tensors; field names the argument in errors.
+  static std::vector<torch::Tensor> unwrapList(const Napi::Value& value, const char* field);
 
   explicit TensorWrap(const Napi::CallbackInfo& info);
   ~TensorWrap() override;
