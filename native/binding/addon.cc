@@ -4,7 +4,7 @@
 
 #include "binding/convert.h"
 #include "binding/errors.h"
-#include "binding/functional.h"
+#include "binding/register.h"
 #include "binding/tensor_wrap.h"
 
 namespace bilevel::binding {
@@ -102,6 +102,8 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
   exports.Set("setNumThreads", Napi::Function::New<setNumThreads>(env, "setNumThreads"));
   registerFactories(env, exports);
   registerFunctional(env, exports);
+  registerProblems(env, exports);
+  registerSolvers(env, exports);
   return exports;
 }
 

@@ -3,15 +3,12 @@
 #include <napi.h>
 #include <string>
 
+#include "core/error.h"
+
 namespace bilevel::binding {
 
-// Thrown by the glue itself when it knows the code (disposed tensor, bad argument).
-struct CodedError : std::runtime_error {
-  CodedError(std::string code, const std::string& message, std::string cause = "")
-      : std::runtime_error(message), code(std::move(code)), cause(std::move(cause)) {}
-  std::string code;
-  std::string cause;
-};
+// Thrown by the core and the glue when they know the code (disposed tensor, bad argument).
+using CodedError = core::Error;
 
 void setErrorClass(const Napi::Function& cls);
 Napi::Error makeError(Napi::Env env, const std::string& code, const std::string& message,

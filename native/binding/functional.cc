@@ -1,6 +1,6 @@
 #include "binding/convert.h"
 #include "binding/errors.h"
-#include "binding/functional.h"
+#include "binding/register.h"
 #include "binding/tensor_wrap.h"
 
 namespace bilevel::binding {

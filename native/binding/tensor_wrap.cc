@@ -127,6 +127,18 @@ std::vector<torch::Tensor> TensorWrap::unwrapList(const Napi::Value& value, cons
   return out;
 }
 
+Napi::Array TensorWrap::wrapList(Napi::Env env, const std::vector<torch::Tensor>& tensors) {
+  Napi::Array arr = Napi::Array::New(env, tensors.size());
+  for (size_t i = 0; i < tensors.size(); ++i) arr.Set(i, wrap(env, tensors[i]));
+  return arr;
+}
+
+void TensorWrap::releaseValue(const Napi::Value& value) {
+  if (value.IsObject() && value.As<Napi::Object>().InstanceOf(constructor.Value())) {
+    Unwrap(value.As<Napi::Object>())->release();
+  }
+}
+
 const torch::Tensor& TensorWrap::live() const {
   if (!tensor_.defined()) throw CodedError("DISPOSED", "tensor was disposed");
   return tensor_;

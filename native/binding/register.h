@@ -1,9 +1,11 @@
-// Module-level functions: factories, random numbers, joins and neural-network ops.
+// Each binding unit adds its exports to the module through one of these.
 #pragma once
 #include <napi.h>
 
 namespace bilevel::binding {
 void registerFactories(Napi::Env env, Napi::Object exports);
 void registerFunctional(Napi::Env env, Napi::Object exports);
+void registerProblems(Napi::Env env, Napi::Object exports);
+void registerSolvers(Napi::Env env, Napi::Object exports);
 
 }  // namespace bilevel::binding

@@ -1,0 +1,146 @@
+#include "binding/problem_wrap.h"
+#include "binding/register.h"
+
+#include "binding/convert.h"
+#include "binding/errors.h"
+#include "binding/solver_config.h"
+#include "binding/tensor_wrap.h"
+
+namespace bilevel::binding {
+namespace {
+
+Napi::FunctionReference constructor;
+
+// F and f call back into JS on the main thread. The tensors handed to a callback, and the
+// tensor it returns, are released right after it returns: they live for that call only.
+class JsProblem : public core::Problem {
+ public:
+  JsProblem(core::Variables upper, core::Variables lower, Napi::Function F, Napi::Function f)
+      : Problem(std::move(upper), std::move(lower)), upper_(Napi::Persistent(F)), lower_(Napi::Persistent(f)) {}
+
+ protected:
+  torch::Tensor evaluateUpper(const core::TensorList& x, const core::TensorList& y) override {
+    return call(upper_, x, y);
+  }
+  torch::Tensor evaluateLower(const core::TensorList& x, const core::TensorList& y) override {
+    return call(lower_, x, y);
+  }
+
+ private:
+  static torch::Tensor call(const Napi::FunctionReference& fn, const core::TensorList& x, const core::TensorList& y) {
+    const Napi::Env env = fn.Env();
+    Napi::HandleScope scope(env);
+    const Napi::Array xs = TensorWrap::wrapList(env, x);
+    const Napi::Array ys = TensorWrap::wrapList(env, y);
+    const Napi::Value result = fn.Call({xs, ys});
+    torch::Tensor value = TensorWrap::unwrap(result);
+    TensorWrap::releaseValue(result);
+    for (uint32_t i = 0; i < xs.Length(); ++i) TensorWrap::releaseValue(xs.Get(i));
+    for (uint32_t i = 0; i < ys.Length(); ++i) TensorWrap::releaseValue(ys.Get(i));
+    return value;
+  }
+
+  Napi::FunctionReference upper_;
+  Napi::FunctionReference lower_;
+};
+
+std::vector<core::Box> parseSets(const Napi::Value& value, size_t count, const std::string& path) {
+  if (value.IsUndefined() || value.IsNull()) return {};
+  if (!value.IsArray()) return std::vector<core::Box>(count, parseBox(value, path));
+  const Napi::Array arr = value.As<Napi::Array>();
+  if (arr.Length() != count) {
+    throw CodedError("INVALID_ARGUMENT", path + ": " + std::to_string(arr.Length()) + " sets for " +
+                                             std::to_string(count) + " variables");
+  }
+  std::vector<core::Box> sets;
+  for (uint32_t i = 0; i < count; ++i) sets.push_back(parseBox(arr.Get(i), path + "[" + std::to_string(i) + "]"));
+  return sets;
+}
+
+core::Variables parseVariables(const Napi::Object& def, const char* key, const char* setsKey) {
+  const core::TensorList initial = core::cloned(TensorWrap::unwrapList(def.Get(key), key));
+  return core::Variables{initial, parseSets(def.Get(setsKey), initial.size(), setsKey)};
+}
+
+core::TensorList optionalStart(const Napi::Object& options, const char* key) {
+  const Napi::Value v = options.Get(key);
+  return v.IsUndefined() || v.IsNull() ? core::TensorList{} : TensorWrap::unwrapList(v, key);
+}
+
+// createToyProblem({name, n?, a?, c?, x0?, y0?, dtype?, device?})
+Napi::Value createToyProblem(const Napi::CallbackInfo& info) {
+  return guarded(info.Env(), "createToyProblem", [&] {
+    if (!info[0].IsObject()) throw CodedError("INVALID_ARGUMENT", "options must be an object");
+    const Napi::Object o = info[0].As<Napi::Object>();
+    core::ToyOptions options;
+    options.name = o.Get("name").ToString().Utf8Value();
+    if (o.Has("n") && !o.Get("n").IsUndefined()) options.n = toInt64(o.Get("n"), "n");
+    if (o.Get("a").IsNumber()) options.a = o.Get("a").As<Napi::Number>().DoubleValue();
+    if (o.Get("c").IsNumber()) options.c = o.Get("c").As<Napi::Number>().DoubleValue();
+    options.x0 = optionalStart(o, "x0");
+    options.y0 = optionalStart(o, "y0");
+    if (!o.Get("dtype").IsUndefined()) options.dtype = parseDtype(o.Get("dtype"));
+    options.device = parseDevice(o.Get("device"));
+    return Napi::Value(ProblemWrap::wrap(info.Env(), core::makeToyProblem(options)));
+  });
+}
+
+// createProblem({x, y, xSets?, ySets?, upper, lower})
+Napi::Value createProblem(const Napi::CallbackInfo& info) {
+  return guarded(info.Env(), "createProblem", [&] {
+    if (!info[0].IsObject()) throw CodedError("INVALID_ARGUMENT", "definition must be an object");
+    const Napi::Object def = info[0].As<Napi::Object>();
+    if (!def.Get("upper").IsFunction() || !def.Get("lower").IsFunction()) {
+      throw CodedError("INVALID_ARGUMENT", "upper and lower must be functions (x, y) => scalar tensor");
+    }
+    auto problem = std::make_shared<JsProblem>(parseVariables(def, "x", "xSets"), parseVariables(def, "y", "ySets"),
+                                               def.Get("upper").As<Napi::Function>(),
+                                               def.Get("lower").As<Napi::Function>());
+    return Napi::Value(ProblemWrap::wrap(info.Env(), problem));
+  });
+}
+
+}  // namespace
+
+Napi::Function ProblemWrap::define(Napi::Env env) {
+  Napi::Function cls = DefineClass(env, "NativeProblem", {InstanceMethod<&ProblemWrap::variables>("variables")});
+  constructor = Napi::Persistent(cls);
+  constructor.SuppressDestruct();
+  return cls;
+}
+
+Napi::Object ProblemWrap::wrap(Napi::Env env, std::shared_ptr<core::Problem> problem) {
+  return constructor.New({Napi::External<std::shared_ptr<core::Problem>>::New(env, &problem)});
+}
+
+std::shared_ptr<core::Problem> ProblemWrap::unwrap(const Napi::Value& value) {
+  if (!value.IsObject() || !value.As<Napi::Object>().InstanceOf(constructor.Value())) {
+    throw CodedError("INVALID_ARGUMENT", "expected a problem");
+  }
+  return Unwrap(value.As<Napi::Object>())->problem_;
+}
+
+ProblemWrap::ProblemWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<ProblemWrap>(info) {
+  if (!info[0].IsExternal()) {
+    throw Napi::TypeError::New(info.Env(), "NativeProblem is created by createProblem or createToyProblem");
+  }
+  problem_ = *info[0].As<Napi::External<std::shared_ptr<core::Problem>>>().Data();
+}
+
+// The starting values: {x: NativeTensor[], y: NativeTensor[]} (copies).
+Napi::Value ProblemWrap::variables(const Napi::CallbackInfo& info) {
+  return guarded(info.Env(), "variables", [&] {
+    Napi::Object out = Napi::Object::New(info.Env());
+    out.Set("x", TensorWrap::wrapList(info.Env(), core::cloned(problem_->upperVariables().initial)));
+    out.Set("y", TensorWrap::wrapList(info.Env(), core::cloned(problem_->lowerVariables().initial)));
+    return Napi::Value(out);
+  });
+}
+
+void registerProblems(Napi::Env env, Napi::Object exports) {
+  exports.Set("NativeProblem", ProblemWrap::define(env));
+  exports.Set("createToyProblem", Napi::Function::New<createToyProblem>(env, "createToyProblem"));
+  exports.Set("createProblem", Napi::Function::New<createProblem>(env, "createProblem"));
+}
+
+}  // namespace bilevel::binding

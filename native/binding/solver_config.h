@@ -1,0 +1,19 @@
+// The one mapping from a validated solver config (the JSON shape of docs/config) to core options.
+#pragma once
+#include <napi.h>
+
+#include <variant>
+
+#include "core/solver.h"
+
+namespace bilevel::binding {
+
+using SolverOptions = std::variant<core::TrajectorySolverOptions, core::BammOptions>;
+
+// Reads config; errors name the field (e.g. "solver.dynamics.lr").
+SolverOptions parseSolverConfig(const Napi::Value& config);
+
+// A box {min?, max?} of numbers or tensors; absent or false: unbounded.
+core::Box parseBox(const Napi::Value& value, const std::string& path);
+
+}  // namespace bilevel::binding

@@ -1,0 +1,108 @@
+#include "core/dynamics.h"
+
+#include "core/error.h"
+
+namespace bilevel::core {
+namespace {
+
+TensorList slice(const State& s, size_t block, size_t n) {
+  return TensorList(s.begin() + static_cast<std::ptrdiff_t>(block * n),
+                    s.begin() + static_cast<std::ptrdiff_t>((block + 1) * n));
+}
+
+}  // namespace
+
+Dynamics::Dynamics(DynamicsOptions options) : options_(options) {
+  if (options_.steps < 1) throw Error("INVALID_ARGUMENT", "dynamics.steps must be an integer >= 1");
+  if (!(options_.lr > 0)) throw Error("INVALID_ARGUMENT", "dynamics.lr must be > 0");
+  if (options_.kind == DynamicsOptions::Kind::Bda && !(options_.mu >= 0 && options_.mu < 1)) {
+    throw Error("INVALID_ARGUMENT", "dynamics.mu must be in [0, 1)");
+  }
+  if (options_.kind == DynamicsOptions::Kind::Accelerated && !(options_.lipschitz > 0)) {
+    throw Error("INVALID_ARGUMENT", "dynamics.lipschitz must be > 0");
+  }
+  nesterovT_.push_back(1.0);
+  for (int64_t k = 0; k < options_.steps; ++k) {
+    const double t = nesterovT_.back();
+    nesterovT_.push_back((1.0 + std::sqrt(1.0 + 4.0 * t * t)) / 2.0);
+  }
+}
+
+size_t Dynamics::blocks() const {
+  switch (options_.kind) {
+    case DynamicsOptions::Kind::Nesterov: return 2;
+    case DynamicsOptions::Kind::Accelerated: return 3;
+    default: return 1;
+  }
+}
+
+State Dynamics::initialState(const TensorList& y0) const {
+  State s;
+  for (size_t b = 0; b < blocks(); ++b) s.insert(s.end(), y0.begin(), y0.end());
+  return s;
+}
+
+State Dynamics::step(Problem& problem, const TensorList& x, const State& s, int64_t k, bool graph) const {
+  const auto& sets = problem.lowerVariables().sets;
+  const size_t n = s.size() / blocks();
+  const TensorList y = slice(s, 0, n);
+  switch (options_.kind) {
+    case DynamicsOptions::Kind::Gd:
+      return project(axpy(y, problem.lowerGradient(x, y, graph), -options_.lr), sets);
+    case DynamicsOptions::Kind::Bda: {
+      const double ak = 1.0 / static_cast<double>(k + 1);
+      const double upperWeight = options_.mu * ak * options_.upperLr;
+      const double lowerWeight = (1.0 - options_.mu) * options_.beta * options_.lr;
+      TensorList next = axpy(y, problem.lowerGradient(x, y, graph), -lowerWeight);
+      // mu = 0 skips grad_y F entirely so bda reduces to gd exactly.
+      if (upperWeight != 0.0) next = axpy(next, problem.upperGradient(x, y, graph), -upperWeight);
+      return project(next, sets);
+    }
+    case DynamicsOptions::Kind::Nesterov: {
+      const TensorList u = slice(s, 1, n);
+      TensorList next = project(axpy(u, problem.lowerGradient(x, u, graph), -options_.lr), sets);
+      const double momentum = (nesterovT_[k] - 1.0) / nesterovT_[k + 1];
+      TensorList nextU;
+      for (size_t i = 0; i < n; ++i) nextU.push_back(next[i] + momentum * (next[i] - y[i]));
+      return concat(next, nextU);
+    }
+    case DynamicsOptions::Kind::Accelerated: {
+      const TensorList u = slice(s, 1, n);
+      const TensorList v = slice(s, 2, n);
+      const double kk = static_cast<double>(k + 1);  // the paper's k = 1..K
+      const double alpha = 2.0 / (kk + 1.0);
+      const double beta = 1.0 / (2.0 * options_.lipschitz);
+      const double lambda = kk * beta / 2.0;
+      TensorList next;
+      for (size_t i = 0; i < n; ++i) next.push_back((1.0 - alpha) * u[i] + alpha * v[i]);
+      const TensorList g = problem.lowerGradient(x, next, graph);
+      TensorList nextU = project(axpy(next, g, -beta), sets);
+      TensorList nextV = project(axpy(v, g, -lambda), sets);
+      return concat(concat(next, nextU), nextV);
+    }
+  }
+  throw Error("INVALID_ARGUMENT", "unknown dynamics");
+}
+
+State unroll(Problem& problem, const Dynamics& dynamics, const TensorList& x, State s, int64_t from,
+             int64_t to, bool graph, const StepVisitor& visit) {
+  if (!graph) {
+    const TensorList xs = detached(x);
+    s = detached(s);
+    for (int64_t k = from; k < to; ++k) {
+      {
+        torch::NoGradGuard noGrad;
+        s = dynamics.step(problem, xs, s, k, false);
+      }
+      if (visit) visit(k + 1, s);
+    }
+    return s;
+  }
+  for (int64_t k = from; k < to; ++k) {
+    s = dynamics.step(problem, x, s, k, true);
+    if (visit) visit(k + 1, s);
+  }
+  return s;
+}
+
+}  // namespace bilevel::core

@@ -1,0 +1,49 @@
+// LL maps T of ALGORITHMS.md section 3. A state holds `blocks()` copies of the LL
+// variables (y; nesterov adds u; accelerated adds u and v); y is always the first block.
+#pragma once
+#include <functional>
+
+#include "core/problem.h"
+
+namespace bilevel::core {
+
+struct DynamicsOptions {
+  enum class Kind { Gd, Bda, Nesterov, Accelerated };
+  Kind kind = Kind::Gd;
+  int64_t steps = 10;      // K
+  double lr = 0.1;         // gd / nesterov step; bda: s_l
+  double upperLr = 0.1;    // bda: s_u
+  double mu = 0.5;         // bda: aggregation weight
+  double beta = 1.0;       // bda: b_k
+  double lipschitz = 1.0;  // accelerated: L_f
+};
+
+using State = TensorList;
+
+class Dynamics {
+ public:
+  explicit Dynamics(DynamicsOptions options);
+
+  const DynamicsOptions& options() const { return options_; }
+  int64_t steps() const { return options_.steps; }
+  size_t blocks() const;
+  State initialState(const TensorList& y0) const;
+  TensorList lowerOf(const State& s, size_t lowerCount) const {
+    return TensorList(s.begin(), s.begin() + static_cast<std::ptrdiff_t>(lowerCount));
+  }
+  // One LL step from step index k (0-based) to k + 1. With graph, differentiable in x and s.
+  State step(Problem& problem, const TensorList& x, const State& s, int64_t k, bool graph) const;
+
+ private:
+  DynamicsOptions options_;
+  std::vector<double> nesterovT_;  // t_0..t_K
+};
+
+// Called after each step with the new step index k + 1 and the state.
+using StepVisitor = std::function<void(int64_t, const State&)>;
+
+// Runs steps [from, to) from s; without graph, x is detached and no history is kept.
+State unroll(Problem& problem, const Dynamics& dynamics, const TensorList& x, State s, int64_t from,
+             int64_t to, bool graph, const StepVisitor& visit = nullptr);
+
+}  // namespace bilevel::core

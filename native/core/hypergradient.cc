@@ -1,0 +1,353 @@
+#include "core/hypergradient.h"
+
+#include <limits>
+
+#include "core/error.h"
+#include "core/stopwatch.h"
+
+namespace bilevel::core {
+namespace {
+
+using Kind = HypergradientOptions::Kind;
+
+const char* methodName(Kind kind) {
+  switch (kind) {
+    case Kind::Reverse: return "reverse";
+    case Kind::Truncated: return "truncated";
+    case Kind::Forward: return "forward";
+    case Kind::ConjugateGradient: return "cg";
+    case Kind::Neumann: return "neumann";
+    case Kind::FiniteDifference: return "finiteDifference";
+    case Kind::FirstOrder: return "firstOrder";
+  }
+  return "?";
+}
+
+// PTT's choice: Kbar = argmax_{1 <= k <= K} F(x, y_k), ties to the smallest k.
+class PessimisticChoice {
+ public:
+  bool offer(Problem& problem, const TensorList& x, const TensorList& y, int64_t k) {
+    torch::NoGradGuard noGrad;
+    const double value = problem.upperObjective(x, y).item<double>();
+    if (k == 1 || value > best_) {
+      best_ = value;
+      kbar_ = k;
+      return true;
+    }
+    return false;
+  }
+  int64_t kbar() const { return kbar_; }
+
+ private:
+  double best_ = -std::numeric_limits<double>::infinity();
+  int64_t kbar_ = 0;
+};
+
+// Splits gradients w.r.t. concat(x, z) back into (x, z).
+void split(const TensorList& grads, size_t xCount, HypergradientOutput& out) {
+  out.x.assign(grads.begin(), grads.begin() + static_cast<std::ptrdiff_t>(xCount));
+  out.z.assign(grads.begin() + static_cast<std::ptrdiff_t>(xCount), grads.end());
+}
+
+// reverse, truncated(T) and both PTT variants: backpropagation through (part of) the trajectory.
+class ReverseHypergradient : public Hypergradient {
+ public:
+  explicit ReverseHypergradient(int64_t truncate) : truncate_(truncate) {}
+
+  HypergradientOutput compute(const HypergradientInput& in) const override {
+    HypergradientOutput out;
+    Stopwatch watch;
+    const int64_t K = in.dynamics.steps();
+    const size_t n = in.y0.size();
+    const State start = in.dynamics.initialState(in.y0);
+    TensorList target;
+    if (in.truncation == Truncation::PessimisticRecompute) {
+      PessimisticChoice choice;
+      const State last = unroll(in.problem, in.dynamics, in.x, start, 0, K, false,
+                                [&](int64_t k, const State& s) { choice.offer(in.problem, in.x, in.dynamics.lowerOf(s, n), k); });
+      out.yLast = in.dynamics.lowerOf(last, n);
+      out.kbar = choice.kbar();
+      target = in.dynamics.lowerOf(unroll(in.problem, in.dynamics, in.x, start, 0, out.kbar, true), n);
+    } else if (in.truncation == Truncation::Pessimistic) {
+      PessimisticChoice choice;
+      const State last = unroll(in.problem, in.dynamics, in.x, start, 0, K, true, [&](int64_t k, const State& s) {
+        TensorList y = in.dynamics.lowerOf(s, n);
+        if (choice.offer(in.problem, in.x, y, k)) target = std::move(y);
+      });
+      out.yLast = detached(in.dynamics.lowerOf(last, n));
+      out.kbar = choice.kbar();
+    } else {
+      const int64_t from = truncate_ > 0 ? K - truncate_ : 0;
+      // T-RHG: the first K - T steps carry no history, so y_{K-T} is a constant.
+      const State middle = from > 0 ? unroll(in.problem, in.dynamics, in.x, start, 0, from, false) : start;
+      target = in.dynamics.lowerOf(unroll(in.problem, in.dynamics, in.x, middle, from, K, true), n);
+      out.yLast = detached(target);
+      out.kbar = K;
+    }
+    const torch::Tensor surrogate = in.problem.upperObjective(in.x, target);
+    out.unrollMs = watch.lap();
+    const TensorList wrt = in.initAuxiliary ? concat(in.x, in.y0) : in.x;
+    split(gradients(surrogate, wrt, false, false), in.x.size(), out);
+    out.backwardMs = watch.lap();
+    return out;
+  }
+
+ private:
+  int64_t truncate_;  // 0: the whole trajectory
+};
+
+// Forward mode: tangents Z_k = d s_k / d(x, z) carried along the unroll, one column per
+// scalar parameter, each JVP by the double-VJP identity. Memory does not grow with K.
+class ForwardHypergradient : public Hypergradient {
+ public:
+  HypergradientOutput compute(const HypergradientInput& in) const override {
+    HypergradientOutput out;
+    const size_t n = in.y0.size();
+    const TensorList params = in.initAuxiliary ? concat(in.x, in.y0) : in.x;
+    std::vector<std::pair<size_t, int64_t>> columns;  // (parameter, flat element)
+    for (size_t p = 0; p < params.size(); ++p) {
+      for (int64_t j = 0; j < params[p].numel(); ++j) columns.emplace_back(p, j);
+    }
+    State s = in.dynamics.initialState(detached(in.y0));
+    std::vector<State> tangents;
+    for (size_t c = 0; c < columns.size(); ++c) {
+      tangents.push_back(zerosLike(s));
+      const auto [p, j] = columns[c];
+      if (p < in.x.size()) continue;
+      for (size_t b = 0; b < in.dynamics.blocks(); ++b) tangents[c][b * n + (p - in.x.size())].view(-1)[j] = 1.0;
+    }
+    const TensorList x = leaves(in.x);
+    PessimisticChoice choice;
+    TensorList chosenY;
+    std::vector<TensorList> chosenTangents;
+    double stepMs = 0, tangentMs = 0;
+    for (int64_t k = 0; k < in.dynamics.steps(); ++k) {
+      Stopwatch watch;
+      const State sIn = leaves(s);
+      const State sOut = in.dynamics.step(in.problem, x, sIn, k, true);
+      stepMs += watch.lap();
+      tangents = propagate(sIn, sOut, x, columns, tangents);
+      s = detached(sOut);
+      tangentMs += watch.lap();
+      if (in.truncation != Truncation::None) {
+        TensorList y = in.dynamics.lowerOf(s, n);
+        if (choice.offer(in.problem, x, y, k + 1)) {
+          chosenY = y;
+          chosenTangents.clear();
+          for (const auto& t : tangents) chosenTangents.push_back(in.dynamics.lowerOf(t, n));
+        }
+      }
+    }
+    out.yLast = in.dynamics.lowerOf(s, n);
+    out.kbar = in.truncation != Truncation::None ? choice.kbar() : in.dynamics.steps();
+    if (in.truncation == Truncation::None) {
+      chosenY = out.yLast;
+      for (const auto& t : tangents) chosenTangents.push_back(in.dynamics.lowerOf(t, n));
+    }
+    Stopwatch watch;
+    const TensorList y = leaves(chosenY);
+    const TensorList direct = gradients(in.problem.upperObjective(x, y), concat(x, y), false, false);
+    const TensorList gy(direct.begin() + static_cast<std::ptrdiff_t>(x.size()), direct.end());
+    TensorList grads = zerosLike(params);
+    for (size_t c = 0; c < columns.size(); ++c) {
+      const auto [p, j] = columns[c];
+      double value = dot(gy, chosenTangents[c]).item<double>();
+      if (p < x.size()) value += direct[p].reshape(-1)[j].item<double>();
+      grads[p].view(-1)[j] = value;
+    }
+    split(grads, x.size(), out);
+    out.unrollMs = stepMs;
+    out.backwardMs = tangentMs + watch.lap();
+    return out;
+  }
+
+ private:
+  static std::vector<State> propagate(const State& sIn, const State& sOut, const TensorList& x,
+                                      const std::vector<std::pair<size_t, int64_t>>& columns,
+                                      const std::vector<State>& tangents) {
+    const TensorList cotangent = leaves(zerosLike(sOut));
+    const TensorList inputs = concat(sIn, x);
+    TensorList vjp = torch::autograd::grad(sOut, inputs, cotangent, true, true, true);
+    std::vector<State> next;
+    next.reserve(columns.size());
+    for (size_t c = 0; c < columns.size(); ++c) {
+      const auto [p, j] = columns[c];
+      torch::Tensor total;
+      auto add = [&](const torch::Tensor& term) { total = total.defined() ? total + term : term; };
+      for (size_t i = 0; i < sIn.size(); ++i) {
+        if (vjp[i].defined()) add((vjp[i] * tangents[c][i]).sum());
+      }
+      if (p < x.size() && vjp[sIn.size() + p].defined()) add(vjp[sIn.size() + p].reshape(-1)[j]);
+      if (!total.defined() || !total.requires_grad()) {
+        next.push_back(zerosLike(sOut));
+        continue;
+      }
+      next.push_back(detached(gradients(total, cotangent, false, true)));
+    }
+    return next;
+  }
+};
+
+// y_K from an unroll that keeps no history.
+TensorList plainUnroll(const HypergradientInput& in, int64_t steps) {
+  const State s = unroll(in.problem, in.dynamics, in.x, in.dynamics.initialState(in.y0), 0, steps, false);
+  return in.dynamics.lowerOf(s, in.y0.size());
+}
+
+// cg and neumann: g_x = grad_x F - hess_xy f v with v ~ H^{-1} grad_y F at y = y_K.
+class ImplicitHypergradient : public Hypergradient {
+ public:
+  explicit ImplicitHypergradient(HypergradientOptions options) : o_(options) {}
+
+  HypergradientOutput compute(const HypergradientInput& in) const override {
+    HypergradientOutput out;
+    Stopwatch watch;
+    out.yLast = plainUnroll(in, in.dynamics.steps());
+    out.kbar = in.dynamics.steps();
+    out.unrollMs = watch.lap();
+    const TensorList x = leaves(in.x);
+    const TensorList y = leaves(out.yLast);
+    const TensorList direct = gradients(in.problem.upperObjective(x, y), concat(x, y), false, false);
+    const TensorList gFx(direct.begin(), direct.begin() + static_cast<std::ptrdiff_t>(x.size()));
+    const TensorList gFy(direct.begin() + static_cast<std::ptrdiff_t>(x.size()), direct.end());
+    const TensorList gy = in.problem.lowerGradient(x, y, true);
+    auto hessianTimes = [&](const TensorList& v) { return gradients(dot(gy, v), y, false, true); };
+    const TensorList v = o_.kind == Kind::Neumann ? neumann(hessianTimes, gFy) : conjugateGradient(hessianTimes, gFy);
+    out.x = axpy(gFx, gradients(dot(gy, v), x, false, true), -1.0);
+    out.backwardMs = watch.lap();
+    return out;
+  }
+
+ private:
+  template <typename Hvp>
+  TensorList conjugateGradient(const Hvp& hessianTimes, const TensorList& b) const {
+    TensorList v = zerosLike(b);
+    TensorList r = b;
+    TensorList p = b;
+    double rr = dot(r, r).item<double>();
+    const double stop = o_.tolerance * std::sqrt(rr);
+    for (int64_t i = 0; i < o_.iterations && std::sqrt(rr) > stop; ++i) {
+      const TensorList hp = axpy(hessianTimes(p), p, o_.damping);
+      const double curvature = dot(p, hp).item<double>();
+      if (!(curvature > 0)) break;  // H not positive definite along p: keep the iterate so far
+      const double step = rr / curvature;
+      v = axpy(v, p, step);
+      r = axpy(r, hp, -step);
+      const double rrNext = dot(r, r).item<double>();
+      p = axpy(r, p, rrNext / rr);
+      rr = rrNext;
+    }
+    return v;
+  }
+
+  template <typename Hvp>
+  TensorList neumann(const Hvp& hessianTimes, const TensorList& b) const {
+    TensorList term = b;
+    TensorList sum = b;
+    for (int64_t i = 1; i <= o_.terms; ++i) {
+      term = axpy(term, hessianTimes(term), -o_.alpha);
+      sum = axpy(sum, term, 1.0);
+    }
+    return scaled(sum, o_.alpha);
+  }
+
+  HypergradientOptions o_;
+};
+
+// DARTS' second-order approximation around the last gd step.
+class FiniteDifferenceHypergradient : public Hypergradient {
+ public:
+  explicit FiniteDifferenceHypergradient(double radius) : radius_(radius) {}
+
+  HypergradientOutput compute(const HypergradientInput& in) const override {
+    HypergradientOutput out;
+    Stopwatch watch;
+    const int64_t K = in.dynamics.steps();
+    const TensorList before = plainUnroll(in, K - 1);
+    out.yLast = in.dynamics.lowerOf(unroll(in.problem, in.dynamics, in.x, in.dynamics.initialState(before), K - 1, K, false), before.size());
+    out.kbar = K;
+    out.unrollMs = watch.lap();
+    const TensorList x = leaves(in.x);
+    const TensorList y = leaves(out.yLast);
+    const TensorList direct = gradients(in.problem.upperObjective(x, y), concat(x, y), false, false);
+    const TensorList gFx(direct.begin(), direct.begin() + static_cast<std::ptrdiff_t>(x.size()));
+    const TensorList v(direct.begin() + static_cast<std::ptrdiff_t>(x.size()), direct.end());
+    const double vNorm = norm(v);
+    out.x = gFx;
+    if (vNorm > 0) {
+      const double eps = radius_ / vNorm;
+      const TensorList plus = gradients(in.problem.lowerObjective(x, axpy(before, v, eps)), x, false, false);
+      const TensorList minus = gradients(in.problem.lowerObjective(x, axpy(before, v, -eps)), x, false, false);
+      out.x = axpy(gFx, axpy(plus, minus, -1.0), -in.dynamics.options().lr / (2.0 * eps));
+    }
+    out.backwardMs = watch.lap();
+    return out;
+  }
+
+ private:
+  double radius_;
+};
+
+class FirstOrderHypergradient : public Hypergradient {
+ public:
+  HypergradientOutput compute(const HypergradientInput& in) const override {
+    HypergradientOutput out;
+    Stopwatch watch;
+    out.yLast = plainUnroll(in, in.dynamics.steps());
+    out.kbar = in.dynamics.steps();
+    out.unrollMs = watch.lap();
+    const TensorList x = leaves(in.x);
+    out.x = gradients(in.problem.upperObjective(x, out.yLast), x, false, false);
+    out.backwardMs = watch.lap();
+    return out;
+  }
+};
+
+void refuse(const std::string& why) { throw Error("INVALID_ARGUMENT", why); }
+
+}  // namespace
+
+void checkCombination(const HypergradientOptions& h, const DynamicsOptions& d, bool initAuxiliary,
+                      Truncation truncation) {
+  const std::string method = methodName(h.kind);
+  const bool throughTrajectory = h.kind == Kind::Reverse || h.kind == Kind::Truncated || h.kind == Kind::Forward;
+  if (h.kind == Kind::Truncated && (h.truncate < 1 || h.truncate > d.steps)) {
+    refuse("hypergradient.truncate must be in [1, dynamics.steps = " + std::to_string(d.steps) + "], got " +
+           std::to_string(h.truncate));
+  }
+  if (truncation != Truncation::None && h.kind != Kind::Reverse && h.kind != Kind::Forward) {
+    refuse("pessimisticTruncation differentiates the trajectory up to Kbar, so it needs the reverse or forward "
+           "hypergradient, not " + method);
+  }
+  if (initAuxiliary && !throughTrajectory) {
+    refuse("initAuxiliary learns y_0 = z from the gradient through the trajectory; " + method +
+           " does not differentiate w.r.t. y_0 (z would never move): use reverse, truncated or forward");
+  }
+  if (initAuxiliary && h.kind == Kind::Truncated && h.truncate < d.steps) {
+    refuse("initAuxiliary with truncated(" + std::to_string(h.truncate) + ") < dynamics.steps detaches y_0 = z, "
+           "so z would never move: truncate all steps or use reverse");
+  }
+  if (h.kind == Kind::FiniteDifference && d.kind != DynamicsOptions::Kind::Gd) {
+    refuse("finiteDifference is DARTS' approximation of a gd step; it needs gd dynamics");
+  }
+  if (h.kind == Kind::ConjugateGradient && (h.iterations < 1 || !(h.tolerance >= 0) || !(h.damping >= 0))) {
+    refuse("cg needs iterations >= 1, tolerance >= 0 and damping >= 0");
+  }
+  if (h.kind == Kind::Neumann && (h.terms < 0 || !(h.alpha > 0))) refuse("neumann needs terms >= 0 and alpha > 0");
+  if (h.kind == Kind::FiniteDifference && !(h.radius > 0)) refuse("finiteDifference needs radius > 0");
+}
+
+std::unique_ptr<Hypergradient> makeHypergradient(const HypergradientOptions& options) {
+  switch (options.kind) {
+    case Kind::Reverse: return std::make_unique<ReverseHypergradient>(0);
+    case Kind::Truncated: return std::make_unique<ReverseHypergradient>(options.truncate);
+    case Kind::Forward: return std::make_unique<ForwardHypergradient>();
+    case Kind::ConjugateGradient:
+    case Kind::Neumann: return std::make_unique<ImplicitHypergradient>(options);
+    case Kind::FiniteDifference: return std::make_unique<FiniteDifferenceHypergradient>(options.radius);
+    case Kind::FirstOrder: return std::make_unique<FirstOrderHypergradient>();
+  }
+  throw Error("INVALID_ARGUMENT", "unknown hypergradient");
+}
+
+}  // namespace bilevel::core

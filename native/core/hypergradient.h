@@ -1,0 +1,54 @@
+// Hypergradients of ALGORITHMS.md section 5 (with PTT of section 4 for the trajectory methods).
+#pragma once
+#include <memory>
+
+#include "core/dynamics.h"
+
+namespace bilevel::core {
+
+struct HypergradientOptions {
+  enum class Kind { Reverse, Truncated, Forward, ConjugateGradient, Neumann, FiniteDifference, FirstOrder };
+  Kind kind = Kind::Reverse;
+  int64_t truncate = 1;       // truncated: T
+  int64_t iterations = 20;    // cg
+  double tolerance = 1e-10;   // cg: stop when ||r|| <= tolerance * ||b||
+  double damping = 0.0;       // cg
+  double alpha = 0.1;         // neumann
+  int64_t terms = 20;         // neumann: M
+  double radius = 0.01;       // finiteDifference: r
+};
+
+enum class Truncation { None, Pessimistic, PessimisticRecompute };
+
+// What a method needs for one UL iteration.
+struct HypergradientInput {
+  Problem& problem;
+  const Dynamics& dynamics;
+  TensorList x;       // leaves that require grad
+  TensorList y0;      // with IA: z, leaves that require grad
+  bool initAuxiliary;  // differentiate w.r.t. y0 as well
+  Truncation truncation;
+};
+
+struct HypergradientOutput {
+  TensorList x;      // d surrogate / dx
+  TensorList z;      // d surrogate / dz (IA only)
+  TensorList yLast;  // y_K, detached
+  int64_t kbar = 0;  // the iterate that defines the surrogate (K without PTT)
+  double unrollMs = 0;
+  double backwardMs = 0;
+};
+
+class Hypergradient {
+ public:
+  virtual ~Hypergradient() = default;
+  virtual HypergradientOutput compute(const HypergradientInput& in) const = 0;
+};
+
+// Refuses combinations that make no sense, with the reason, before any iteration runs.
+void checkCombination(const HypergradientOptions& hypergradient, const DynamicsOptions& dynamics,
+                      bool initAuxiliary, Truncation truncation);
+
+std::unique_ptr<Hypergradient> makeHypergradient(const HypergradientOptions& options);
+
+}  // namespace bilevel::core

@@ -1,0 +1,31 @@
+// Peak bytes of tensor memory allocated while a scope is alive on this thread, read from
+// LibTorch's allocator reports (the profiler hook), so it counts autograd's saved tensors too.
+#pragma once
+#include <c10/core/Allocator.h>
+#include <c10/util/ThreadLocalDebugInfo.h>
+
+#include <algorithm>
+#include <memory>
+
+namespace bilevel::core {
+
+class PeakMemory {
+ public:
+  PeakMemory() : report_(std::make_shared<Report>()), guard_(c10::DebugInfoKind::PROFILER_STATE, report_) {}
+  int64_t peakBytes() const { return report_->peak; }
+
+ private:
+  struct Report : c10::MemoryReportingInfoBase {
+    void reportMemoryUsage(void*, int64_t bytes, int64_t, int64_t, c10::Device) override {
+      current += bytes;
+      peak = std::max(peak, current);
+    }
+    bool memoryProfilingEnabled() const override { return true; }
+    int64_t current = 0;
+    int64_t peak = 0;
+  };
+  std::shared_ptr<Report> report_;
+  c10::DebugInfoGuard guard_;
+};
+
+}  // namespace bilevel::core

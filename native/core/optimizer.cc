@@ -1,0 +1,51 @@
+#include "core/optimizer.h"
+
+#include <cmath>
+
+#include "core/error.h"
+
+namespace bilevel::core {
+
+Optimizer::Optimizer(OptimizerOptions options) : options_(options) {
+  if (!(options_.lr > 0)) throw Error("INVALID_ARGUMENT", "optimizer lr must be > 0");
+  if (!(options_.momentum >= 0 && options_.momentum < 1)) throw Error("INVALID_ARGUMENT", "momentum must be in [0, 1)");
+  if (!(options_.beta1 >= 0 && options_.beta1 < 1) || !(options_.beta2 >= 0 && options_.beta2 < 1)) {
+    throw Error("INVALID_ARGUMENT", "adam betas must be in [0, 1)");
+  }
+  if (!(options_.eps > 0)) throw Error("INVALID_ARGUMENT", "adam eps must be > 0");
+}
+
+TensorList Optimizer::step(const TensorList& params, const TensorList& grads, const std::vector<Box>& sets) {
+  torch::NoGradGuard noGrad;
+  ++steps_;
+  if (first_.empty()) {
+    first_ = zerosLike(grads);
+    second_ = zerosLike(grads);
+  }
+  TensorList next;
+  next.reserve(params.size());
+  for (size_t i = 0; i < params.size(); ++i) {
+    const torch::Tensor p = params[i].detach();
+    const torch::Tensor& g = grads[i];
+    switch (options_.kind) {
+      case OptimizerOptions::Kind::Sgd:
+        next.push_back(p - options_.lr * g);
+        break;
+      case OptimizerOptions::Kind::Momentum:
+        first_[i] = options_.momentum * first_[i] + g;
+        next.push_back(p - options_.lr * first_[i]);
+        break;
+      case OptimizerOptions::Kind::Adam: {
+        first_[i] = options_.beta1 * first_[i] + (1 - options_.beta1) * g;
+        second_[i] = options_.beta2 * second_[i] + (1 - options_.beta2) * g * g;
+        const double c1 = 1 - std::pow(options_.beta1, static_cast<double>(steps_));
+        const double c2 = 1 - std::pow(options_.beta2, static_cast<double>(steps_));
+        next.push_back(p - options_.lr * (first_[i] / c1) / ((second_[i] / c2).sqrt() + options_.eps));
+        break;
+      }
+    }
+  }
+  return project(next, sets);
+}
+
+}  // namespace bilevel::core

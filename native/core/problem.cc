@@ -1,0 +1,87 @@
+#include "core/problem.h"
+
+#include "core/error.h"
+
+namespace bilevel::core {
+namespace {
+
+std::string shapeOf(const torch::Tensor& t) {
+  std::string s = "[";
+  for (int64_t i = 0; i < t.dim(); ++i) s += (i ? "," : "") + std::to_string(t.size(i));
+  return s + "]";
+}
+
+torch::Tensor checkedScalar(const torch::Tensor& value, const char* which) {
+  if (!value.defined()) throw Error("INVALID_ARGUMENT", std::string(which) + " objective returned no tensor");
+  if (value.numel() != 1) {
+    throw Error("SHAPE_MISMATCH", std::string(which) + " objective must return a scalar, got shape " + shapeOf(value));
+  }
+  return value.reshape({});
+}
+
+void checkVariables(const Variables& v, const char* which) {
+  if (v.initial.empty()) throw Error("INVALID_ARGUMENT", std::string(which) + ": at least one variable is needed");
+  if (!v.sets.empty() && v.sets.size() != v.initial.size()) {
+    throw Error("INVALID_ARGUMENT", std::string(which) + ": " + std::to_string(v.sets.size()) + " sets for " +
+                                        std::to_string(v.initial.size()) + " variables");
+  }
+  for (size_t i = 0; i < v.initial.size(); ++i) {
+    if (!v.initial[i].is_floating_point()) {
+      throw Error("DTYPE", std::string(which) + "[" + std::to_string(i) + "] must be floating point");
+    }
+  }
+}
+
+}  // namespace
+
+torch::Tensor Box::project(const torch::Tensor& v) const {
+  if (!bounded()) return v;
+  // Bounds follow the variable's dtype and device so the projection never promotes it.
+  auto like = [&](const torch::Tensor& bound) -> c10::optional<torch::Tensor> {
+    if (!bound.defined()) return c10::nullopt;
+    if (bound.scalar_type() == v.scalar_type() && bound.device() == v.device()) return bound;
+    return bound.to(v.options().requires_grad(false));
+  };
+  return torch::clamp(v, like(lower), like(upper));
+}
+
+TensorList project(const TensorList& values, const std::vector<Box>& sets) {
+  TensorList out = values;
+  for (size_t i = 0; i < sets.size() && i < out.size(); ++i) out[i] = sets[i].project(out[i]);
+  return out;
+}
+
+Problem::Problem(Variables upper, Variables lower) : upper_(std::move(upper)), lower_(std::move(lower)) {
+  checkVariables(upper_, "upper variables");
+  checkVariables(lower_, "lower variables");
+}
+
+torch::Tensor Problem::upperObjective(const TensorList& x, const TensorList& y) {
+  return checkedScalar(evaluateUpper(x, y), "upper");
+}
+
+torch::Tensor Problem::lowerObjective(const TensorList& x, const TensorList& y) {
+  return checkedScalar(evaluateLower(x, y), "lower");
+}
+
+TensorList Problem::lowerGradient(const TensorList& x, const TensorList& y, bool createGraph) {
+  return gradientInY(false, x, y, createGraph);
+}
+
+TensorList Problem::upperGradient(const TensorList& x, const TensorList& y, bool createGraph) {
+  return gradientInY(true, x, y, createGraph);
+}
+
+TensorList Problem::gradientInY(bool upper, const TensorList& x, const TensorList& y, bool createGraph) {
+  torch::AutoGradMode enable(true);
+  // A y that is not yet part of a graph (a fixed y_0) becomes a leaf so autograd can reach it.
+  TensorList inputs;
+  inputs.reserve(y.size());
+  for (const auto& t : y) inputs.push_back(createGraph && t.requires_grad() ? t : t.detach().requires_grad_(true));
+  const TensorList& xs = createGraph ? x : detached(x);
+  torch::Tensor value = upper ? upperObjective(xs, inputs) : lowerObjective(xs, inputs);
+  TensorList grads = gradients(value, inputs, createGraph, createGraph);
+  return createGraph ? grads : detached(grads);
+}
+
+}  // namespace bilevel::core

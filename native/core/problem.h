@@ -1,0 +1,69 @@
+// A bilevel problem: UL variables x, LL variables y, each in a simple set, and F, f (Eq. 1).
+#pragma once
+#include <torch/torch.h>
+
+#include <string>
+#include <vector>
+
+#include "core/tensor_list.h"
+
+namespace bilevel::core {
+
+// A box [lower, upper] (scalar or per element); an undefined bound is unbounded.
+struct Box {
+  torch::Tensor lower;
+  torch::Tensor upper;
+  bool bounded() const { return lower.defined() || upper.defined(); }
+  torch::Tensor project(const torch::Tensor& v) const;
+};
+
+// Projects each tensor onto its box (a list shorter than values leaves the rest free).
+TensorList project(const TensorList& values, const std::vector<Box>& sets);
+
+struct Variables {
+  TensorList initial;
+  std::vector<Box> sets;  // empty, or one per variable
+};
+
+class Problem {
+ public:
+  Problem(Variables upper, Variables lower);
+  virtual ~Problem() = default;
+
+  const Variables& upperVariables() const { return upper_; }
+  const Variables& lowerVariables() const { return lower_; }
+
+  // F(x, y) and f(x, y), checked to be scalars.
+  torch::Tensor upperObjective(const TensorList& x, const TensorList& y);
+  torch::Tensor lowerObjective(const TensorList& x, const TensorList& y);
+  // grad_y f and grad_y F. With createGraph the result is differentiable in x and y;
+  // without, it is detached. Built-ins override these with closed forms.
+  virtual TensorList lowerGradient(const TensorList& x, const TensorList& y, bool createGraph);
+  virtual TensorList upperGradient(const TensorList& x, const TensorList& y, bool createGraph);
+
+ protected:
+  virtual torch::Tensor evaluateUpper(const TensorList& x, const TensorList& y) = 0;
+  virtual torch::Tensor evaluateLower(const TensorList& x, const TensorList& y) = 0;
+
+ private:
+  TensorList gradientInY(bool upper, const TensorList& x, const TensorList& y, bool createGraph);
+
+  Variables upper_;
+  Variables lower_;
+};
+
+// Options shared by the built-in reference problems of ALGORITHMS.md section 7.
+struct ToyOptions {
+  std::string name;  // "convex", "singleton", "nonconvex", "bammConvex"
+  int64_t n = 0;     // 0: the problem's default dimension
+  double a = 2.0;    // nonconvex: a
+  double c = 2.0;    // nonconvex: every c_i
+  TensorList x0;     // empty: the paper's start
+  TensorList y0;
+  torch::Dtype dtype = torch::kFloat64;
+  torch::Device device = torch::kCPU;
+};
+
+std::shared_ptr<Problem> makeToyProblem(const ToyOptions& options);
+
+}  // namespace bilevel::core

@@ -1,0 +1,131 @@
+#include "core/solver.h"
+
+#include "core/error.h"
+#include "core/memory.h"
+#include "core/stopwatch.h"
+
+namespace bilevel::core {
+namespace {
+
+void checkSameShapes(const TensorList& a, const TensorList& b, const std::string& what) {
+  if (a.size() != b.size()) {
+    throw Error("SHAPE_MISMATCH", what + ": " + std::to_string(a.size()) + " tensors for " +
+                                      std::to_string(b.size()) + " LL variables");
+  }
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (a[i].sizes() != b[i].sizes()) {
+      throw Error("SHAPE_MISMATCH", what + "[" + std::to_string(i) + "] has shape " + c10::str(a[i].sizes()) +
+                                        ", the LL variable has " + c10::str(b[i].sizes()));
+    }
+  }
+}
+
+class TrajectorySolver : public Solver {
+ public:
+  TrajectorySolver(std::shared_ptr<Problem> problem, const TrajectorySolverOptions& options)
+      : problem_(std::move(problem)),
+        options_(options),
+        dynamics_(options.dynamics),
+        hypergradient_(makeHypergradient(options.hypergradient)),
+        upperOptimizer_(options.upper),
+        x_(cloned(problem_->upperVariables().initial)),
+        y_(cloned(problem_->lowerVariables().initial)) {
+    checkOptions(options_);
+    if (options_.initAuxiliary) {
+      auxiliaryOptimizer_.emplace(options_.initAuxiliary->optimizer);
+      const TensorList& initial = options_.initAuxiliary->initial;
+      z_ = cloned(initial.empty() ? problem_->lowerVariables().initial : initial);
+      checkSameShapes(z_, problem_->lowerVariables().initial, "initAuxiliary.initial");
+      zSets_ = options_.initAuxiliary->sets.empty() ? problem_->lowerVariables().sets : options_.initAuxiliary->sets;
+    }
+    if (options_.prior) {
+      anchor_ = options_.prior->anchor.empty() ? cloned(z_) : cloned(options_.prior->anchor);
+      checkSameShapes(anchor_, z_, "prior.anchor");
+    }
+  }
+
+  IterationRecord step() override {
+    PeakMemory memory;
+    IterationRecord record;
+    record.iteration = iteration_;
+    const bool ia = options_.initAuxiliary.has_value();
+    const TensorList x = leaves(x_);
+    const TensorList y0 = ia ? leaves(z_) : (options_.lowerStart == LowerStart::Warm ? y_ : problem_->lowerVariables().initial);
+    HypergradientInput input{*problem_, dynamics_, x, y0, ia, options_.truncation};
+    HypergradientOutput out = hypergradient_->compute(input);
+    record.unrollMs = out.unrollMs;
+    record.hypergradientMs = out.backwardMs;
+    record.steps = out.kbar;
+    Stopwatch watch;
+    if (options_.prior && (options_.prior->iterations == 0 || iteration_ < options_.prior->iterations)) {
+      // grad of weight/2 ||z - anchor||^2, added exactly.
+      out.z = axpy(out.z, axpy(z_, anchor_, -1.0), options_.prior->weight);
+    }
+    {
+      torch::NoGradGuard noGrad;
+      record.upper = problem_->upperObjective(x_, out.yLast).item<double>();
+      record.lower = problem_->lowerObjective(x_, out.yLast).item<double>();
+    }
+    requireFinite(out.x, iteration_, "the hypergradient of x");
+    requireFinite(out.z, iteration_, "the hypergradient of z");
+    requireFinite(out.yLast, iteration_, "the LL iterate y_K");
+    TensorList nextX = upperOptimizer_.step(x_, out.x, problem_->upperVariables().sets);
+    TensorList nextZ = ia ? auxiliaryOptimizer_->step(z_, out.z, zSets_) : TensorList{};
+    requireFinite(nextX, iteration_, "the updated x");
+    requireFinite(nextZ, iteration_, "the updated z");
+    x_ = std::move(nextX);
+    z_ = std::move(nextZ);
+    y_ = detached(out.yLast);
+    record.gradientNormX = norm(out.x);
+    record.gradientNormZ = norm(out.z);
+    record.updateMs = watch.lap();
+    record.peakBytes = memory.peakBytes();
+    ++iteration_;
+    return record;
+  }
+
+  TensorList upperValues() const override { return x_; }
+  TensorList lowerValues() const override { return y_; }
+  TensorList auxiliaryValues() const override { return z_; }
+
+ private:
+  std::shared_ptr<Problem> problem_;
+  TrajectorySolverOptions options_;
+  Dynamics dynamics_;
+  std::unique_ptr<Hypergradient> hypergradient_;
+  Optimizer upperOptimizer_;
+  std::optional<Optimizer> auxiliaryOptimizer_;
+  TensorList x_, y_, z_, anchor_;
+  std::vector<Box> zSets_;
+  int64_t iteration_ = 0;
+};
+
+}  // namespace
+
+void requireFinite(const TensorList& values, int64_t iteration, const char* what) {
+  if (allFinite(values)) return;
+  throw Error("NON_FINITE", "iteration " + std::to_string(iteration) + ": " + what +
+                                " is not finite (NaN or Inf); the variables keep their values from before this iteration");
+}
+
+void checkOptions(const TrajectorySolverOptions& o) {
+  // Constructing the pieces runs their own range checks.
+  Dynamics{o.dynamics};
+  Optimizer{o.upper};
+  if (o.initAuxiliary) Optimizer{o.initAuxiliary->optimizer};
+  checkCombination(o.hypergradient, o.dynamics, o.initAuxiliary.has_value(), o.truncation);
+  if (o.prior && !o.initAuxiliary) {
+    throw Error("INVALID_ARGUMENT", "prior regularizes the auxiliary variable z, so it needs initAuxiliary");
+  }
+  if (o.prior && !(o.prior->weight >= 0)) throw Error("INVALID_ARGUMENT", "prior.weight must be >= 0");
+  if (o.prior && o.prior->iterations < 0) throw Error("INVALID_ARGUMENT", "prior.iterations must be >= 0");
+  if (o.initAuxiliary && o.lowerStart == LowerStart::Warm) {
+    throw Error("INVALID_ARGUMENT", "lowerStart 'warm' and initAuxiliary both choose y_0; pick one");
+  }
+}
+
+std::unique_ptr<Solver> makeTrajectorySolver(std::shared_ptr<Problem> problem, const TrajectorySolverOptions& options) {
+  return std::make_unique<TrajectorySolver>(std::move(problem), options);
+}
+
+}  // namespace bilevel::core

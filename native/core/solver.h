@@ -1,0 +1,80 @@
+// A bilevel run: one UL iteration per step(), with a record of what it cost.
+#pragma once
+#include <memory>
+#include <optional>
+
+#include "core/hypergradient.h"
+#include "core/optimizer.h"
+
+namespace bilevel::core {
+
+struct IterationRecord {
+  int64_t iteration = 0;
+  double upper = 0;          // F(x_t, y_K)
+  double lower = 0;          // f(x_t, y_K)
+  int64_t steps = 0;         // Kbar under PTT, else K (1 for single-loop)
+  double gradientNormX = 0;  // ||g_x||
+  double gradientNormZ = 0;  // ||g_z|| (IA), else 0
+  double unrollMs = 0;
+  double hypergradientMs = 0;
+  double updateMs = 0;
+  int64_t peakBytes = 0;  // tensor memory allocated during the iteration, at its peak
+};
+
+class Solver {
+ public:
+  virtual ~Solver() = default;
+  // One UL iteration. Throws NON_FINITE (naming the iteration) and keeps the last good values.
+  virtual IterationRecord step() = 0;
+  virtual TensorList upperValues() const = 0;
+  virtual TensorList lowerValues() const = 0;
+  virtual TensorList auxiliaryValues() const { return {}; }
+};
+
+// Initialization Auxiliary (Eq. 5): y_0 = z, learned by its own optimizer inside its own set.
+struct InitAuxiliaryOptions {
+  OptimizerOptions optimizer;
+  std::vector<Box> sets;  // empty: the LL sets
+  TensorList initial;     // z_0; empty: the LL start
+};
+
+// Prior regularization (Eq. 6): g(z) = weight / 2 * ||z - anchor||^2 on the first `iterations`.
+struct PriorOptions {
+  double weight = 1.0;
+  TensorList anchor;       // empty: the LL start
+  int64_t iterations = 0;  // 0: every iteration
+};
+
+enum class LowerStart { Fixed, Warm };
+
+struct TrajectorySolverOptions {
+  DynamicsOptions dynamics;
+  HypergradientOptions hypergradient;
+  OptimizerOptions upper;
+  std::optional<InitAuxiliaryOptions> initAuxiliary;
+  std::optional<PriorOptions> prior;
+  Truncation truncation = Truncation::None;
+  LowerStart lowerStart = LowerStart::Fixed;
+};
+
+// Refuses option combinations that make no sense, with the reason.
+void checkOptions(const TrajectorySolverOptions& options);
+
+std::unique_ptr<Solver> makeTrajectorySolver(std::shared_ptr<Problem> problem, const TrajectorySolverOptions& options);
+
+// sl-BAMM (ALGORITHMS.md section 6); unset mu / lr follow the decaying schedules.
+struct BammOptions {
+  double mu0 = 0.9;
+  double p = 10;
+  double tau = 1.0 / 40.0;
+  double beta = 0.1;
+  std::optional<double> mu;
+  std::optional<double> lr;
+};
+
+std::unique_ptr<Solver> makeBammSolver(std::shared_ptr<Problem> problem, const BammOptions& options);
+
+// Shared by both solvers: the NON_FINITE refusal that keeps the last good values.
+void requireFinite(const TensorList& values, int64_t iteration, const char* what);
+
+}  // namespace bilevel::core
