@@ -89,3 +89,59 @@ export declare function setGradEnabled(enabled: boolean): boolean;
 export declare function manualSeed(seed: number): void;
 export declare function versions(): NativeVersions;
 export declare function setNumThreads(threads: number): void;
+
+/** A box constraint; numbers or tensors broadcastable to the variable; missing bound: unbounded. */
+export interface NativeBox {
+  min?: number | NativeTensor;
+  max?: number | NativeTensor;
+}
+/** One box for every variable, or one (or null) per variable. */
+export type NativeSets = NativeBox | (NativeBox | null)[] | null;
+export type NativeObjective = (x: NativeTensor[], y: NativeTensor[]) => NativeTensor;
+export interface NativeProblemDefinition {
+  x: NativeTensor[];
+  y: NativeTensor[];
+  xSets?: NativeSets;
+  ySets?: NativeSets;
+  upper: NativeObjective;
+  lower: NativeObjective;
+}
+export type NativeToyName = 'convex' | 'singleton' | 'nonconvex' | 'bammConvex';
+export interface NativeToyOptions {
+  name: NativeToyName;
+  n?: number;
+  a?: number;
+  c?: number;
+  x0?: NativeTensor[];
+  y0?: NativeTensor[];
+  dtype?: NativeDtype;
+  device?: string;
+}
+export declare class NativeProblem {
+  private constructor();
+  variables(): { x: NativeTensor[]; y: NativeTensor[] };
+}
+export interface NativeIterationRecord {
+  iteration: number;
+  upper: number;
+  lower: number;
+  steps: number;
+  gradientNormX: number;
+  gradientNormZ: number;
+  unrollMs: number;
+  hypergradientMs: number;
+  updateMs: number;
+  peakBytes: number;
+}
+export declare class NativeSolver {
+  private constructor();
+  step(): NativeIterationRecord;
+  values(): { x: NativeTensor[]; y: NativeTensor[]; z: NativeTensor[] };
+  dispose(): void;
+}
+/** A solver config as validated by lib/config.ts, with tensors (initial, anchor) as handles. */
+export type NativeSolverConfig = object;
+export declare function createToyProblem(options: NativeToyOptions): NativeProblem;
+export declare function createProblem(definition: NativeProblemDefinition): NativeProblem;
+export declare function createSolver(config: NativeSolverConfig, problem: NativeProblem): NativeSolver;
+export declare function checkSolverConfig(config: NativeSolverConfig): void;

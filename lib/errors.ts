@@ -4,6 +4,7 @@ export type BilevelErrorCode =
   | 'DEVICE'
   | 'DISPOSED'
   | 'INVALID_ARGUMENT'
+  | 'NON_FINITE'
   | 'NATIVE';
 
 /** The one error type of the library; `code` says what kind of failure it is. */

@@ -6,6 +6,7 @@
 #include "binding/errors.h"
 #include "binding/register.h"
 #include "binding/tensor_wrap.h"
+#include "core/memory.h"
 
 namespace bilevel::binding {
 namespace {
@@ -104,6 +105,7 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
   registerFunctional(env, exports);
   registerProblems(env, exports);
   registerSolvers(env, exports);
+  core::PeakMemory::primeQuietly();
   return exports;
 }
 

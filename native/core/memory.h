@@ -4,8 +4,15 @@
 #include <c10/core/Allocator.h>
 #include <c10/util/ThreadLocalDebugInfo.h>
 
+#include <torch/torch.h>
+
 #include <algorithm>
+#include <cstdio>
 #include <memory>
+#ifndef _WIN32
+#include <fcntl.h>
+#include <unistd.h>
+#endif
 
 namespace bilevel::core {
 
@@ -13,6 +20,30 @@ class PeakMemory {
  public:
   PeakMemory() : report_(std::make_shared<Report>()), guard_(c10::DebugInfoKind::PROFILER_STATE, report_) {}
   int64_t peakBytes() const { return report_->peak; }
+
+  // LibTorch logs a warning, once per process, when a block allocated before a report scope
+  // is freed inside one. Trigger it here, at load time, with stderr muted.
+  static void primeQuietly() {
+#ifndef _WIN32
+    std::fflush(stderr);
+    const int saved = dup(2);
+    const int devNull = open("/dev/null", O_WRONLY);
+    if (saved < 0 || devNull < 0 || dup2(devNull, 2) < 0) {
+      if (saved >= 0) close(saved);
+      if (devNull >= 0) close(devNull);
+      return;
+    }
+    {
+      torch::Tensor early = torch::empty({16});
+      PeakMemory scope;
+      early.reset();
+    }
+    std::fflush(stderr);
+    dup2(saved, 2);
+    close(saved);
+    close(devNull);
+#endif
+  }
 
  private:
   struct Report : c10::MemoryReportingInfoBase {

@@ -1,0 +1,243 @@
+// Solvers: a fluent builder over the validated config, and runs that step one UL iteration at a
+// time so the event loop is never blocked for longer than one iteration.
+import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
+import type { NativeSolver, NativeTensor } from '../binding';
+import { native } from './binding';
+import {
+  BammSchema, PriorSchema, TrajectorySolverSchema, dynamicsSchemas, hypergradientSchemas, initAuxiliarySchemas,
+  optimizerSchemas, validate, validateVariant,
+  type BammConfig, type DynamicsConfig, type HypergradientConfig, type OptimizerConfig, type SolverConfig,
+  type TrajectorySolverConfig,
+} from './config';
+import { BilevelError } from './errors';
+import { gd, reverse, sgd } from './methods';
+import type { Problem } from './problem';
+import { Tensor, handleOf } from './tensor';
+import './symbols';
+
+/** What one UL iteration did and cost. */
+export interface IterationRecord {
+  iteration: number;
+  /** F(x_t, y_K). */
+  upper: number;
+  /** f(x_t, y_K). */
+  lower: number;
+  /** Kbar under pessimistic truncation, else K (1 for sl-BAMM). */
+  steps: number;
+  gradientNormX: number;
+  /** ||g_z|| with initAuxiliary, else 0. */
+  gradientNormZ: number;
+  unrollMs: number;
+  hypergradientMs: number;
+  updateMs: number;
+  /** Peak bytes of tensor memory allocated during the iteration. */
+  peakBytes: number;
+}
+
+export interface Variables {
+  x: Tensor[];
+  y: Tensor[];
+  /** The auxiliary variables z (initAuxiliary), else empty. */
+  z: Tensor[];
+}
+
+export interface RunOptions {
+  iterations: number;
+  onIteration?: (record: IterationRecord) => void;
+  signal?: AbortSignal;
+}
+
+export interface RunResult extends Variables {
+  records: IterationRecord[];
+  /** True when the signal stopped the run before `iterations`. */
+  aborted: boolean;
+}
+
+/** Tensors that are options but not JSON: z_0 and the prior's anchor. */
+interface TensorOptions {
+  initial?: Tensor[];
+  anchor?: Tensor[];
+}
+
+/** A run in progress: one problem, the solver's state, stepped by hand. */
+export class SolverRun implements Disposable {
+  #native: NativeSolver;
+
+  /** @internal */
+  constructor(handle: NativeSolver) {
+    this.#native = handle;
+  }
+
+  /** One UL iteration. On failure (e.g. NON_FINITE) the variables keep their last good values. */
+  step(): IterationRecord {
+    return this.#native.step();
+  }
+
+  /** Copies of the current x, y (y_K of the last iteration) and z. */
+  values(): Variables {
+    const v = this.#native.values();
+    const wrap = (list: NativeTensor[]) => list.map((h) => new Tensor(h));
+    return { x: wrap(v.x), y: wrap(v.y), z: wrap(v.z) };
+  }
+
+  dispose(): void {
+    this.#native.dispose();
+  }
+
+  [Symbol.dispose](): void {
+    this.dispose();
+  }
+}
+
+export class Solver {
+  readonly config: SolverConfig;
+  #tensors: TensorOptions;
+
+  /** @internal Use Solver.builder() or Solver.bamm(). */
+  constructor(config: SolverConfig, tensors: TensorOptions = {}) {
+    this.config = config;
+    this.#tensors = tensors;
+    native.checkSolverConfig(this.#nativeConfig());
+  }
+
+  static builder(): SolverBuilder {
+    return new SolverBuilder();
+  }
+
+  /** sl-BAMM, the single-loop solver of section 6 (defaults: the authors' code). */
+  static bamm(options: Partial<Omit<BammConfig, 'type'>> = {}): Solver {
+    return new Solver(validate(BammSchema, { ...options, type: 'bamm' }, 'bamm'));
+  }
+
+  /** Starts a run on problem; step it with run.step(), dispose it when done. */
+  start(problem: Problem): SolverRun {
+    return new SolverRun(native.createSolver(this.#nativeConfig(), problem.native));
+  }
+
+  /** Runs `iterations` UL iterations, yielding to the event loop after each one. */
+  async run(problem: Problem, options: RunOptions): Promise<RunResult> {
+    const { iterations, onIteration, signal } = options;
+    if (!Number.isInteger(iterations) || iterations < 0) {
+      throw new BilevelError('INVALID_ARGUMENT', `iterations: must be an integer >= 0; got ${JSON.stringify(iterations)}`);
+    }
+    using run = this.start(problem);
+    const records: IterationRecord[] = [];
+    let aborted = false;
+    for (let i = 0; i < iterations; i++) {
+      if (signal?.aborted) {
+        aborted = true;
+        break;
+      }
+      const record = run.step();
+      records.push(record);
+      onIteration?.(record);
+      await yieldToEventLoop();
+    }
+    return { ...run.values(), records, aborted };
+  }
+
+  #nativeConfig(): object {
+    const { initial, anchor } = this.#tensors;
+    const config = this.config as TrajectorySolverConfig;
+    if (config.type === undefined || config.type === 'trajectory') {
+      return {
+        ...config,
+        initAuxiliary: config.initAuxiliary && { ...config.initAuxiliary, initial: initial?.map(handleOf) },
+        prior: config.prior && { ...config.prior, anchor: anchor?.map(handleOf) },
+      };
+    }
+    return config;
+  }
+}
+
+export interface InitAuxiliaryOptions {
+  /** z's optimizer (default sgd with its default lr). */
+  optimizer?: OptimizerConfig;
+  /** Z (default: the LL set). */
+  set?: { min?: number; max?: number };
+  /** z_0 (default: the problem's y_0). */
+  initial?: Tensor[];
+}
+
+export interface PriorOptions {
+  /** lambda in g(z) = lambda / 2 ||z - z_p||^2. */
+  weight?: number;
+  /** Apply g during the first N UL iterations only (0: always). */
+  iterations?: number;
+  /** z_p (default: z_0). */
+  anchor?: Tensor[];
+}
+
+/** Fluent, typed construction of a trajectory solver; build() refuses nonsense combinations. */
+export class SolverBuilder {
+  #dynamics: DynamicsConfig = gd();
+  #hypergradient: HypergradientConfig = reverse();
+  #upper: OptimizerConfig = sgd();
+  #initAuxiliary: TrajectorySolverConfig['initAuxiliary'] = false;
+  #prior: TrajectorySolverConfig['prior'] = false;
+  #truncation: TrajectorySolverConfig['truncation'] = 'none';
+  #lowerStart: TrajectorySolverConfig['lowerStart'] = 'fixed';
+  #tensors: TensorOptions = {};
+
+  dynamics(dynamics: DynamicsConfig): this {
+    this.#dynamics = dynamics;
+    return this;
+  }
+
+  hypergradient(hypergradient: HypergradientConfig): this {
+    this.#hypergradient = hypergradient;
+    return this;
+  }
+
+  /** The UL optimizer for x. */
+  upper(optimizer: OptimizerConfig): this {
+    this.#upper = optimizer;
+    return this;
+  }
+
+  /** Initialization Auxiliary (Eq. 5): y_0 = z, learned jointly with x. */
+  initAuxiliary(options: InitAuxiliaryOptions = {}): this {
+    const { optimizer = sgd(), set, initial } = options;
+    this.#initAuxiliary = validateVariant(initAuxiliarySchemas, 'optimizer', { ...optimizer, set }, 'initAuxiliary');
+    this.#tensors.initial = initial;
+    return this;
+  }
+
+  /** Prior regularization of z (Eq. 6); needs initAuxiliary. */
+  prior(options: PriorOptions = {}): this {
+    const { anchor, ...rest } = options;
+    this.#prior = validate(PriorSchema, rest, 'prior');
+    this.#tensors.anchor = anchor;
+    return this;
+  }
+
+  /** PTT (Alg. 3): differentiate F(x, y_Kbar), Kbar = argmax_k F(x, y_k). */
+  pessimisticTruncation(options: { recompute?: boolean } = {}): this {
+    this.#truncation = options.recompute ? { type: 'pessimistic', recompute: true } : 'pessimistic';
+    return this;
+  }
+
+  /** y_0 of each UL iteration: the problem's start ('fixed') or the last y_K ('warm'). */
+  lowerStart(mode: 'fixed' | 'warm'): this {
+    this.#lowerStart = mode;
+    return this;
+  }
+
+  build(): Solver {
+    // Each family first, so a bad member gets its own message rather than "expected union value".
+    validateVariant(dynamicsSchemas, 'type', this.#dynamics, 'dynamics');
+    validateVariant(hypergradientSchemas, 'type', this.#hypergradient, 'hypergradient');
+    validateVariant(optimizerSchemas, 'optimizer', this.#upper, 'upper');
+    const config = validate(TrajectorySolverSchema, {
+      type: 'trajectory',
+      dynamics: this.#dynamics,
+      hypergradient: this.#hypergradient,
+      upper: this.#upper,
+      initAuxiliary: this.#initAuxiliary,
+      prior: this.#prior,
+      truncation: this.#truncation,
+      lowerStart: this.#lowerStart,
+    }, 'solver');
+    return new Solver(config, { ...this.#tensors });
+  }
+}
