@@ -2,7 +2,7 @@
 // editors, the validation with field paths, and the defaults. The native side reads exactly
 // this shape (native/binding/solver_config.cc).
 import { Type, type Static, type TSchema, type TObject } from '@sinclair/typebox';
-import { Value } from '@sinclair/typebox/value';
+import { Value, ValueErrorType } from '@sinclair/typebox/value';
 import { BilevelError } from './errors';
 
 const strict = { additionalProperties: false } as const;
@@ -184,12 +184,13 @@ export function validate<S extends TSchema>(schema: S, value: unknown, path: str
   const error = Value.Errors(schema, completed).First();
   if (error === undefined) return completed as Static<S>;
   const field = path + error.path.replace(/\//g, '.');
-  const extra = error.schema.additionalProperties === false && error.message.includes('additional')
-    ? ` (allowed: ${Object.keys((error.schema as TObject).properties).join(', ')})`
-    : '';
+  if (error.type === ValueErrorType.ObjectAdditionalProperties) {
+    const allowed = Object.keys((error.schema as TObject).properties).join(', ');
+    throw new BilevelError('INVALID_ARGUMENT', `${field}: unknown field (allowed: ${allowed})`);
+  }
   const expected = describe(error.schema);
-  const reason = expected && !extra ? `must be ${expected}` : error.message.toLowerCase();
-  throw new BilevelError('INVALID_ARGUMENT', `${field}: ${reason}${extra}; got ${JSON.stringify(error.value)}`);
+  const reason = expected ? `must be ${expected}` : error.message.toLowerCase();
+  throw new BilevelError('INVALID_ARGUMENT', `${field}: ${reason}; got ${JSON.stringify(error.value)}`);
 }
 
 /** Validates one member of a family keyed by a discriminant (`type` or `optimizer`). */

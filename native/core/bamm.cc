@@ -53,6 +53,8 @@ class BammSolver : public Solver {
     record.hypergradientMs = watch.lap();
     record.upper = upper.item<double>();
     record.lower = lower.item<double>();
+    requireFinite(record.upper, iteration_, "F(x, y)");
+    requireFinite(record.lower, iteration_, "f(x, y)");
     requireFinite(gx, iteration_, "the hypergradient of x");
     requireFinite(nextY, iteration_, "the LL iterate");
     TensorList nextX;

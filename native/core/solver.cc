@@ -66,6 +66,8 @@ class TrajectorySolver : public Solver {
       record.upper = problem_->upperObjective(x_, out.yLast).item<double>();
       record.lower = problem_->lowerObjective(x_, out.yLast).item<double>();
     }
+    requireFinite(record.upper, iteration_, "F(x, y_K)");
+    requireFinite(record.lower, iteration_, "f(x, y_K)");
     requireFinite(out.x, iteration_, "the hypergradient of x");
     requireFinite(out.z, iteration_, "the hypergradient of z");
     requireFinite(out.yLast, iteration_, "the LL iterate y_K");
@@ -102,10 +104,19 @@ class TrajectorySolver : public Solver {
 
 }  // namespace
 
-void requireFinite(const TensorList& values, int64_t iteration, const char* what) {
-  if (allFinite(values)) return;
+namespace {
+[[noreturn]] void refuseNonFinite(int64_t iteration, const std::string& what) {
   throw Error("NON_FINITE", "iteration " + std::to_string(iteration) + ": " + what +
                                 " is not finite (NaN or Inf); the variables keep their values from before this iteration");
+}
+}  // namespace
+
+void requireFinite(const TensorList& values, int64_t iteration, const char* what) {
+  if (!allFinite(values)) refuseNonFinite(iteration, what);
+}
+
+void requireFinite(double value, int64_t iteration, const char* what) {
+  if (!std::isfinite(value)) refuseNonFinite(iteration, std::string(what) + " = " + std::to_string(value));
 }
 
 void checkOptions(const TrajectorySolverOptions& o) {

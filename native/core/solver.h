@@ -76,5 +76,6 @@ std::unique_ptr<Solver> makeBammSolver(std::shared_ptr<Problem> problem, const B
 
 // Shared by both solvers: the NON_FINITE refusal that keeps the last good values.
 void requireFinite(const TensorList& values, int64_t iteration, const char* what);
+void requireFinite(double value, int64_t iteration, const char* what);
 
 }  // namespace bilevel::core

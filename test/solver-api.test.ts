@@ -1,0 +1,162 @@
+// The solver facade: validation messages, refused combinations, bad problems, NaN mid-run,
+// records, abort and the event loop.
+import {
+  BilevelError, Solver, cg, defineProblem, finiteDifference, firstOrder, gd, nesterov, neumann, problems,
+  reverse, sgd, tensor, truncated, zeros, type ProblemDefinition,
+} from '../lib';
+import { expectCode } from './helpers';
+
+const f64 = (data: number[]) => tensor(data, [data.length], { dtype: 'float64' });
+
+// Eq. 20 written in TypeScript.
+const nonconvex = (overrides: Partial<ProblemDefinition> = {}) => defineProblem({
+  x: f64([-6]),
+  y: f64([0]),
+  ySet: { min: -10, max: 10 },
+  upper: ([x], [y]) => x.sub(2).pow(2).sum().add(y.sub(4).pow(2).sum()),
+  lower: ([x], [y]) => x.add(y).sub(2).sin().sum(),
+  ...overrides,
+});
+
+describe('option validation names the field and the allowed range', () => {
+  test('factories', () => {
+    expectCode(() => gd({ lr: -1 }), 'INVALID_ARGUMENT', /dynamics\(gd\)\.lr: must be a number > 0; got -1/);
+    expectCode(() => gd({ steps: 2.5 }), 'INVALID_ARGUMENT', /steps: must be an integer >= 1; got 2.5/);
+    expectCode(() => truncated({ steps: 0 }), 'INVALID_ARGUMENT', /steps: must be an integer >= 1/);
+    expectCode(() => cg({ tolerance: -1 }), 'INVALID_ARGUMENT', /tolerance: must be a number >= 0/);
+    expectCode(() => sgd({ lr: 0 }), 'INVALID_ARGUMENT', /optimizer\(sgd\)\.lr: must be a number > 0; got 0/);
+    expectCode(() => gd({ lr: 0.1, rate: 1 } as never), 'INVALID_ARGUMENT', /dynamics\(gd\)\.rate: unknown field \(allowed: type, steps, lr\)/);
+    expectCode(() => Solver.bamm({ mu0: 1 }), 'INVALID_ARGUMENT', /bamm\.mu0: must be a number > 0 < 1; got 1/);
+  });
+
+  test('builder members and combinations that make no sense are refused at build()', () => {
+    expectCode(() => Solver.builder().dynamics({ type: 'newton' } as never).build(), 'INVALID_ARGUMENT',
+      /dynamics\.type: must be one of gd, bda, nesterov, accelerated; got "newton"/);
+    expectCode(() => Solver.builder().hypergradient(cg()).pessimisticTruncation().build(), 'INVALID_ARGUMENT',
+      /pessimisticTruncation .* needs the reverse or forward hypergradient, not cg/);
+    expectCode(() => Solver.builder().hypergradient(neumann()).initAuxiliary().build(), 'INVALID_ARGUMENT',
+      /initAuxiliary .* neumann does not differentiate w\.r\.t\. y_0/);
+    expectCode(() => Solver.builder().hypergradient(firstOrder()).initAuxiliary().build(), 'INVALID_ARGUMENT', /firstOrder/);
+    expectCode(() => Solver.builder().prior({ weight: 1 }).build(), 'INVALID_ARGUMENT', /prior .* needs initAuxiliary/);
+    expectCode(() => Solver.builder().dynamics(nesterov()).hypergradient(finiteDifference()).build(),
+      'INVALID_ARGUMENT', /finiteDifference .* needs gd dynamics/);
+    expectCode(() => Solver.builder().dynamics(gd({ steps: 5 })).hypergradient(truncated({ steps: 6 })).build(),
+      'INVALID_ARGUMENT', /truncate must be in \[1, dynamics\.steps = 5\], got 6/);
+    expectCode(() => Solver.builder().dynamics(gd({ steps: 5 })).hypergradient(truncated({ steps: 2 })).initAuxiliary().build(),
+      'INVALID_ARGUMENT', /detaches y_0 = z/);
+    expectCode(() => Solver.builder().initAuxiliary().lowerStart('warm').build(), 'INVALID_ARGUMENT', /pick one/);
+    expectCode(() => Solver.builder().initAuxiliary({ set: { min: 1, max: 0 } }).build(), 'INVALID_ARGUMENT', /min must not exceed max/);
+  });
+});
+
+describe('bad problems', () => {
+  test('a non-scalar objective names the objective and its shape', () => {
+    const problem = nonconvex({ upper: ([x], [y]) => x.add(y) .mul(tensor([1, 1], [2], { dtype: 'float64' })) });
+    using run = Solver.builder().build().start(problem);
+    expectCode(() => run.step(), 'SHAPE_MISMATCH', /upper objective must return a scalar, got shape \[2\]/);
+  });
+
+  test('an objective that returns no tensor, or throws, fails with that error', () => {
+    const noTensor = nonconvex({ lower: () => 3 as never });
+    expectCode(() => Solver.builder().build().start(noTensor).step(), 'INVALID_ARGUMENT', /lower objective must return a Tensor/);
+    const boom = new Error('boom');
+    const throwing = nonconvex({ lower: () => { throw boom; } });
+    expect(() => Solver.builder().build().start(throwing).step()).toThrow(boom);
+  });
+
+  test('disposed tensors and mismatched shapes are refused', () => {
+    const x = f64([1]);
+    x.dispose();
+    expectCode(() => nonconvex({ x }), 'DISPOSED');
+    const problem = nonconvex();
+    const wrongZ = Solver.builder().initAuxiliary({ initial: [f64([0, 0])] }).build();
+    expectCode(() => wrongZ.start(problem), 'SHAPE_MISMATCH', /initAuxiliary\.initial\[0\] has shape \[2\], the LL variable has \[1\]/);
+    const wrongAnchor = Solver.builder().initAuxiliary().prior({ anchor: [f64([0]), f64([0])] }).build();
+    expectCode(() => wrongAnchor.start(problem), 'SHAPE_MISMATCH', /prior\.anchor: 2 tensors for 1 LL variables/);
+    expectCode(() => problems.toy.nonconvex({ n: 0 }), 'INVALID_ARGUMENT', /n: must be an integer >= 1/);
+    expectCode(() => problems.toy.convex({ x0: [zeros([3], { dtype: 'float64' })] }), 'SHAPE_MISMATCH', /x0\[0\]: expected 20 elements, got 3/);
+  });
+
+  test('a NaN mid-run names the iteration and the variables keep their last good values', () => {
+    // F = sum log(x) with x shrinking by a fixed step: x = 1, 0.6, 0.2, then -0.2 gives NaN.
+    const problem = defineProblem({
+      x: f64([1]),
+      y: f64([0]),
+      upper: ([x], [y]) => x.log().sum().add(y.pow(2).sum()),
+      lower: ([x], [y]) => y.sub(x).pow(2).sum(),
+    });
+    const solver = Solver.builder().dynamics(gd({ lr: 0.1, steps: 2 })).hypergradient(firstOrder()).upper(sgd({ lr: 0.4 })).build();
+    using run = solver.start(problem);
+    // d/dx log x = 1/x, so x_{t+1} = x_t - 0.4 / x_t: 1 -> 0.6 -> -0.0667, where F = log x is NaN.
+    run.step();
+    run.step();
+    const before = run.values().x[0].toArray()[0];
+    expect(before).toBeCloseTo(0.6 - 0.4 / 0.6, 12);
+    let caught: unknown;
+    try {
+      run.step();
+    } catch (err) {
+      caught = err;
+    }
+    expect(caught).toBeInstanceOf(BilevelError);
+    expect((caught as BilevelError).code).toBe('NON_FINITE');
+    expect((caught as Error).message).toMatch(/iteration 2: F\(x, y_K\) = nan is not finite/);
+    expect(run.values().x[0].toArray()[0]).toBe(before);
+  });
+
+  test('a disposed run refuses to step', () => {
+    const run = Solver.builder().build().start(nonconvex());
+    run.dispose();
+    expectCode(() => run.step(), 'DISPOSED');
+  });
+});
+
+describe('runs', () => {
+  const solver = Solver.builder().dynamics(gd({ lr: 0.1, steps: 10 })).hypergradient(reverse()).upper(sgd({ lr: 0.01 })).build();
+
+  test('records carry the iteration, objectives, K, norms, timings and memory', async () => {
+    const result = await solver.run(problems.toy.nonconvex(), { iterations: 3 });
+    expect(result.records.map((r) => r.iteration)).toEqual([0, 1, 2]);
+    for (const r of result.records) {
+      expect(r.steps).toBe(10);
+      expect(r.gradientNormX).toBeGreaterThan(0);
+      expect(r.gradientNormZ).toBe(0);
+      expect(Number.isFinite(r.upper) && Number.isFinite(r.lower)).toBe(true);
+      expect(r.unrollMs + r.hypergradientMs + r.updateMs).toBeGreaterThan(0);
+      expect(r.peakBytes).toBeGreaterThan(0);
+    }
+    expect(result.aborted).toBe(false);
+    expect(result.z).toEqual([]);
+  });
+
+  test('the same config and problem give the same numbers', async () => {
+    const a = await solver.run(problems.toy.nonconvex({ n: 4 }), { iterations: 20 });
+    const b = await solver.run(problems.toy.nonconvex({ n: 4 }), { iterations: 20 });
+    expect(b.records.map((r) => r.upper)).toEqual(a.records.map((r) => r.upper));
+    expect(b.x[0].toArray()).toEqual(a.x[0].toArray());
+  });
+
+  test('an abort signal stops the run between iterations', async () => {
+    const controller = new AbortController();
+    const result = await solver.run(problems.toy.nonconvex(), {
+      iterations: 100,
+      onIteration: (r) => r.iteration === 2 && controller.abort(),
+      signal: controller.signal,
+    });
+    expect(result.records).toHaveLength(3);
+    expect(result.aborted).toBe(true);
+  });
+
+  test('the event loop runs between iterations', async () => {
+    let ticks = 0;
+    const timer = setInterval(() => ticks++, 0);
+    let ticksSeen = 0;
+    await solver.run(problems.toy.nonconvex(), { iterations: 200, onIteration: () => { ticksSeen = ticks; } });
+    clearInterval(timer);
+    expect(ticksSeen).toBeGreaterThan(5);
+  });
+
+  test('iterations must be a non-negative integer', async () => {
+    await expect(solver.run(problems.toy.nonconvex(), { iterations: -1 })).rejects.toThrow(/iterations: must be an integer >= 0/);
+  });
+});
