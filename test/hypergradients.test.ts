@@ -514,7 +514,7 @@ const pttCases: PttCase[] = [
   {
     name: 'Eq. 20 from (-6, 0), lr 0.1, K = 50 (F falls along the trajectory: Kbar = 1, never 0)',
     problem: eq20(-6, 0, { min: -10, max: 10 }),
-    x0: [-6], y0: [0], z0: [0.5], lr: 0.1, K: 50,
+    x0: [-6], y0: [0], z0: [-0.3], lr: 0.1, K: 50,
     F: eq20Hand.F, gradYf: eq20Hand.gradYf, project: clampTo(-10, 10),
     kbar: (k) => expect(k).toBeLessThan(50),
   },

@@ -1,0 +1,342 @@
+// LL maps T (ALGORITHMS.md section 3) against hand-unrolled recurrences in plain numbers:
+// gd, bda, nesterov (FISTA form) and accelerated (Ghadimi-Lan), with and without Proj_Y, and the
+// hypergradients through them against central differences of the hand-unrolled phi_K.
+import {
+  Solver, defineProblem, tensor, tidy, gd, bda, nesterov, accelerated, reverse, forward, sgd,
+  type Box, type DynamicsConfig, type HypergradientConfig, type IterationRecord, type Problem, type Tensor,
+} from '../lib';
+
+const f64 = { dtype: 'float64' as const };
+const vec = (data: number[]): Tensor => tensor(data, undefined, f64);
+const numbers = (t: Tensor): number[] => Array.from(t.toArray() as Float64Array);
+const flat = (list: Tensor[]): number[] => list.flatMap(numbers);
+
+type Vec = number[];
+const add = (a: Vec, b: Vec): Vec => a.map((v, i) => v + b[i]);
+const sub = (a: Vec, b: Vec): Vec => a.map((v, i) => v - b[i]);
+const scale = (a: Vec, s: number): Vec => a.map((v) => v * s);
+
+function centralDifference(fn: (v: Vec) => number, at: Vec, h = 1e-5): Vec {
+  return at.map((_, i) => {
+    const plus = at.map((v, j) => (i === j ? v + h : v));
+    const minus = at.map((v, j) => (i === j ? v - h : v));
+    return (fn(plus) - fn(minus)) / (2 * h);
+  });
+}
+function relativeError(a: Vec, b: Vec): number {
+  expect(a).toHaveLength(b.length);
+  const scaleOf = Math.max(1, ...b.map(Math.abs));
+  return Math.max(0, ...a.map((v, i) => Math.abs(v - b[i]))) / scaleOf;
+}
+function expectClose(a: Vec, b: Vec, tolerance: number): void {
+  const error = relativeError(a, b);
+  if (!(error <= tolerance)) {
+    throw new Error(`relative error ${error} > ${tolerance}\n  got      ${JSON.stringify(a)}\n  expected ${JSON.stringify(b)}`);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The test problem: x in R^2; y = (ya in R^2, yb in R^1), written flat as y = (y_0, y_1, y_2).
+//   f = 1/2 sum_j q_j y_j^2 - (x_0 y_0 + x_1 y_1 + x_0 x_1 y_2) + 0.3 sin(y_0 + y_2)
+//   F = 1/2 ||y - t||^2 + 0.1 ||x||^2
+// Two LL tensors, so the dynamics' multi-block state (nesterov: y, u; accelerated: y, u, v) is
+// sliced per tensor.
+const q = [1.5, 0.8, 1.0];
+const t = [1, -1, 0.5];
+const X0 = [0.7, -0.3];
+const Y0 = [0.2, 0.3, 0.9];
+const hand = {
+  F: (x: Vec, y: Vec): number => 0.5 * y.reduce((s, v, j) => s + (v - t[j]) ** 2, 0) + 0.1 * (x[0] ** 2 + x[1] ** 2),
+  gradYF: (_x: Vec, y: Vec): Vec => sub(y, t),
+  gradYf: (x: Vec, y: Vec): Vec => {
+    const c = 0.3 * Math.cos(y[0] + y[2]);
+    return [q[0] * y[0] - x[0] + c, q[1] * y[1] - x[1], q[2] * y[2] - x[0] * x[1] + c];
+  },
+};
+
+const e0 = vec([1, 0]);
+const e1 = vec([0, 1]);
+const tA = vec([t[0], t[1]]);
+const qA = vec([q[0], q[1]]);
+function makeProblem(ySet?: Box | (Box | undefined)[], y0: Vec = Y0): Problem {
+  return defineProblem({
+    x: vec(X0),
+    y: [vec(y0.slice(0, 2)), vec(y0.slice(2))],
+    ySet,
+    upper: ([x], [ya, yb]) =>
+      ya.sub(tA).pow(2).sum().add(yb.sub(t[2]).pow(2).sum()).mul(0.5).add(x.pow(2).sum().mul(0.1)),
+    lower: ([x], [ya, yb]) => {
+      const x0 = x.mul(e0).sum();
+      const x1 = x.mul(e1).sum();
+      const y0 = ya.mul(e0).sum();
+      const y1 = ya.mul(e1).sum();
+      const y2 = yb.sum();
+      const quadratic = ya.pow(2).mul(qA).sum().add(yb.pow(2).sum().mul(q[2])).mul(0.5);
+      const linear = x0.mul(y0).add(x1.mul(y1)).add(x0.mul(x1).mul(y2));
+      return quadratic.sub(linear).add(y0.add(y2).sin().mul(0.3));
+    },
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Hand-unrolled maps (ALGORITHMS.md section 3); each returns the trajectory y_0..y_K.
+type Projection = (y: Vec) => Vec;
+const identity: Projection = (y) => y;
+
+function gdHand(x: Vec, y0: Vec, lr: number, K: number, P: Projection = identity): Vec[] {
+  const out = [y0];
+  let y = y0;
+  for (let k = 0; k < K; k++) {
+    y = P(sub(y, scale(hand.gradYf(x, y), lr)));
+    out.push(y);
+  }
+  return out;
+}
+
+function bdaHand(x: Vec, y0: Vec, o: { lr: number; upperLr: number; mu: number; beta: number }, K: number): Vec[] {
+  const out = [y0];
+  let y = y0;
+  for (let k = 0; k < K; k++) {
+    const ak = 1 / (k + 1);
+    const direction = add(scale(hand.gradYF(x, y), o.mu * ak * o.upperLr), scale(hand.gradYf(x, y), (1 - o.mu) * o.beta * o.lr));
+    y = sub(y, direction);
+    out.push(y);
+  }
+  return out;
+}
+
+function nesterovHand(x: Vec, y0: Vec, lr: number, K: number, P: Projection = identity): Vec[] {
+  const out = [y0];
+  let y = y0;
+  let u = y0;
+  let tk = 1;
+  for (let k = 0; k < K; k++) {
+    const next = P(sub(u, scale(hand.gradYf(x, u), lr)));
+    const tNext = (1 + Math.sqrt(1 + 4 * tk * tk)) / 2;
+    u = add(next, scale(sub(next, y), (tk - 1) / tNext));
+    y = next;
+    tk = tNext;
+    out.push(y);
+  }
+  return out;
+}
+
+function acceleratedHand(x: Vec, y0: Vec, lipschitz: number, K: number, P: Projection = identity): Vec[] {
+  const out = [y0];
+  let u = y0;
+  let v = y0;
+  const beta = 1 / (2 * lipschitz);
+  for (let k = 1; k <= K; k++) {
+    const alpha = 2 / (k + 1);
+    const lambda = (k * beta) / 2;
+    const y = add(scale(u, 1 - alpha), scale(v, alpha));
+    const g = hand.gradYf(x, y);
+    u = P(sub(y, scale(g, beta)));
+    v = P(sub(v, scale(g, lambda)));
+    out.push(y);
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+interface Iteration {
+  record: IterationRecord;
+  gx: Vec;
+  gz: Vec;
+  y: Vec;
+}
+function oneIteration(
+  problem: Problem,
+  dynamics: DynamicsConfig,
+  hypergradient: HypergradientConfig = reverse(),
+  options: { z0?: Vec; ptt?: boolean } = {},
+): Iteration {
+  return tidy(() => {
+    let builder = Solver.builder().dynamics(dynamics).hypergradient(hypergradient).upper(sgd({ lr: 1 }));
+    const { z0 } = options;
+    if (z0) builder = builder.initAuxiliary({ optimizer: sgd({ lr: 1 }), initial: [vec(z0.slice(0, 2)), vec(z0.slice(2))] });
+    if (options.ptt) builder = builder.pessimisticTruncation();
+    using run = builder.build().start(problem);
+    const before = run.values();
+    const record = run.step();
+    const after = run.values();
+    return {
+      record,
+      gx: sub(flat(before.x), flat(after.x)),
+      gz: sub(flat(before.z), flat(after.z)),
+      y: flat(after.y),
+    };
+  });
+}
+
+const Z0 = [-0.1, 0.5, 0.4];
+
+// =============================================================================================
+// 1. bda
+describe('bda', () => {
+  const sl = 0.3;
+  const beta = 0.7;
+  const K = 6;
+
+  test.each([undefined, Z0])('mu = 0 equals gd with lr = beta * s_l (z0: %p)', (z0) => {
+    const a = oneIteration(makeProblem(), bda({ lr: sl, upperLr: 0.9, mu: 0, beta, steps: K }), reverse(), { z0 });
+    const b = oneIteration(makeProblem(), gd({ lr: beta * sl, steps: K }), reverse(), { z0 });
+    expectClose(a.y, b.y, 1e-14);
+    expectClose(a.gx, b.gx, 1e-14);
+    expectClose(a.gz, b.gz, 1e-14);
+    expectClose(a.y, gdHand(X0, z0 ?? Y0, beta * sl, K)[K], 1e-13);
+    expect(a.record.steps).toBe(K);
+  });
+
+  test('mu > 0 aggregates grad_y F with a_k = 1/(k+1) (k = 0..K-1) and grad_y f with beta * s_l', () => {
+    const o = { lr: sl, upperLr: 0.4, mu: 0.3, beta };
+    const it = oneIteration(makeProblem(), bda({ ...o, steps: K }), reverse(), { z0: Z0 });
+    expectClose(it.y, bdaHand(X0, Z0, o, K)[K], 1e-13);
+    // Differs from mu = 0, so grad_y F really enters.
+    expect(relativeError(it.y, gdHand(X0, Z0, beta * sl, K)[K])).toBeGreaterThan(1e-3);
+    // The hypergradient goes through grad_y F inside the map as well.
+    const phi = (x: Vec, z: Vec) => hand.F(x, bdaHand(x, z, o, K)[K]);
+    expectClose(it.gx, centralDifference((x) => phi(x, Z0), X0), 1e-8);
+    expectClose(it.gz, centralDifference((z) => phi(X0, z), Z0), 1e-8);
+  });
+});
+
+// =============================================================================================
+// 2. nesterov and accelerated: 3 steps by hand, and the hypergradients through them
+describe.each([
+  { name: 'nesterov', config: (K: number) => nesterov({ lr: 0.4, steps: K }), unroll: (x: Vec, y0: Vec, K: number, P?: Projection) => nesterovHand(x, y0, 0.4, K, P) },
+  { name: 'accelerated', config: (K: number) => accelerated({ lipschitz: 0.8, steps: K }), unroll: (x: Vec, y0: Vec, K: number, P?: Projection) => acceleratedHand(x, y0, 0.8, K, P) },
+])('$name', ({ config, unroll }) => {
+  test('y_1, y_2, y_3 equal the hand-unrolled recurrence', () => {
+    const trajectory = unroll(X0, Y0, 3);
+    for (const K of [1, 2, 3]) {
+      const it = oneIteration(makeProblem(), config(K));
+      expectClose(it.y, trajectory[K], 1e-14);
+      expect(it.record.steps).toBe(K);
+      expect(it.record.upper).toBeCloseTo(hand.F(X0, trajectory[K]), 13);
+    }
+    // The recurrence is not plain gd (momentum / aggregation is in effect by step 3).
+    expect(relativeError(trajectory[3], gdHand(X0, Y0, 0.4, 3)[3])).toBeGreaterThan(1e-3);
+  });
+
+  test('reverse at K = 6 matches differences of the hand-unrolled phi_K, in x and z', () => {
+    const K = 6;
+    const phi = (x: Vec, z: Vec) => hand.F(x, unroll(x, z, K)[K]);
+    const plain = oneIteration(makeProblem(), config(K));
+    expectClose(plain.gx, centralDifference((x) => phi(x, Y0), X0), 1e-8);
+    const ia = oneIteration(makeProblem(), config(K), reverse(), { z0: Z0 });
+    expectClose(ia.y, unroll(X0, Z0, K)[K], 1e-13);
+    expectClose(ia.gx, centralDifference((x) => phi(x, Z0), X0), 1e-8);
+    expectClose(ia.gz, centralDifference((z) => phi(X0, z), Z0), 1e-8);
+  });
+
+  test.each([undefined, Z0])('forward equals reverse at K = 6 (z0: %p)', (z0) => {
+    const r = oneIteration(makeProblem(), config(6), reverse(), { z0 });
+    const f = oneIteration(makeProblem(), config(6), forward(), { z0 });
+    expectClose(f.gx, r.gx, 1e-10);
+    expectClose(f.gz, r.gz, 1e-10);
+    expectClose(f.y, r.y, 1e-14);
+  });
+
+  test('with a box Y that binds: the hand recurrence with Proj_Y, iterates inside the box', () => {
+    const lo = -0.2;
+    const hi = 0.6;
+    const P: Projection = (y) => y.map((v) => Math.min(hi, Math.max(lo, v)));
+    const K = 8;
+    const free = unroll(X0, Y0, K);
+    expect(free.some((y) => y.some((v) => v < lo || v > hi))).toBe(true);
+    const it = oneIteration(makeProblem({ min: lo, max: hi }), config(K));
+    const boxed = unroll(X0, Y0, K, P);
+    expectClose(it.y, boxed[K], 1e-14);
+    it.y.forEach((v) => {
+      expect(v).toBeGreaterThanOrEqual(lo);
+      expect(v).toBeLessThanOrEqual(hi);
+    });
+  });
+});
+
+describe('accelerated with PTT (AIT_NC): Kbar over y_1..y_K of the Ghadimi-Lan trajectory', () => {
+  test('Kbar and the gradient by hand', () => {
+    const K = 12;
+    const lipschitz = 0.8;
+    const trajectory = acceleratedHand(X0, Z0, lipschitz, K);
+    let best = -Infinity;
+    let kbar = 0;
+    for (let k = 1; k <= K; k++) {
+      const value = hand.F(X0, trajectory[k]);
+      if (value > best) {
+        best = value;
+        kbar = k;
+      }
+    }
+    const it = oneIteration(makeProblem(), accelerated({ lipschitz, steps: K }), reverse(), { z0: Z0, ptt: true });
+    expect(it.record.steps).toBe(kbar);
+    expectClose(it.y, trajectory[K], 1e-13);
+    const phi = (x: Vec, z: Vec) => hand.F(x, acceleratedHand(x, z, lipschitz, kbar)[kbar]);
+    expectClose(it.gx, centralDifference((x) => phi(x, Z0), X0), 1e-8);
+    expectClose(it.gz, centralDifference((z) => phi(X0, z), Z0), 1e-8);
+  });
+});
+
+// =============================================================================================
+// 3. Projection onto Y for gd
+describe('gd with a box Y', () => {
+  const lr = 0.5;
+  const K = 8;
+
+  test('one box for every LL tensor: iterates stay inside and equal clamp of each gd step', () => {
+    const lo = -0.2;
+    const hi = 0.6;
+    const P: Projection = (y) => y.map((v) => Math.min(hi, Math.max(lo, v)));
+    const free = gdHand(X0, Y0, lr, K);
+    expect(free[K].some((v) => v < lo || v > hi)).toBe(true); // unconstrained gd leaves the box
+    const boxed = gdHand(X0, Y0, lr, K, P);
+    for (const k of [1, 3, K]) {
+      const it = oneIteration(makeProblem({ min: lo, max: hi }), gd({ lr, steps: k }));
+      expectClose(it.y, boxed[k], 1e-14);
+      it.y.forEach((v) => {
+        expect(v).toBeGreaterThanOrEqual(lo);
+        expect(v).toBeLessThanOrEqual(hi);
+      });
+    }
+    expect(boxed[K].some((v) => v === lo || v === hi)).toBe(true);
+  });
+
+  test('per-tensor sets with per-element tensor bounds', () => {
+    const loA = [-0.5, -0.2];
+    const hiA = [0.25, 0.6];
+    const loB = -0.3;
+    const P: Projection = (y) => [
+      Math.min(hiA[0], Math.max(loA[0], y[0])),
+      Math.min(hiA[1], Math.max(loA[1], y[1])),
+      Math.max(loB, y[2]),
+    ];
+    const boxed = gdHand(X0, Y0, lr, K, P);
+    const it = oneIteration(makeProblem([{ min: vec(loA), max: vec(hiA) }, { min: loB }]), gd({ lr, steps: K }));
+    expectClose(it.y, boxed[K], 1e-14);
+    // Each bound is active somewhere along the trajectory.
+    expect(boxed.some((y) => y[0] === hiA[0])).toBe(true);
+    expect(boxed.some((y) => y[1] === loA[1])).toBe(true);
+    expect(boxed.some((y) => y[2] === loB)).toBe(true);
+  });
+
+  test.each([reverse(), forward()])('the $type hypergradient through the projection matches differences', (hypergradient) => {
+    const lo = -0.2;
+    const hi = 0.6;
+    const P: Projection = (y) => y.map((v) => Math.min(hi, Math.max(lo, v)));
+    // Differences are valid only away from the kinks: no unprojected iterate is near a bound.
+    let y = Z0;
+    for (let k = 0; k < K; k++) {
+      const raw = sub(y, scale(hand.gradYf(X0, y), lr));
+      raw.forEach((v) => expect(Math.min(Math.abs(v - lo), Math.abs(v - hi))).toBeGreaterThan(1e-3));
+      y = P(raw);
+    }
+    const phi = (x: Vec, z: Vec) => hand.F(x, gdHand(x, z, lr, K, P)[K]);
+    const it = oneIteration(makeProblem({ min: lo, max: hi }), gd({ lr, steps: K }), hypergradient, { z0: Z0 });
+    expectClose(it.gx, centralDifference((x) => phi(x, Z0), X0), 1e-8);
+    expectClose(it.gz, centralDifference((z) => phi(X0, z), Z0), 1e-8);
+    // The projection is active, so the unprojected gradient would differ.
+    const free = (x: Vec, z: Vec) => hand.F(x, gdHand(x, z, lr, K)[K]);
+    expect(relativeError(it.gx, centralDifference((x) => free(x, Z0), X0))).toBeGreaterThan(1e-4);
+  });
+});
