@@ -114,6 +114,7 @@ export interface NativeToyOptions {
   c?: number;
   x0?: NativeTensor[];
   y0?: NativeTensor[];
+  closedForm?: boolean;
   dtype?: NativeDtype;
   device?: string;
 }

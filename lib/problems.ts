@@ -12,6 +12,8 @@ export interface ToyOptions {
   x0?: Tensor[];
   /** Starting y_0 (default: the paper's). */
   y0?: Tensor[];
+  /** Use the problem's closed-form LL gradients (default true); false: autograd, as for defineProblem. */
+  closedForm?: boolean;
   dtype?: 'float32' | 'float64';
   device?: Device;
 }
@@ -40,6 +42,7 @@ function toy(name: NativeToyName, label: string, options: NonconvexOptions, n: n
     c: options.c,
     x0: options.x0?.map(handleOf),
     y0: options.y0?.map(handleOf),
+    closedForm: options.closedForm,
     dtype: options.dtype ?? 'float64',
     device: options.device ?? 'cpu',
   };

@@ -2,7 +2,7 @@
 // gd, bda, nesterov (FISTA form) and accelerated (Ghadimi-Lan), with and without Proj_Y, and the
 // hypergradients through them against central differences of the hand-unrolled phi_K.
 import {
-  Solver, defineProblem, tensor, tidy, gd, bda, nesterov, accelerated, reverse, forward, sgd,
+  Solver, defineProblem, tensor, tidy, gd, bda, nesterov, accelerated, reverse, forward, truncated, sgd,
   type Box, type DynamicsConfig, type HypergradientConfig, type IterationRecord, type Problem, type Tensor,
 } from '../lib';
 
@@ -105,37 +105,44 @@ function bdaHand(x: Vec, y0: Vec, o: { lr: number; upperLr: number; mu: number; 
   return out;
 }
 
-function nesterovHand(x: Vec, y0: Vec, lr: number, K: number, P: Projection = identity): Vec[] {
-  const out = [y0];
-  let y = y0;
-  let u = y0;
-  let tk = 1;
-  for (let k = 0; k < K; k++) {
+/** Nesterov state (y_k, u_k, t_k) run from step index k0 to k1; returns y_{k0}..y_{k1} and the last state. */
+interface NesterovState { y: Vec; u: Vec; t: number }
+function nesterovRun(x: Vec, s: NesterovState, k0: number, k1: number, lr: number, P: Projection = identity) {
+  const ys = [s.y];
+  let { y, u, t: tk } = s;
+  for (let k = k0; k < k1; k++) {
     const next = P(sub(u, scale(hand.gradYf(x, u), lr)));
     const tNext = (1 + Math.sqrt(1 + 4 * tk * tk)) / 2;
     u = add(next, scale(sub(next, y), (tk - 1) / tNext));
     y = next;
     tk = tNext;
-    out.push(y);
+    ys.push(y);
   }
-  return out;
+  return { ys, state: { y, u, t: tk } };
+}
+function nesterovHand(x: Vec, y0: Vec, lr: number, K: number, P: Projection = identity): Vec[] {
+  return nesterovRun(x, { y: y0, u: y0, t: 1 }, 0, K, lr, P).ys;
 }
 
-function acceleratedHand(x: Vec, y0: Vec, lipschitz: number, K: number, P: Projection = identity): Vec[] {
-  const out = [y0];
-  let u = y0;
-  let v = y0;
+/** Ghadimi-Lan state (y_k, u_k, v_k) run from k0 to k1 (the paper's k = k0+1..k1). */
+interface AcceleratedState { y: Vec; u: Vec; v: Vec }
+function acceleratedRun(x: Vec, s: AcceleratedState, k0: number, k1: number, lipschitz: number, P: Projection = identity) {
+  const ys = [s.y];
+  let { y, u, v } = s;
   const beta = 1 / (2 * lipschitz);
-  for (let k = 1; k <= K; k++) {
+  for (let k = k0 + 1; k <= k1; k++) {
     const alpha = 2 / (k + 1);
     const lambda = (k * beta) / 2;
-    const y = add(scale(u, 1 - alpha), scale(v, alpha));
+    y = add(scale(u, 1 - alpha), scale(v, alpha));
     const g = hand.gradYf(x, y);
     u = P(sub(y, scale(g, beta)));
     v = P(sub(v, scale(g, lambda)));
-    out.push(y);
+    ys.push(y);
   }
-  return out;
+  return { ys, state: { y, u, v } };
+}
+function acceleratedHand(x: Vec, y0: Vec, lipschitz: number, K: number, P: Projection = identity): Vec[] {
+  return acceleratedRun(x, { y: y0, u: y0, v: y0 }, 0, K, lipschitz, P).ys;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -198,15 +205,35 @@ describe('bda', () => {
     const phi = (x: Vec, z: Vec) => hand.F(x, bdaHand(x, z, o, K)[K]);
     expectClose(it.gx, centralDifference((x) => phi(x, Z0), X0), 1e-8);
     expectClose(it.gz, centralDifference((z) => phi(X0, z), Z0), 1e-8);
+    const f = oneIteration(makeProblem(), bda({ ...o, steps: K }), forward(), { z0: Z0 });
+    expectClose(f.gx, it.gx, 1e-10);
+    expectClose(f.gz, it.gz, 1e-10);
   });
 });
 
 // =============================================================================================
 // 2. nesterov and accelerated: 3 steps by hand, and the hypergradients through them
 describe.each([
-  { name: 'nesterov', config: (K: number) => nesterov({ lr: 0.4, steps: K }), unroll: (x: Vec, y0: Vec, K: number, P?: Projection) => nesterovHand(x, y0, 0.4, K, P) },
-  { name: 'accelerated', config: (K: number) => accelerated({ lipschitz: 0.8, steps: K }), unroll: (x: Vec, y0: Vec, K: number, P?: Projection) => acceleratedHand(x, y0, 0.8, K, P) },
-])('$name', ({ config, unroll }) => {
+  {
+    name: 'nesterov',
+    config: (K: number) => nesterov({ lr: 0.4, steps: K }),
+    unroll: (x: Vec, y0: Vec, K: number, P?: Projection) => nesterovHand(x, y0, 0.4, K, P),
+    /** y_K with the state at K - T computed at X0 and held fixed, the last T steps at x. */
+    tail: (x: Vec, K: number, T: number) => {
+      const middle = nesterovRun(X0, { y: Y0, u: Y0, t: 1 }, 0, K - T, 0.4).state;
+      return nesterovRun(x, middle, K - T, K, 0.4).state.y;
+    },
+  },
+  {
+    name: 'accelerated',
+    config: (K: number) => accelerated({ lipschitz: 0.8, steps: K }),
+    unroll: (x: Vec, y0: Vec, K: number, P?: Projection) => acceleratedHand(x, y0, 0.8, K, P),
+    tail: (x: Vec, K: number, T: number) => {
+      const middle = acceleratedRun(X0, { y: Y0, u: Y0, v: Y0 }, 0, K - T, 0.8).state;
+      return acceleratedRun(x, middle, K - T, K, 0.8).state.y;
+    },
+  },
+])('$name', ({ config, unroll, tail }) => {
   test('y_1, y_2, y_3 equal the hand-unrolled recurrence', () => {
     const trajectory = unroll(X0, Y0, 3);
     for (const K of [1, 2, 3]) {
@@ -238,6 +265,19 @@ describe.each([
     expectClose(f.y, r.y, 1e-14);
   });
 
+  test('truncated({steps: K}) equals reverse; truncated({steps: 2}) differentiates the last 2 steps (schedule kept)', () => {
+    const K = 6;
+    const r = oneIteration(makeProblem(), config(K), reverse(), { z0: Z0 });
+    const full = oneIteration(makeProblem(), config(K), truncated({ steps: K }), { z0: Z0 });
+    expectClose(full.gx, r.gx, 1e-12);
+    expectClose(full.gz, r.gz, 1e-12);
+    const T = 2;
+    const it = oneIteration(makeProblem(), config(K), truncated({ steps: T }));
+    expectClose(it.y, unroll(X0, Y0, K)[K], 1e-13);
+    expectClose(it.gx, centralDifference((x) => hand.F(x, tail(x, K, T)), X0), 1e-8);
+    expect(relativeError(it.gx, r.gx)).toBeGreaterThan(1e-4);
+  });
+
   test('with a box Y that binds: the hand recurrence with Proj_Y, iterates inside the box', () => {
     const lo = -0.2;
     const hi = 0.6;
@@ -259,7 +299,9 @@ describe('accelerated with PTT (AIT_NC): Kbar over y_1..y_K of the Ghadimi-Lan t
   test('Kbar and the gradient by hand', () => {
     const K = 12;
     const lipschitz = 0.8;
-    const trajectory = acceleratedHand(X0, Z0, lipschitz, K);
+    // z_0 near t: F(x, y_k) first rises, then the momentum overshoot brings it back down.
+    const z0 = [0.9, -0.8, 0.6];
+    const trajectory = acceleratedHand(X0, z0, lipschitz, K);
     let best = -Infinity;
     let kbar = 0;
     for (let k = 1; k <= K; k++) {
@@ -269,12 +311,17 @@ describe('accelerated with PTT (AIT_NC): Kbar over y_1..y_K of the Ghadimi-Lan t
         kbar = k;
       }
     }
-    const it = oneIteration(makeProblem(), accelerated({ lipschitz, steps: K }), reverse(), { z0: Z0, ptt: true });
+    expect(kbar).toBeGreaterThan(2);
+    expect(kbar).toBeLessThan(K);
+    const it = oneIteration(makeProblem(), accelerated({ lipschitz, steps: K }), reverse(), { z0, ptt: true });
     expect(it.record.steps).toBe(kbar);
     expectClose(it.y, trajectory[K], 1e-13);
     const phi = (x: Vec, z: Vec) => hand.F(x, acceleratedHand(x, z, lipschitz, kbar)[kbar]);
-    expectClose(it.gx, centralDifference((x) => phi(x, Z0), X0), 1e-8);
-    expectClose(it.gz, centralDifference((z) => phi(X0, z), Z0), 1e-8);
+    expectClose(it.gx, centralDifference((x) => phi(x, z0), X0), 1e-8);
+    expectClose(it.gz, centralDifference((z) => phi(X0, z), z0), 1e-8);
+    // Differentiating the whole trajectory instead would give another gradient.
+    const whole = (x: Vec, z: Vec) => hand.F(x, acceleratedHand(x, z, lipschitz, K)[K]);
+    expect(relativeError(it.gz, centralDifference((z) => whole(X0, z), z0))).toBeGreaterThan(1e-3);
   });
 });
 

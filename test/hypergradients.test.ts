@@ -352,6 +352,52 @@ describe('reverse at K = 5 matches central differences of the unrolled phi_K', (
   });
 });
 
+describe('x as a list of two tensors (x_0 and x_1 of the same problem, one per tensor)', () => {
+  const K = 5;
+  const lr = 0.3;
+  const phi = (x: Vec, z: Vec): number => nqHand.F(x, gdUnroll(nqHand.gradYf, x, z, lr, K)[K]);
+  const split = (): Problem => {
+    const k = nqConstants;
+    return defineProblem({
+      x: [vec([nq.x0[0]]), vec([nq.x0[1]])],
+      y: vec(nq.y0),
+      upper: ([xa], [y]) => {
+        const x0 = xa.sum();
+        const y1 = y.mul(k.f1).sum();
+        return y.sub(k.t).pow(2).sum().mul(0.5).add(x0.mul(y1.pow(2)).mul(0.2)).add(x0.pow(2).mul(0.5));
+      },
+      lower: ([xa, xb], [y]) => {
+        const x0 = xa.sum();
+        const x1 = xb.sum();
+        const s = k.a.mul(y).mul(x0).add(k.b.mul(x1));
+        return y.pow(2).sum().mul(0.5).add(s.exp().sum().log()).add(y.add(x1).sin().sum().mul(0.5));
+      },
+    });
+  };
+  // F here lacks the x_1^2 / 2 term of nq's F (x_1 enters F only through y_K), so remove it.
+  const expected = (z: Vec): Vec => {
+    const g = centralDifference((x) => phi(x, z), nq.x0);
+    return [g[0], g[1] - nq.x0[1]];
+  };
+
+  test.each([['reverse', reverse()], ['forward', forward()], ['truncated(K)', truncated({ steps: K })]] as const)(
+    '%s, with IA',
+    (_, hypergradient) => {
+      const z0 = [0.1, 0.2, -0.3];
+      const it = oneIteration(split(), { dynamics: gd({ lr, steps: K }), hypergradient, ia: true, z0 });
+      expect(it.x0).toEqual(nq.x0);
+      expectClose(it.gx, expected(z0), 1e-8);
+      expectClose(it.gz, centralDifference((z) => phi(nq.x0, z), z0), 1e-8);
+    },
+  );
+
+  test.each([['cg', cg({ iterations: 30, tolerance: 1e-14 })], ['firstOrder', firstOrder()]] as const)('%s', (_, hypergradient) => {
+    const it = oneIteration(split(), { dynamics: gd({ lr, steps: 60 }), hypergradient });
+    const whole = oneIteration(nqProblem(), { dynamics: gd({ lr, steps: 60 }), hypergradient });
+    expectClose(it.gx, [whole.gx[0], whole.gx[1] - nq.x0[1]], 1e-12);
+  });
+});
+
 // =============================================================================================
 // 3. truncated(K) = reverse, forward = reverse; truncated(T < K) against differences of the tail
 describe('truncated and forward agree with reverse', () => {
@@ -612,8 +658,11 @@ describe('problems.toy.nonconvex({n: 3}) equals its defineProblem twin', () => {
       lower: ([x], [y]) => x.add(y).sub(2).sin().sum(),
     });
 
-  test.each(['plain', 'recompute'] as const)('one reverse + IA + PTT (%s) iteration, to 1e-12', (ptt) => {
-    const options: IterationOptions = { dynamics: gd({ lr: 0.1, steps: 30 }), hypergradient: reverse(), ia: true, ptt };
+  test.each([
+    ['reverse', 'plain'], ['reverse', 'recompute'], ['forward', 'plain'],
+  ] as const)('one %s + IA + PTT (%s) iteration, to 1e-12', (method, ptt) => {
+    const hypergradient = method === 'reverse' ? reverse() : forward();
+    const options: IterationOptions = { dynamics: gd({ lr: 0.1, steps: 30 }), hypergradient, ia: true, ptt };
     const a = oneIteration(toy(), options);
     const b = oneIteration(twin(), options);
     expect(a.x0).toEqual(x0);
@@ -655,5 +704,149 @@ describe('problems.toy.nonconvex({n: 3}) equals its defineProblem twin', () => {
       expectClose(flat(va.y), flat(vb.y), 1e-12);
       expectClose(flat(va.z), flat(vb.z), 1e-12);
     });
+  });
+});
+
+// =============================================================================================
+// 8. IA's own set Z (Eq. 5) and the prior g(z) = lambda/2 ||z - z_p||^2 (Eq. 6)
+describe('IA: the set Z and the prior', () => {
+  // x in R^1, y = (ya in R^2, yb in R^1): two LL tensors, so z is a list of two tensors too.
+  //   f = 1/2 ||ya - x||^2 + 1/2 (yb + x)^2 + 0.1 sin(sum ya + yb),  F = 1/2 ||y - (1, -1, 2)||^2 + x^2 / 2
+  const target = [vec([1, -1]), vec([2])];
+  const twoTensorProblem = (ySet?: Box): Problem =>
+    defineProblem({
+      x: vec([0.4]),
+      y: [vec([0.2, -0.3]), vec([0.5])],
+      ySet,
+      upper: ([x], [ya, yb]) =>
+        ya.sub(target[0]).pow(2).sum().add(yb.sub(target[1]).pow(2).sum()).mul(0.5).add(x.pow(2).sum().mul(0.5)),
+      lower: ([x], [ya, yb]) => {
+        const xs = x.sum();
+        return ya.sub(xs).pow(2).sum().add(yb.add(xs).pow(2).sum()).mul(0.5).add(ya.sum().add(yb.sum()).sin().mul(0.1));
+      },
+    });
+  const z0 = [0.04, -0.04, 0.04];
+  const zInitial = () => [vec(z0.slice(0, 2)), vec(z0.slice(2))];
+  const dynamics = gd({ lr: 0.3, steps: 4 });
+
+  interface Step { gx: Vec; z1: Vec; gz: Vec; normZ: number }
+  interface IaOptions {
+    set?: { min?: number; max?: number };
+    prior?: { weight: number; iterations?: number; anchor?: Vec };
+    zLr?: number;
+  }
+  function runIa(problem: Problem, options: IaOptions, iterations = 1): Step[] {
+    return tidy(() => {
+      let builder = Solver.builder().dynamics(dynamics).hypergradient(reverse()).upper(sgd({ lr: 1 }))
+        .initAuxiliary({ optimizer: sgd({ lr: options.zLr ?? 1 }), set: options.set, initial: zInitial() });
+      if (options.prior) {
+        const { anchor, ...rest } = options.prior;
+        builder = builder.prior({ ...rest, anchor: anchor && [vec(anchor.slice(0, 2)), vec(anchor.slice(2))] });
+      }
+      using run = builder.build().start(problem);
+      const steps: Step[] = [];
+      for (let i = 0; i < iterations; i++) {
+        const before = run.values();
+        const record = run.step();
+        const after = run.values();
+        steps.push({
+          gx: sub(flat(before.x), flat(after.x)),
+          z1: flat(after.z),
+          gz: sub(flat(before.z), flat(after.z)),
+          normZ: record.gradientNormZ,
+        });
+      }
+      return steps;
+    });
+  }
+
+  // One box given for Z applies to every z tensor (a regression: once only z[0] was projected).
+  test('initAuxiliary({set}) projects every z tensor onto Z after the update', () => {
+    const [free] = runIa(twoTensorProblem(), {});
+    const lo = -0.05;
+    const hi = 0.05;
+    // The unconstrained update leaves the box in both tensors (ya's and yb's part).
+    expect(free.z1.slice(0, 2).some((v) => v < lo || v > hi)).toBe(true);
+    expect(free.z1[2] < lo || free.z1[2] > hi).toBe(true);
+    const [boxed] = runIa(twoTensorProblem(), { set: { min: lo, max: hi } });
+    expectClose(boxed.z1, free.z1.map((v) => Math.min(hi, Math.max(lo, v))), 1e-14);
+  });
+
+  test('without its own set, Z is the LL set Y (for every tensor)', () => {
+    // Y = [-1, 1] does not bind along the LL trajectory (y stays near (0.4, 0.4, -0.4)), but a
+    // long z step (lr 10) leaves it.
+    const box = { min: -1, max: 1 };
+    const [withY] = runIa(twoTensorProblem(box), { zLr: 10 });
+    const [wideZ] = runIa(twoTensorProblem(box), { zLr: 10, set: { min: -100, max: 100 } });
+    expect(wideZ.z1.slice(0, 2).some((v) => v < -1 || v > 1)).toBe(true);
+    expect(wideZ.z1[2] < -1 || wideZ.z1[2] > 1).toBe(true);
+    expectClose(withY.z1, wideZ.z1.map((v) => Math.min(1, Math.max(-1, v))), 1e-14);
+  });
+
+  test('prior adds lambda (z - z_p) to g_z only, on every iteration by default', () => {
+    const weight = 0.7;
+    const anchor = [0.5, 0.1, -0.3];
+    const [plain] = runIa(twoTensorProblem(), {});
+    const [prior] = runIa(twoTensorProblem(), { prior: { weight, anchor } });
+    expectClose(prior.gx, plain.gx, 1e-14);
+    expectClose(prior.gz, add(plain.gz, scale(sub(z0, anchor), weight)), 1e-13);
+    expect(prior.normZ).toBeCloseTo(norm2(prior.gz), 12);
+    // Default anchor z_p = z_0: the prior's gradient vanishes at the first iteration.
+    const [selfAnchored] = runIa(twoTensorProblem(), { prior: { weight } });
+    expectClose(selfAnchored.gz, plain.gz, 1e-14);
+  });
+
+  test('prior({iterations: 1}) applies g only during the first UL iteration', () => {
+    const weight = 0.7;
+    const anchor = [0.5, 0.1, -0.3];
+    const once = runIa(twoTensorProblem(), { prior: { weight, anchor, iterations: 1 } }, 2);
+    const always = runIa(twoTensorProblem(), { prior: { weight, anchor } }, 2);
+    expectClose(once[0].gz, always[0].gz, 1e-14);
+    // Second iteration from the same (x_1, z_1): g_z of the once-run has no prior term, so adding
+    // lambda (z_1 - z_p) to it gives the always-run's g_z.
+    expectClose(once[0].z1, always[0].z1, 1e-14);
+    expectClose(add(once[1].gz, scale(sub(once[0].z1, anchor), weight)), always[1].gz, 1e-12);
+    expect(relativeError(once[1].gz, always[1].gz)).toBeGreaterThan(1e-3);
+  });
+});
+
+// =============================================================================================
+// 9. Graphs only where needed (section 3), forward mode's memory independent of K (section 5),
+//    PTT with recompute in O(Kbar) memory (section 4): peakBytes at K = 10 and K = 100.
+describe('memory: peakBytes against K', () => {
+  const n = 4000;
+  const w = vec(Array.from({ length: n }, (_, i) => Math.sin(i)));
+  const wide = (): Problem =>
+    defineProblem({
+      x: vec([0.3, -0.2]),
+      y: vec(new Array<number>(n).fill(0.1)),
+      upper: ([x], [y]) => y.sub(1).pow(2).sum().add(x.pow(2).sum()),
+      lower: ([x], [y]) =>
+        y.sub(x.sum()).pow(2).sum().mul(0.5).add(y.mul(w).mul(x.pow(2).sum()).sin().sum().mul(0.1)),
+    });
+  const peak = (problem: () => Problem, K: number, hypergradient: HypergradientConfig, ptt?: 'plain' | 'recompute') =>
+    oneIteration(problem(), { dynamics: gd({ lr: 0.1, steps: K }), hypergradient, ptt }).record;
+
+  test('reverse grows with K; forward, truncated(5), cg, neumann, finiteDifference, firstOrder do not', () => {
+    const ratio = (h: HypergradientConfig) => peak(wide, 100, h).peakBytes / peak(wide, 10, h).peakBytes;
+    expect(ratio(reverse())).toBeGreaterThan(5);
+    for (const h of [forward(), truncated({ steps: 5 }), cg(), neumann(), finiteDifference(), firstOrder()]) {
+      const r = ratio(h);
+      expect({ method: h.type, flat: r < 1.1 }).toEqual({ method: h.type, flat: true });
+    }
+  });
+
+  test('PTT: plain keeps the whole graph (O(K)); recompute and forward do not (Kbar = 1 here)', () => {
+    const toy = () => problems.toy.nonconvex({ n });
+    const plain10 = peak(toy, 10, reverse(), 'plain');
+    const plain100 = peak(toy, 100, reverse(), 'plain');
+    const re10 = peak(toy, 10, reverse(), 'recompute');
+    const re100 = peak(toy, 100, reverse(), 'recompute');
+    const fw100 = peak(toy, 100, forward(), 'plain');
+    expect([plain10.steps, plain100.steps, re10.steps, re100.steps, fw100.steps]).toEqual([1, 1, 1, 1, 1]);
+    expect(plain100.peakBytes / plain10.peakBytes).toBeGreaterThan(5);
+    expect(re100.peakBytes / re10.peakBytes).toBeLessThan(1.1);
+    expect(re100.peakBytes).toBeLessThan(plain100.peakBytes / 10);
+    expect(fw100.peakBytes / peak(toy, 10, forward(), 'plain').peakBytes).toBeLessThan(1.1);
   });
 });

@@ -67,7 +67,7 @@ core::TensorList optionalStart(const Napi::Object& options, const char* key) {
   return v.IsUndefined() || v.IsNull() ? core::TensorList{} : TensorWrap::unwrapList(v, key);
 }
 
-// createToyProblem({name, n?, a?, c?, x0?, y0?, dtype?, device?})
+// createToyProblem({name, n?, a?, c?, x0?, y0?, closedForm?, dtype?, device?})
 Napi::Value createToyProblem(const Napi::CallbackInfo& info) {
   return guarded(info.Env(), "createToyProblem", [&] {
     if (!info[0].IsObject()) throw CodedError("INVALID_ARGUMENT", "options must be an object");
@@ -77,6 +77,7 @@ Napi::Value createToyProblem(const Napi::CallbackInfo& info) {
     if (o.Has("n") && !o.Get("n").IsUndefined()) options.n = toInt64(o.Get("n"), "n");
     if (o.Get("a").IsNumber()) options.a = o.Get("a").As<Napi::Number>().DoubleValue();
     if (o.Get("c").IsNumber()) options.c = o.Get("c").As<Napi::Number>().DoubleValue();
+    if (o.Get("closedForm").IsBoolean()) options.closedForm = o.Get("closedForm").As<Napi::Boolean>().Value();
     options.x0 = optionalStart(o, "x0");
     options.y0 = optionalStart(o, "y0");
     if (!o.Get("dtype").IsUndefined()) options.dtype = parseDtype(o.Get("dtype"));

@@ -63,6 +63,9 @@ const typename Table::mapped_type& lookup(const Table& table, const std::string&
 }
 }  // namespace
 
+// The tensor the next constructor call takes; set only by wrap(), on the JS thread.
+thread_local torch::Tensor* pendingTensor = nullptr;
+
 Napi::Function TensorWrap::define(Napi::Env env) {
   Napi::Function cls = DefineClass(env, "NativeTensor", {
       InstanceMethod<&TensorWrap::shape>("shape"),
@@ -90,10 +93,11 @@ Napi::Function TensorWrap::define(Napi::Env env) {
 }
 
 TensorWrap::TensorWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<TensorWrap>(info), env_(info.Env()) {
-  if (info.Length() != 1 || !info[0].IsExternal()) {
+  if (pendingTensor == nullptr) {
     throw makeError(info.Env(), "INVALID_ARGUMENT", "NativeTensor cannot be constructed from JS; use the factories", "");
   }
-  tensor_ = std::move(*info[0].As<Napi::External<torch::Tensor>>().Data());
+  tensor_ = std::move(*pendingTensor);
+  pendingTensor = nullptr;
   accountedBytes_ = bytesOf(tensor_);
   Napi::MemoryManagement::AdjustExternalMemory(env_, accountedBytes_);
 }
@@ -107,7 +111,11 @@ void TensorWrap::release() {
 }
 
 Napi::Object TensorWrap::wrap(Napi::Env env, torch::Tensor tensor) {
-  return constructor.New({Napi::External<torch::Tensor>::New(env, &tensor)});
+  // Handing the tensor over through a slot instead of an External saves a JS allocation per result.
+  pendingTensor = &tensor;
+  Napi::Object object = constructor.New({});
+  pendingTensor = nullptr;
+  return object;
 }
 
 const torch::Tensor& TensorWrap::unwrap(const Napi::Value& value) {

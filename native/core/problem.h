@@ -60,6 +60,7 @@ struct ToyOptions {
   double c = 2.0;    // nonconvex: every c_i
   TensorList x0;     // empty: the paper's start
   TensorList y0;
+  bool closedForm = true;  // closed-form LL gradients where the problem has them; false: autograd
   torch::Dtype dtype = torch::kFloat64;
   torch::Device device = torch::kCPU;
 };

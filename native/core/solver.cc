@@ -36,7 +36,9 @@ class TrajectorySolver : public Solver {
       const TensorList& initial = options_.initAuxiliary->initial;
       z_ = cloned(initial.empty() ? problem_->lowerVariables().initial : initial);
       checkSameShapes(z_, problem_->lowerVariables().initial, "initAuxiliary.initial");
-      zSets_ = options_.initAuxiliary->sets.empty() ? problem_->lowerVariables().sets : options_.initAuxiliary->sets;
+      const auto& sets = options_.initAuxiliary->sets;
+      zSets_ = sets.empty() ? problem_->lowerVariables().sets
+                            : (sets.size() == 1 ? std::vector<Box>(z_.size(), sets[0]) : sets);
     }
     if (options_.prior) {
       anchor_ = options_.prior->anchor.empty() ? cloned(z_) : cloned(options_.prior->anchor);

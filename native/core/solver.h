@@ -34,7 +34,7 @@ class Solver {
 // Initialization Auxiliary (Eq. 5): y_0 = z, learned by its own optimizer inside its own set.
 struct InitAuxiliaryOptions {
   OptimizerOptions optimizer;
-  std::vector<Box> sets;  // empty: the LL sets
+  std::vector<Box> sets;  // empty: the LL sets; one box: for every z tensor
   TensorList initial;     // z_0; empty: the LL start
 };
 

@@ -35,16 +35,18 @@ class ToyProblem : public Problem {
 // Eq. 20: F = (x - a)^2 + ||y - a - c||^2, f = sum_i sin(x + y_i - c_i), y in [-10, 10]^n.
 class NonconvexProblem : public Problem {
  public:
-  NonconvexProblem(Variables upper, Variables lower, double a, torch::Tensor c)
-      : Problem(std::move(upper), std::move(lower)), a_(a), c_(std::move(c)) {}
+  NonconvexProblem(Variables upper, Variables lower, double a, torch::Tensor c, bool closedForm)
+      : Problem(std::move(upper), std::move(lower)), a_(a), c_(std::move(c)), closedForm_(closedForm) {}
 
   // grad_y f = cos(x + y - c): one op instead of an autograd pass per LL step.
   TensorList lowerGradient(const TensorList& x, const TensorList& y, bool createGraph) override {
+    if (!closedForm_) return Problem::lowerGradient(x, y, createGraph);
     if (createGraph) return {torch::cos(x[0] + y[0] - c_)};
     torch::NoGradGuard noGrad;
     return {torch::cos(x[0].detach() + y[0].detach() - c_)};
   }
   TensorList upperGradient(const TensorList& x, const TensorList& y, bool createGraph) override {
+    if (!closedForm_) return Problem::upperGradient(x, y, createGraph);
     if (createGraph) return {2.0 * (y[0] - a_ - c_)};
     torch::NoGradGuard noGrad;
     return {2.0 * (y[0].detach() - a_ - c_)};
@@ -61,6 +63,7 @@ class NonconvexProblem : public Problem {
  private:
   double a_;
   torch::Tensor c_;
+  bool closedForm_;
 };
 
 TensorList startOr(const TensorList& given, TensorList fallback, const char* field) {
@@ -95,7 +98,8 @@ std::shared_ptr<Problem> makeToyProblem(const ToyOptions& o) {
     const int64_t n = o.n ? o.n : 1;
     Variables upper{startOr(o.x0, {torch::full({1}, -6.0, options)}, "x0"), {}};
     Variables lower{startOr(o.y0, {torch::zeros({n}, options)}, "y0"), {box(-10, 10, options)}};
-    return std::make_shared<NonconvexProblem>(std::move(upper), std::move(lower), o.a, torch::full({n}, o.c, options));
+    return std::make_shared<NonconvexProblem>(std::move(upper), std::move(lower), o.a, torch::full({n}, o.c, options),
+                                              o.closedForm);
   }
   const int64_t n = o.n ? o.n : (name == "bammConvex" ? 100 : 20);
   auto e = torch::ones({n}, options);
