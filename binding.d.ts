@@ -89,6 +89,9 @@ export declare function setGradEnabled(enabled: boolean): boolean;
 export declare function manualSeed(seed: number): void;
 export declare function versions(): NativeVersions;
 export declare function setNumThreads(threads: number): void;
+/** Bytes of freed CPU tensor blocks kept for reuse (at most 128 MiB). */
+export declare function cachedMemory(): number;
+export declare function releaseCachedMemory(): void;
 
 /** A box constraint; numbers or tensors broadcastable to the variable; missing bound: unbounded. */
 export interface NativeBox {

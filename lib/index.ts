@@ -11,6 +11,19 @@ export function setNumThreads(threads: number): void {
   native.setNumThreads(threads);
 }
 
+/**
+ * Bytes of freed CPU tensor memory the library keeps for reuse (at most 128 MiB): solvers free
+ * and reallocate same-sized tensors every step, and reusing blocks avoids fresh pages.
+ */
+export function cachedMemory(): number {
+  return native.cachedMemory();
+}
+
+/** Returns every cached CPU block to the system allocator. */
+export function releaseCachedMemory(): void {
+  native.releaseCachedMemory();
+}
+
 /** Versions of the library's native parts. */
 export function versions(): { libtorch: string; cuda: boolean; napi: number; threads: number } {
   return native.versions();

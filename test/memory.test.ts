@@ -1,4 +1,6 @@
-import { ones, tensor } from '../lib';
+import {
+  Solver, cachedMemory, defineProblem, full, gd, ones, problems, releaseCachedMemory, reverse, sgd, tensor,
+} from '../lib';
 
 const MB = 1024 * 1024;
 const gc = (): void => (global as unknown as { gc: () => void }).gc();
@@ -41,4 +43,41 @@ describe('native memory', () => {
     expect(peak - before).toBeLessThan(512 * MB);
     expect((await settle()) - before).toBeLessThan(512 * MB);
   });
+
+  test('the CPU block cache is bounded and can be released', () => {
+    for (let i = 0; i < 300; i++) ones([256 * 1024]).dispose(); // 1 MiB each, same size: reused
+    const distinct = Array.from({ length: 200 }, (_, i) => ones([256 * 1024 + 16 * i])); // 200 sizes, ~200 MiB
+    distinct.forEach((t) => t.dispose());
+    expect(cachedMemory()).toBeGreaterThan(64 * MB);
+    expect(cachedMemory()).toBeLessThanOrEqual(128 * MB);
+    releaseCachedMemory();
+    expect(cachedMemory()).toBe(0);
+  });
+
+  describe('long solver runs keep RSS flat', () => {
+    const f64 = { dtype: 'float64' } as const;
+    const solver = Solver.builder().dynamics(gd({ lr: 0.1, steps: 20 })).hypergradient(reverse()).upper(sgd({ lr: 1e-3 })).build();
+    // Bound: 32 MiB, against ~2.6 GB of tensors the iterations allocate (each about 1.3 MB).
+    const run = async (problem: ReturnType<typeof problems.toy.nonconvex>, iterations: number) => {
+      await solver.run(problem, { iterations: 100 }); // warm-up: allocators and caches settle
+      const before = await settle();
+      await solver.run(problem, { iterations });
+      return (await settle()) - before;
+    };
+
+    test('native built-in problem', async () => {
+      expect(await run(problems.toy.nonconvex({ n: 4000 }), 2000)).toBeLessThan(32 * MB);
+    });
+
+    test('TypeScript objectives', async () => {
+      const problem = defineProblem({
+        x: full([1], -6, f64),
+        y: full([4000], 0, f64),
+        upper: ([x], [y]) => x.sub(2).pow(2).sum().add(y.sub(4).pow(2).sum()),
+        lower: ([x], [y]) => x.add(y).sub(2).sin().sum(),
+      });
+      expect(await run(problem, 1000)).toBeLessThan(32 * MB);
+    });
+  });
 });
+

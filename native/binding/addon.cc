@@ -6,7 +6,7 @@
 #include "binding/errors.h"
 #include "binding/register.h"
 #include "binding/tensor_wrap.h"
-#include "core/memory.h"
+#include "core/cpu_allocator.h"
 
 namespace bilevel::binding {
 namespace {
@@ -89,9 +89,20 @@ Napi::Value versions(const Napi::CallbackInfo& info) {
   return out;
 }
 
+// cachedMemory() -> bytes the CPU block cache holds for reuse.
+Napi::Value cachedMemory(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), static_cast<double>(core::cachedCpuBytes()));
+}
+
+Napi::Value releaseCachedMemory(const Napi::CallbackInfo& info) {
+  core::releaseCachedCpuMemory();
+  return info.Env().Undefined();
+}
+
 }  // namespace
 
 Napi::Object init(Napi::Env env, Napi::Object exports) {
+  core::installCachingCpuAllocator();
   exports.Set("NativeTensor", TensorWrap::define(env));
   exports.Set("setErrorClass", Napi::Function::New<setErrorClassJs>(env, "setErrorClass"));
   exports.Set("fromData", Napi::Function::New<fromData>(env, "fromData"));
@@ -101,11 +112,12 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
   exports.Set("manualSeed", Napi::Function::New<manualSeed>(env, "manualSeed"));
   exports.Set("versions", Napi::Function::New<versions>(env, "versions"));
   exports.Set("setNumThreads", Napi::Function::New<setNumThreads>(env, "setNumThreads"));
+  exports.Set("cachedMemory", Napi::Function::New<cachedMemory>(env, "cachedMemory"));
+  exports.Set("releaseCachedMemory", Napi::Function::New<releaseCachedMemory>(env, "releaseCachedMemory"));
   registerFactories(env, exports);
   registerFunctional(env, exports);
   registerProblems(env, exports);
   registerSolvers(env, exports);
-  core::PeakMemory::primeQuietly();
   return exports;
 }
 

@@ -30,6 +30,26 @@ const std::unordered_map<std::string, Binary>& binaryOps() {
   return ops;
 }
 
+// With a number operand: Scalar overloads, so pow(2) takes the square kernel and no 0-dim
+// tensor is allocated per call.
+using ScalarBinary = torch::Tensor (*)(const torch::Tensor&, const torch::Scalar&);
+const std::unordered_map<std::string, ScalarBinary>& scalarOps() {
+  static const std::unordered_map<std::string, ScalarBinary> ops = {
+      {"add", [](const torch::Tensor& a, const torch::Scalar& b) { return a.add(b); }},
+      {"sub", [](const torch::Tensor& a, const torch::Scalar& b) { return a.sub(b); }},
+      {"mul", [](const torch::Tensor& a, const torch::Scalar& b) { return a.mul(b); }},
+      {"div", [](const torch::Tensor& a, const torch::Scalar& b) { return a.div(b); }},
+      {"pow", [](const torch::Tensor& a, const torch::Scalar& b) { return a.pow(b); }},
+      {"eq", [](const torch::Tensor& a, const torch::Scalar& b) { return a.eq(b); }},
+      {"ne", [](const torch::Tensor& a, const torch::Scalar& b) { return a.ne(b); }},
+      {"lt", [](const torch::Tensor& a, const torch::Scalar& b) { return a.lt(b); }},
+      {"le", [](const torch::Tensor& a, const torch::Scalar& b) { return a.le(b); }},
+      {"gt", [](const torch::Tensor& a, const torch::Scalar& b) { return a.gt(b); }},
+      {"ge", [](const torch::Tensor& a, const torch::Scalar& b) { return a.ge(b); }},
+  };
+  return ops;
+}
+
 using Unary = torch::Tensor (*)(const torch::Tensor&);
 const std::unordered_map<std::string, Unary>& unaryOps() {
   static const std::unordered_map<std::string, Unary> ops = {
@@ -189,7 +209,10 @@ Napi::Value TensorWrap::binary(const Napi::CallbackInfo& info) {
     Binary op = lookup(binaryOps(), name);
     const auto& a = live();
     if (info[1].IsNumber()) {
-      return Napi::Value(wrap(info.Env(), op(a, torch::scalar_tensor(info[1].As<Napi::Number>().DoubleValue(), a.options().requires_grad(false)))));
+      const double value = info[1].As<Napi::Number>().DoubleValue();
+      const auto scalarOp = scalarOps().find(name);
+      if (scalarOp != scalarOps().end()) return Napi::Value(wrap(info.Env(), scalarOp->second(a, value)));
+      return Napi::Value(wrap(info.Env(), op(a, torch::scalar_tensor(value, a.options().requires_grad(false)))));
     }
     const auto& b = unwrap(info[1]);
     try {
