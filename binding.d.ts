@@ -125,16 +125,22 @@ export declare class NativeProblem {
   private constructor();
   variables(): { x: NativeTensor[]; y: NativeTensor[] };
 }
+/** What one UL iteration did and cost. */
 export interface NativeIterationRecord {
   iteration: number;
+  /** F(x_t, y_K). */
   upper: number;
+  /** f(x_t, y_K). */
   lower: number;
+  /** Kbar under pessimistic truncation, else K (1 for sl-BAMM). */
   steps: number;
   gradientNormX: number;
+  /** ||g_z|| with initAuxiliary, else 0. */
   gradientNormZ: number;
   unrollMs: number;
   hypergradientMs: number;
   updateMs: number;
+  /** Peak bytes of tensor memory allocated during the iteration. */
   peakBytes: number;
 }
 export declare class NativeSolver {

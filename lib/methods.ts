@@ -1,19 +1,23 @@
 // Typed, validated factories for the composable pieces of a solver: dynamics, hypergradients,
 // optimizers. Each returns the plain config object (the JSON shape), defaults filled in.
-import type { Static } from '@sinclair/typebox';
+import type { Static, TSchema } from '@sinclair/typebox';
 import {
   dynamicsSchemas, hypergradientSchemas, optimizerSchemas, validate,
   type DynamicsConfig, type HypergradientConfig, type OptimizerConfig,
 } from './config';
 
-type Options<S, Tag extends string> = Partial<Omit<S, Tag>>;
-type DynamicsOf<K extends keyof typeof dynamicsSchemas> = Static<(typeof dynamicsSchemas)[K]>;
-type HypergradientOf<K extends keyof typeof hypergradientSchemas> = Static<(typeof hypergradientSchemas)[K]>;
-type OptimizerOf<K extends keyof typeof optimizerSchemas> = Static<(typeof optimizerSchemas)[K]>;
-
-const dynamics = <K extends keyof typeof dynamicsSchemas>(type: K) =>
-  (options: Options<DynamicsOf<K>, 'type'> = {}): DynamicsOf<K> =>
-    validate(dynamicsSchemas[type], { ...options, type }, `dynamics(${type})`) as DynamicsOf<K>;
+// A factory for one member of a family: its options minus the tag, validated, defaults filled.
+function member<M extends Record<string, TSchema>, K extends keyof M & string>(
+  schemas: M, tagKey: string, tag: K, family: string,
+) {
+  type Config = Static<M[K]>;
+  return (options: Partial<Omit<Config, 'type' | 'optimizer'>> = {}): Config =>
+    validate(schemas[tag], { ...options, [tagKey]: tag }, `${family}(${tag})`) as Config;
+}
+const dynamics = <K extends keyof typeof dynamicsSchemas>(type: K) => member(dynamicsSchemas, 'type', type, 'dynamics');
+const hypergradient = <K extends keyof typeof hypergradientSchemas>(type: K) =>
+  member(hypergradientSchemas, 'type', type, 'hypergradient');
+const optimizer = <K extends keyof typeof optimizerSchemas>(kind: K) => member(optimizerSchemas, 'optimizer', kind, 'optimizer');
 
 /** y_{k+1} = Proj(y_k - lr grad_y f) (Eq. 8). */
 export const gd = dynamics('gd');
@@ -24,14 +28,10 @@ export const nesterov = dynamics('nesterov');
 /** Ghadimi-Lan accelerated gradient for non-convex LL (Eq. 10). */
 export const accelerated = dynamics('accelerated');
 
-const hypergradient = <K extends keyof typeof hypergradientSchemas>(type: K) =>
-  (options: Options<HypergradientOf<K>, 'type'> = {}): HypergradientOf<K> =>
-    validate(hypergradientSchemas[type], { ...options, type }, `hypergradient(${type})`) as HypergradientOf<K>;
-
 /** RHG: reverse mode through the whole trajectory (or up to Kbar under PTT). */
 export const reverse = hypergradient('reverse');
 /** T-RHG: reverse mode through the last `steps` LL steps only. */
-export const truncated = (options: { steps: number }): HypergradientOf<'truncated'> =>
+export const truncated = (options: { steps: number }): Static<(typeof hypergradientSchemas)['truncated']> =>
   hypergradient('truncated')(options);
 /** FHG: forward mode, memory independent of K; one tangent per scalar of x (and z). */
 export const forward = hypergradient('forward');
@@ -43,10 +43,6 @@ export const neumann = hypergradient('neumann');
 export const finiteDifference = hypergradient('finiteDifference');
 /** grad_x F(x, y_K), no indirect term. */
 export const firstOrder = hypergradient('firstOrder');
-
-const optimizer = <K extends keyof typeof optimizerSchemas>(kind: K) =>
-  (options: Options<OptimizerOf<K>, 'optimizer'> = {}): OptimizerOf<K> =>
-    validate(optimizerSchemas[kind], { ...options, optimizer: kind }, `optimizer(${kind})`) as OptimizerOf<K>;
 
 /** p <- Proj(p - lr g). */
 export const sgd = optimizer('sgd');

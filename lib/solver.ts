@@ -1,7 +1,7 @@
 // Solvers: a fluent builder over the validated config, and runs that step one UL iteration at a
 // time so the event loop is never blocked for longer than one iteration.
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
-import type { NativeSolver, NativeTensor } from '../binding';
+import type { NativeIterationRecord, NativeSolver, NativeTensor } from '../binding';
 import { native } from './binding';
 import {
   BammSchema, PriorSchema, TrajectorySolverSchema, dynamicsSchemas, hypergradientSchemas, initAuxiliarySchemas,
@@ -16,23 +16,7 @@ import { Tensor, handleOf } from './tensor';
 import './symbols';
 
 /** What one UL iteration did and cost. */
-export interface IterationRecord {
-  iteration: number;
-  /** F(x_t, y_K). */
-  upper: number;
-  /** f(x_t, y_K). */
-  lower: number;
-  /** Kbar under pessimistic truncation, else K (1 for sl-BAMM). */
-  steps: number;
-  gradientNormX: number;
-  /** ||g_z|| with initAuxiliary, else 0. */
-  gradientNormZ: number;
-  unrollMs: number;
-  hypergradientMs: number;
-  updateMs: number;
-  /** Peak bytes of tensor memory allocated during the iteration. */
-  peakBytes: number;
-}
+export type IterationRecord = NativeIterationRecord;
 
 export interface Variables {
   x: Tensor[];

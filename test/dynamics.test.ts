@@ -5,35 +5,7 @@ import {
   Solver, defineProblem, tensor, tidy, gd, bda, nesterov, accelerated, reverse, forward, truncated, sgd,
   type Box, type DynamicsConfig, type HypergradientConfig, type IterationRecord, type Problem, type Tensor,
 } from '../lib';
-
-const f64 = { dtype: 'float64' as const };
-const vec = (data: number[]): Tensor => tensor(data, undefined, f64);
-const numbers = (t: Tensor): number[] => Array.from(t.toArray() as Float64Array);
-const flat = (list: Tensor[]): number[] => list.flatMap(numbers);
-
-type Vec = number[];
-const add = (a: Vec, b: Vec): Vec => a.map((v, i) => v + b[i]);
-const sub = (a: Vec, b: Vec): Vec => a.map((v, i) => v - b[i]);
-const scale = (a: Vec, s: number): Vec => a.map((v) => v * s);
-
-function centralDifference(fn: (v: Vec) => number, at: Vec, h = 1e-5): Vec {
-  return at.map((_, i) => {
-    const plus = at.map((v, j) => (i === j ? v + h : v));
-    const minus = at.map((v, j) => (i === j ? v - h : v));
-    return (fn(plus) - fn(minus)) / (2 * h);
-  });
-}
-function relativeError(a: Vec, b: Vec): number {
-  expect(a).toHaveLength(b.length);
-  const scaleOf = Math.max(1, ...b.map(Math.abs));
-  return Math.max(0, ...a.map((v, i) => Math.abs(v - b[i]))) / scaleOf;
-}
-function expectClose(a: Vec, b: Vec, tolerance: number): void {
-  const error = relativeError(a, b);
-  if (!(error <= tolerance)) {
-    throw new Error(`relative error ${error} > ${tolerance}\n  got      ${JSON.stringify(a)}\n  expected ${JSON.stringify(b)}`);
-  }
-}
+import { vec, flat, add, sub, scale, centralDifference, maxRelativeError, expectClose, type Vec } from './vectors';
 
 // ---------------------------------------------------------------------------------------------
 // The test problem: x in R^2; y = (ya in R^2, yb in R^1), written flat as y = (y_0, y_1, y_2).
@@ -200,7 +172,7 @@ describe('bda', () => {
     const it = oneIteration(makeProblem(), bda({ ...o, steps: K }), reverse(), { z0: Z0 });
     expectClose(it.y, bdaHand(X0, Z0, o, K)[K], 1e-13);
     // Differs from mu = 0, so grad_y F really enters.
-    expect(relativeError(it.y, gdHand(X0, Z0, beta * sl, K)[K])).toBeGreaterThan(1e-3);
+    expect(maxRelativeError(it.y, gdHand(X0, Z0, beta * sl, K)[K])).toBeGreaterThan(1e-3);
     // The hypergradient goes through grad_y F inside the map as well.
     const phi = (x: Vec, z: Vec) => hand.F(x, bdaHand(x, z, o, K)[K]);
     expectClose(it.gx, centralDifference((x) => phi(x, Z0), X0), 1e-8);
@@ -243,7 +215,7 @@ describe.each([
       expect(it.record.upper).toBeCloseTo(hand.F(X0, trajectory[K]), 13);
     }
     // The recurrence is not plain gd (momentum / aggregation is in effect by step 3).
-    expect(relativeError(trajectory[3], gdHand(X0, Y0, 0.4, 3)[3])).toBeGreaterThan(1e-3);
+    expect(maxRelativeError(trajectory[3], gdHand(X0, Y0, 0.4, 3)[3])).toBeGreaterThan(1e-3);
   });
 
   test('reverse at K = 6 matches differences of the hand-unrolled phi_K, in x and z', () => {
@@ -275,7 +247,7 @@ describe.each([
     const it = oneIteration(makeProblem(), config(K), truncated({ steps: T }));
     expectClose(it.y, unroll(X0, Y0, K)[K], 1e-13);
     expectClose(it.gx, centralDifference((x) => hand.F(x, tail(x, K, T)), X0), 1e-8);
-    expect(relativeError(it.gx, r.gx)).toBeGreaterThan(1e-4);
+    expect(maxRelativeError(it.gx, r.gx)).toBeGreaterThan(1e-4);
   });
 
   test('with a box Y that binds: the hand recurrence with Proj_Y, iterates inside the box', () => {
@@ -321,7 +293,7 @@ describe('accelerated with PTT (AIT_NC): Kbar over y_1..y_K of the Ghadimi-Lan t
     expectClose(it.gz, centralDifference((z) => phi(X0, z), z0), 1e-8);
     // Differentiating the whole trajectory instead would give another gradient.
     const whole = (x: Vec, z: Vec) => hand.F(x, acceleratedHand(x, z, lipschitz, K)[K]);
-    expect(relativeError(it.gz, centralDifference((z) => whole(X0, z), z0))).toBeGreaterThan(1e-3);
+    expect(maxRelativeError(it.gz, centralDifference((z) => whole(X0, z), z0))).toBeGreaterThan(1e-3);
   });
 });
 
@@ -384,6 +356,6 @@ describe('gd with a box Y', () => {
     expectClose(it.gz, centralDifference((z) => phi(X0, z), Z0), 1e-8);
     // The projection is active, so the unprojected gradient would differ.
     const free = (x: Vec, z: Vec) => hand.F(x, gdHand(x, z, lr, K)[K]);
-    expect(relativeError(it.gx, centralDifference((x) => free(x, Z0), X0))).toBeGreaterThan(1e-4);
+    expect(maxRelativeError(it.gx, centralDifference((x) => free(x, Z0), X0))).toBeGreaterThan(1e-4);
   });
 });

@@ -6,20 +6,10 @@ import {
   firstOrder, sgd, type Box, type DynamicsConfig, type HypergradientConfig, type IterationRecord, type Problem,
   type Tensor,
 } from '../lib';
-
-const f64 = { dtype: 'float64' as const };
-const vec = (data: number[]): Tensor => tensor(data, undefined, f64);
-const numbers = (t: Tensor): number[] => Array.from(t.toArray() as Float64Array);
-const flat = (list: Tensor[]): number[] => list.flatMap(numbers);
+import { f64, vec, numbers, flat, add, sub, scale, dotp, norm2, centralDifference, maxRelativeError, expectClose, type Vec } from './vectors';
 
 // ---------------------------------------------------------------------------------------------
-// Plain-number vector helpers
-type Vec = number[];
-const add = (a: Vec, b: Vec): Vec => a.map((v, i) => v + b[i]);
-const sub = (a: Vec, b: Vec): Vec => a.map((v, i) => v - b[i]);
-const scale = (a: Vec, s: number): Vec => a.map((v) => v * s);
-const dotp = (a: Vec, b: Vec): number => a.reduce((s, v, i) => s + v * b[i], 0);
-const norm2 = (a: Vec): number => Math.sqrt(dotp(a, a));
+// Plain-number matrix helpers
 const matVec = (m: number[][], v: Vec): Vec => m.map((row) => dotp(row, v));
 const transpose = (m: number[][]): number[][] => m[0].map((_, j) => m.map((row) => row[j]));
 /** Solves m u = b by Gaussian elimination with partial pivoting. */
@@ -44,27 +34,7 @@ function solve(m: number[][], b: Vec): Vec {
   return u;
 }
 
-/** Central differences of a scalar function of a plain vector. */
-function centralDifference(fn: (v: Vec) => number, at: Vec, h = 1e-5): Vec {
-  return at.map((_, i) => {
-    const plus = at.map((v, j) => (i === j ? v + h : v));
-    const minus = at.map((v, j) => (i === j ? v - h : v));
-    return (fn(plus) - fn(minus)) / (2 * h);
-  });
-}
 
-/** max_i |a_i - b_i| / max(1, ||b||_inf): a relative error with an absolute floor. */
-function relativeError(a: Vec, b: Vec): number {
-  expect(a).toHaveLength(b.length);
-  const scaleOf = Math.max(1, ...b.map(Math.abs));
-  return Math.max(...a.map((v, i) => Math.abs(v - b[i]))) / scaleOf;
-}
-function expectClose(a: Vec, b: Vec, tolerance: number): void {
-  const error = relativeError(a, b);
-  if (!(error <= tolerance)) {
-    throw new Error(`relative error ${error} > ${tolerance}\n  got      ${JSON.stringify(a)}\n  expected ${JSON.stringify(b)}`);
-  }
-}
 
 // ---------------------------------------------------------------------------------------------
 // One UL iteration of a solver, with the hypergradient read off the sgd({lr: 1}) update.
@@ -186,7 +156,7 @@ describe('quadratic LL: reverse (large K), cg and neumann match the implicit gra
     const b = sub(yStar, t);
     const v = scale(b, dotp(b, b) / dotp(b, matVec(A, b)));
     expectClose(it.gx, add(scale(x0, c), matVec(transpose(B), v)), 1e-8);
-    expect(relativeError(it.gx, gStar)).toBeGreaterThan(1e-3);
+    expect(maxRelativeError(it.gx, gStar)).toBeGreaterThan(1e-3);
   });
 
   test('cg with damping solves (A + damping I) v = grad_y F', () => {
@@ -327,7 +297,7 @@ describe('reverse at K = 5 matches central differences of the unrolled phi_K', (
     const numeric = centralDifference((x) => phi(x, nq.y0), nq.x0);
     expectClose(it.gx, numeric, 1e-8);
     // The indirect part is not negligible here: first order would be far off.
-    expect(relativeError(nqHand.gradXF(nq.x0, it.y), numeric)).toBeGreaterThan(1e-2);
+    expect(maxRelativeError(nqHand.gradXF(nq.x0, it.y), numeric)).toBeGreaterThan(1e-2);
     expect(it.gz).toEqual([]);
     expect(it.record.gradientNormZ).toBe(0);
     expect(it.record.upper).toBeCloseTo(phi(nq.x0, nq.y0), 12);
@@ -431,7 +401,7 @@ describe('truncated and forward agree with reverse', () => {
     const tail = (x: Vec): number => nqHand.F(x, gdUnroll(nqHand.gradYf, x, middle, lr, T)[T]);
     expectClose(it.gx, centralDifference(tail, nq.x0), 1e-8);
     const full = oneIteration(nqProblem(), { dynamics, hypergradient: reverse() });
-    expect(relativeError(it.gx, full.gx)).toBeGreaterThan(1e-4);
+    expect(maxRelativeError(it.gx, full.gx)).toBeGreaterThan(1e-4);
     expectClose(it.y, full.y, 1e-14);
   });
 });
@@ -806,7 +776,7 @@ describe('IA: the set Z and the prior', () => {
     // lambda (z_1 - z_p) to it gives the always-run's g_z.
     expectClose(once[0].z1, always[0].z1, 1e-14);
     expectClose(add(once[1].gz, scale(sub(once[0].z1, anchor), weight)), always[1].gz, 1e-12);
-    expect(relativeError(once[1].gz, always[1].gz)).toBeGreaterThan(1e-3);
+    expect(maxRelativeError(once[1].gz, always[1].gz)).toBeGreaterThan(1e-3);
   });
 });
 

@@ -2,7 +2,6 @@
 #include <cmath>
 
 #include "core/error.h"
-#include "core/memory.h"
 #include "core/solver.h"
 #include "core/stopwatch.h"
 
@@ -12,22 +11,18 @@ namespace {
 class BammSolver : public Solver {
  public:
   BammSolver(std::shared_ptr<Problem> problem, const BammOptions& options)
-      : problem_(std::move(problem)), options_(options) {
+      : Solver(std::move(problem)), options_(options) {
     if (!(options_.beta > 0)) throw Error("INVALID_ARGUMENT", "bamm.beta must be > 0");
     if (!(options_.mu0 > 0 && options_.mu0 < 1)) throw Error("INVALID_ARGUMENT", "bamm.mu0 must be in (0, 1)");
     if (!(options_.p > 0)) throw Error("INVALID_ARGUMENT", "bamm.p must be > 0");
     if (!(options_.tau >= 0)) throw Error("INVALID_ARGUMENT", "bamm.tau must be >= 0");
     if (options_.mu && !(*options_.mu >= 0 && *options_.mu <= 1)) throw Error("INVALID_ARGUMENT", "bamm.mu must be in [0, 1]");
     if (options_.lr && !(*options_.lr > 0)) throw Error("INVALID_ARGUMENT", "bamm.lr must be > 0");
-    x_ = cloned(problem_->upperVariables().initial);
-    y_ = cloned(problem_->lowerVariables().initial);
     v_ = zerosLike(y_);
   }
 
-  IterationRecord step() override {
-    PeakMemory memory;
-    IterationRecord record;
-    record.iteration = iteration_;
+ protected:
+  void iterate(IterationRecord& record) override {
     record.steps = 1;
     const double k1 = static_cast<double>(iteration_ + 1);
     const double mu = options_.mu ? *options_.mu : options_.mu0 / std::pow(k1, 1.0 / options_.p);
@@ -68,19 +63,11 @@ class BammSolver : public Solver {
     v_ = axpy(v_, residual, -eta);
     record.gradientNormX = norm(gx);
     record.updateMs = watch.lap();
-    record.peakBytes = memory.peakBytes();
-    ++iteration_;
-    return record;
   }
 
-  TensorList upperValues() const override { return x_; }
-  TensorList lowerValues() const override { return y_; }
-
  private:
-  std::shared_ptr<Problem> problem_;
   BammOptions options_;
-  TensorList x_, y_, v_;
-  int64_t iteration_ = 0;
+  TensorList v_;
 };
 
 }  // namespace

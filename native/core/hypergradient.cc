@@ -43,6 +43,17 @@ class PessimisticChoice {
   int64_t kbar_ = 0;
 };
 
+// grad_x F and grad_y F at the leaves (x, y).
+struct UpperGradients {
+  TensorList x;
+  TensorList y;
+};
+UpperGradients upperGradients(Problem& problem, const TensorList& x, const TensorList& y) {
+  const TensorList both = gradients(problem.upperObjective(x, y), concat(x, y), false, false);
+  const auto middle = both.begin() + static_cast<std::ptrdiff_t>(x.size());
+  return {TensorList(both.begin(), middle), TensorList(middle, both.end())};
+}
+
 // Splits gradients w.r.t. concat(x, z) back into (x, z).
 void split(const TensorList& grads, size_t xCount, HypergradientOutput& out) {
   out.x.assign(grads.begin(), grads.begin() + static_cast<std::ptrdiff_t>(xCount));
@@ -146,13 +157,12 @@ class ForwardHypergradient : public Hypergradient {
     }
     Stopwatch watch;
     const TensorList y = leaves(chosenY);
-    const TensorList direct = gradients(in.problem.upperObjective(x, y), concat(x, y), false, false);
-    const TensorList gy(direct.begin() + static_cast<std::ptrdiff_t>(x.size()), direct.end());
+    const UpperGradients direct = upperGradients(in.problem, x, y);
     TensorList grads = zerosLike(params);
     for (size_t c = 0; c < columns.size(); ++c) {
       const auto [p, j] = columns[c];
-      double value = dot(gy, chosenTangents[c]).item<double>();
-      if (p < x.size()) value += direct[p].reshape(-1)[j].item<double>();
+      double value = dot(direct.y, chosenTangents[c]).item<double>();
+      if (p < x.size()) value += direct.x[p].reshape(-1)[j].item<double>();
       grads[p].view(-1)[j] = value;
     }
     split(grads, x.size(), out);
@@ -207,13 +217,11 @@ class ImplicitHypergradient : public Hypergradient {
     out.unrollMs = watch.lap();
     const TensorList x = leaves(in.x);
     const TensorList y = leaves(out.yLast);
-    const TensorList direct = gradients(in.problem.upperObjective(x, y), concat(x, y), false, false);
-    const TensorList gFx(direct.begin(), direct.begin() + static_cast<std::ptrdiff_t>(x.size()));
-    const TensorList gFy(direct.begin() + static_cast<std::ptrdiff_t>(x.size()), direct.end());
+    const UpperGradients direct = upperGradients(in.problem, x, y);
     const TensorList gy = in.problem.lowerGradient(x, y, true);
     auto hessianTimes = [&](const TensorList& v) { return gradients(dot(gy, v), y, false, true); };
-    const TensorList v = o_.kind == Kind::Neumann ? neumann(hessianTimes, gFy) : conjugateGradient(hessianTimes, gFy);
-    out.x = axpy(gFx, gradients(dot(gy, v), x, false, true), -1.0);
+    const TensorList v = o_.kind == Kind::Neumann ? neumann(hessianTimes, direct.y) : conjugateGradient(hessianTimes, direct.y);
+    out.x = axpy(direct.x, gradients(dot(gy, v), x, false, true), -1.0);
     out.backwardMs = watch.lap();
     return out;
   }
@@ -269,16 +277,15 @@ class FiniteDifferenceHypergradient : public Hypergradient {
     out.unrollMs = watch.lap();
     const TensorList x = leaves(in.x);
     const TensorList y = leaves(out.yLast);
-    const TensorList direct = gradients(in.problem.upperObjective(x, y), concat(x, y), false, false);
-    const TensorList gFx(direct.begin(), direct.begin() + static_cast<std::ptrdiff_t>(x.size()));
-    const TensorList v(direct.begin() + static_cast<std::ptrdiff_t>(x.size()), direct.end());
+    const UpperGradients direct = upperGradients(in.problem, x, y);
+    const TensorList& v = direct.y;
     const double vNorm = norm(v);
-    out.x = gFx;
+    out.x = direct.x;
     if (vNorm > 0) {
       const double eps = radius_ / vNorm;
       const TensorList plus = gradients(in.problem.lowerObjective(x, axpy(before, v, eps)), x, false, false);
       const TensorList minus = gradients(in.problem.lowerObjective(x, axpy(before, v, -eps)), x, false, false);
-      out.x = axpy(gFx, axpy(plus, minus, -1.0), -in.dynamics.options().lr / (2.0 * eps));
+      out.x = axpy(direct.x, axpy(plus, minus, -1.0), -in.dynamics.options().lr / (2.0 * eps));
     }
     out.backwardMs = watch.lap();
     return out;

@@ -23,13 +23,11 @@ void checkSameShapes(const TensorList& a, const TensorList& b, const std::string
 class TrajectorySolver : public Solver {
  public:
   TrajectorySolver(std::shared_ptr<Problem> problem, const TrajectorySolverOptions& options)
-      : problem_(std::move(problem)),
+      : Solver(std::move(problem)),
         options_(options),
         dynamics_(options.dynamics),
         hypergradient_(makeHypergradient(options.hypergradient)),
-        upperOptimizer_(options.upper),
-        x_(cloned(problem_->upperVariables().initial)),
-        y_(cloned(problem_->lowerVariables().initial)) {
+        upperOptimizer_(options.upper) {
     checkOptions(options_);
     if (options_.initAuxiliary) {
       auxiliaryOptimizer_.emplace(options_.initAuxiliary->optimizer);
@@ -46,10 +44,10 @@ class TrajectorySolver : public Solver {
     }
   }
 
-  IterationRecord step() override {
-    PeakMemory memory;
-    IterationRecord record;
-    record.iteration = iteration_;
+  TensorList auxiliaryValues() const override { return z_; }
+
+ protected:
+  void iterate(IterationRecord& record) override {
     const bool ia = options_.initAuxiliary.has_value();
     const TensorList x = leaves(x_);
     const TensorList y0 = ia ? leaves(z_) : (options_.lowerStart == LowerStart::Warm ? y_ : problem_->lowerVariables().initial);
@@ -83,28 +81,34 @@ class TrajectorySolver : public Solver {
     record.gradientNormX = norm(out.x);
     record.gradientNormZ = norm(out.z);
     record.updateMs = watch.lap();
-    record.peakBytes = memory.peakBytes();
-    ++iteration_;
-    return record;
   }
 
-  TensorList upperValues() const override { return x_; }
-  TensorList lowerValues() const override { return y_; }
-  TensorList auxiliaryValues() const override { return z_; }
-
  private:
-  std::shared_ptr<Problem> problem_;
   TrajectorySolverOptions options_;
   Dynamics dynamics_;
   std::unique_ptr<Hypergradient> hypergradient_;
   Optimizer upperOptimizer_;
   std::optional<Optimizer> auxiliaryOptimizer_;
-  TensorList x_, y_, z_, anchor_;
+  TensorList z_, anchor_;
   std::vector<Box> zSets_;
-  int64_t iteration_ = 0;
 };
 
 }  // namespace
+
+Solver::Solver(std::shared_ptr<Problem> problem)
+    : problem_(std::move(problem)),
+      x_(cloned(problem_->upperVariables().initial)),
+      y_(cloned(problem_->lowerVariables().initial)) {}
+
+IterationRecord Solver::step() {
+  PeakMemory memory;
+  IterationRecord record;
+  record.iteration = iteration_;
+  iterate(record);
+  record.peakBytes = memory.peakBytes();
+  ++iteration_;
+  return record;
+}
 
 namespace {
 [[noreturn]] void refuseNonFinite(int64_t iteration, const std::string& what) {

@@ -25,10 +25,21 @@ class Solver {
  public:
   virtual ~Solver() = default;
   // One UL iteration. Throws NON_FINITE (naming the iteration) and keeps the last good values.
-  virtual IterationRecord step() = 0;
-  virtual TensorList upperValues() const = 0;
-  virtual TensorList lowerValues() const = 0;
+  IterationRecord step();
+  TensorList upperValues() const { return x_; }
+  TensorList lowerValues() const { return y_; }
   virtual TensorList auxiliaryValues() const { return {}; }
+
+ protected:
+  // x and y start as copies of the problem's starting values.
+  explicit Solver(std::shared_ptr<Problem> problem);
+  // Fills record (all but iteration and peakBytes) and advances x_, y_ on success.
+  virtual void iterate(IterationRecord& record) = 0;
+
+  std::shared_ptr<Problem> problem_;
+  TensorList x_;
+  TensorList y_;
+  int64_t iteration_ = 0;
 };
 
 // Initialization Auxiliary (Eq. 5): y_0 = z, learned by its own optimizer inside its own set.
