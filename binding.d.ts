@@ -101,6 +101,7 @@ export interface NativeBox {
 /** One box for every variable, or one (or null) per variable. */
 export type NativeSets = NativeBox | (NativeBox | null)[] | null;
 export type NativeObjective = (x: NativeTensor[], y: NativeTensor[]) => NativeTensor;
+export type NativeGradient = (x: NativeTensor[], y: NativeTensor[]) => NativeTensor[];
 export interface NativeProblemDefinition {
   x: NativeTensor[];
   y: NativeTensor[];
@@ -108,6 +109,10 @@ export interface NativeProblemDefinition {
   ySets?: NativeSets;
   upper: NativeObjective;
   lower: NativeObjective;
+  /** grad_y F, one tensor per LL variable; absent: autograd. */
+  upperGradient?: NativeGradient | null;
+  /** grad_y f, one tensor per LL variable; absent: autograd. */
+  lowerGradient?: NativeGradient | null;
 }
 export type NativeToyName = 'convex' | 'singleton' | 'nonconvex' | 'bammConvex';
 export interface NativeToyOptions {

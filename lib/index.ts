@@ -32,7 +32,9 @@ export {
   cat, stack, where, slice, indexSelect, gather, softmax, logSoftmax, crossEntropy, linear, conv2d,
   maxPool2d, avgPool2d, batchNorm, type Conv2dOptions,
 } from './functional';
-export { defineProblem, Problem, type ProblemDefinition, type Objective, type Box, type Optimum } from './problem';
+export {
+  defineProblem, Problem, type ProblemDefinition, type Objective, type Gradient, type Box, type Optimum,
+} from './problem';
 export { problems, nonconvexOptimum, type ToyOptions, type NonconvexOptions } from './problems';
 export {
   gd, bda, nesterov, accelerated, reverse, truncated, forward, cg, neumann, finiteDifference, firstOrder,

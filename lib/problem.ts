@@ -12,6 +12,8 @@ export interface Box {
 
 /** An objective of (x, y); the tensors it receives are valid during the call only. */
 export type Objective = (x: Tensor[], y: Tensor[]) => Tensor;
+/** A gradient in y of an objective: one tensor per LL variable, of its shape. */
+export type Gradient = (x: Tensor[], y: Tensor[]) => Tensor[];
 
 export interface ProblemDefinition {
   /** Initial UL variables x_0. */
@@ -26,6 +28,14 @@ export interface ProblemDefinition {
   upper: Objective;
   /** f(x, y): a scalar. */
   lower: Objective;
+  /**
+   * grad_y f in closed form (optional; default: autograd of `lower`). The LL dynamics call it
+   * every step instead of differentiating f, which saves an autograd pass per step. It must be
+   * differentiable in x and y (built from Tensor ops) for the hypergradients that need it.
+   */
+  lowerGradient?: Gradient;
+  /** grad_y F in closed form (optional; used by bda). */
+  upperGradient?: Gradient;
 }
 
 /** A known solution of a reference problem, one array per variable. */
@@ -73,6 +83,17 @@ function objective(fn: Objective, which: string) {
   };
 }
 
+function gradient(fn: Gradient | undefined, which: string) {
+  if (fn === undefined) return null;
+  return (x: NativeTensor[], y: NativeTensor[]): NativeTensor[] => {
+    const values = tidy(() => fn(x.map((h) => new Tensor(h)), y.map((h) => new Tensor(h))));
+    if (!Array.isArray(values) || !values.every((v) => v instanceof Tensor)) {
+      throw new BilevelError('INVALID_ARGUMENT', `${which} must return an array of Tensors, one per LL variable`);
+    }
+    return values.map(handleOf);
+  };
+}
+
 /** A problem whose F and f are TypeScript functions of the Tensor API. */
 export function defineProblem(definition: ProblemDefinition, name = 'custom'): Problem {
   if (typeof definition.upper !== 'function' || typeof definition.lower !== 'function') {
@@ -85,6 +106,8 @@ export function defineProblem(definition: ProblemDefinition, name = 'custom'): P
     ySets: nativeSets(definition.ySet),
     upper: objective(definition.upper, 'upper'),
     lower: objective(definition.lower, 'lower'),
+    upperGradient: gradient(definition.upperGradient, 'upperGradient'),
+    lowerGradient: gradient(definition.lowerGradient, 'lowerGradient'),
   });
   return new Problem(handle, name);
 }

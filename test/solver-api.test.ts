@@ -1,7 +1,7 @@
 // The solver facade: validation messages, refused combinations, bad problems, NaN mid-run,
 // records, abort and the event loop.
 import {
-  BilevelError, Solver, cg, defineProblem, finiteDifference, firstOrder, gd, nesterov, neumann, problems,
+  BilevelError, Solver, bda, cg, defineProblem, finiteDifference, firstOrder, gd, nesterov, neumann, problems,
   reverse, sgd, tensor, truncated, zeros, type ProblemDefinition,
 } from '../lib';
 import { expectCode } from './helpers';
@@ -108,6 +108,48 @@ describe('bad problems', () => {
     const run = Solver.builder().build().start(nonconvex());
     run.dispose();
     expectCode(() => run.step(), 'DISPOSED');
+  });
+});
+
+describe('closed-form gradients written in TypeScript', () => {
+  // Eq. 20: grad_y f = cos(x + y - 2), grad_y F = 2 (y - 4).
+  const withGradients = () => nonconvex({
+    lowerGradient: ([x], [y]) => [x.add(y).sub(2).cos()],
+    upperGradient: (_x, [y]) => [y.sub(4).mul(2)],
+  });
+  const solvers = {
+    reverse: Solver.builder().dynamics(gd({ lr: 0.1, steps: 20 })).initAuxiliary().pessimisticTruncation(),
+    cg: Solver.builder().dynamics(gd({ lr: 0.1, steps: 20 })).hypergradient(cg({ iterations: 5 })),
+    bda: Solver.builder().dynamics(bda({ lr: 0.1, upperLr: 0.05, mu: 0.3, steps: 20 })),
+  };
+
+  test.each(Object.keys(solvers))('give the numbers autograd gives (%s)', async (name) => {
+    const solver = solvers[name as keyof typeof solvers].upper(sgd({ lr: 0.01 })).build();
+    const a = await solver.run(nonconvex(), { iterations: 5 });
+    const b = await solver.run(withGradients(), { iterations: 5 });
+    for (let i = 0; i < 5; i++) {
+      expect(b.records[i].upper).toBeCloseTo(a.records[i].upper, 12);
+      expect(b.records[i].gradientNormX).toBeCloseTo(a.records[i].gradientNormX, 12);
+    }
+    expect(b.x[0].item()).toBeCloseTo(a.x[0].item(), 12);
+  });
+
+  test('is what the dynamics use (a doubled gradient is a doubled step)', async () => {
+    const solver = Solver.builder().dynamics(gd({ lr: 0.1, steps: 1 })).upper(sgd({ lr: 0.01 })).build();
+    const doubled = nonconvex({ lowerGradient: ([x], [y]) => [x.add(y).sub(2).cos().mul(2)] });
+    const halfStep = Solver.builder().dynamics(gd({ lr: 0.2, steps: 1 })).upper(sgd({ lr: 0.01 })).build();
+    const a = await solver.run(doubled, { iterations: 1 });
+    const b = await halfStep.run(nonconvex(), { iterations: 1 });
+    expect(a.y[0].item()).toBeCloseTo(b.y[0].item(), 14);
+    expect(a.y[0].item()).not.toBeCloseTo((await solver.run(nonconvex(), { iterations: 1 })).y[0].item(), 3);
+  });
+
+  test('a gradient of the wrong shape or count is refused', () => {
+    const wrongShape = nonconvex({ lowerGradient: ([x]) => [x.mul(tensor([1, 1], [2], { dtype: 'float64' }))] });
+    expectCode(() => Solver.builder().build().start(wrongShape).step(), 'SHAPE_MISMATCH',
+      /lowerGradient\[0\] has shape float64\[2\], y\[0\] is float64\[1\]/);
+    const wrongCount = nonconvex({ lowerGradient: ([x], [y]) => [x, y] });
+    expectCode(() => Solver.builder().build().start(wrongCount).step(), 'SHAPE_MISMATCH', /returned 2 tensors for 1 LL variables/);
   });
 });
 

@@ -11,37 +11,86 @@ namespace {
 
 Napi::FunctionReference constructor;
 
-// F and f call back into JS on the main thread. The tensors handed to a callback, and the
-// tensor it returns, are released right after it returns: they live for that call only.
+// The optional JS callbacks of a problem defined in TypeScript.
+struct JsCallbacks {
+  Napi::FunctionReference upper;
+  Napi::FunctionReference lower;
+  Napi::FunctionReference upperGradient;  // grad_y F; empty: autograd
+  Napi::FunctionReference lowerGradient;  // grad_y f; empty: autograd
+};
+
+// F and f (and optionally their y-gradients) call back into JS on the main thread. The tensors
+// handed to a callback, and those it returns, are released right after it returns: they live
+// for that call only.
 class JsProblem : public core::Problem {
  public:
-  JsProblem(core::Variables upper, core::Variables lower, Napi::Function F, Napi::Function f)
-      : Problem(std::move(upper), std::move(lower)), upper_(Napi::Persistent(F)), lower_(Napi::Persistent(f)) {}
+  JsProblem(core::Variables upper, core::Variables lower, JsCallbacks callbacks)
+      : Problem(std::move(upper), std::move(lower)), js_(std::move(callbacks)) {}
+
+  core::TensorList lowerGradient(const core::TensorList& x, const core::TensorList& y, bool createGraph) override {
+    if (js_.lowerGradient.IsEmpty()) return Problem::lowerGradient(x, y, createGraph);
+    return givenGradient(js_.lowerGradient, "lowerGradient", x, y, createGraph);
+  }
+  core::TensorList upperGradient(const core::TensorList& x, const core::TensorList& y, bool createGraph) override {
+    if (js_.upperGradient.IsEmpty()) return Problem::upperGradient(x, y, createGraph);
+    return givenGradient(js_.upperGradient, "upperGradient", x, y, createGraph);
+  }
 
  protected:
   torch::Tensor evaluateUpper(const core::TensorList& x, const core::TensorList& y) override {
-    return call(upper_, x, y);
+    return call(js_.upper, x, y).at(0);
   }
   torch::Tensor evaluateLower(const core::TensorList& x, const core::TensorList& y) override {
-    return call(lower_, x, y);
+    return call(js_.lower, x, y).at(0);
   }
 
  private:
-  static torch::Tensor call(const Napi::FunctionReference& fn, const core::TensorList& x, const core::TensorList& y) {
+  // Calls fn(x, y); the result is one tensor or an array of tensors.
+  static core::TensorList call(const Napi::FunctionReference& fn, const core::TensorList& x, const core::TensorList& y) {
     const Napi::Env env = fn.Env();
     Napi::HandleScope scope(env);
     const Napi::Array xs = TensorWrap::wrapList(env, x);
     const Napi::Array ys = TensorWrap::wrapList(env, y);
     const Napi::Value result = fn.Call({xs, ys});
-    torch::Tensor value = TensorWrap::unwrap(result);
-    TensorWrap::releaseValue(result);
+    core::TensorList values;
+    if (result.IsArray()) {
+      const Napi::Array list = result.As<Napi::Array>();
+      for (uint32_t i = 0; i < list.Length(); ++i) values.push_back(TensorWrap::unwrap(list.Get(i)));
+      for (uint32_t i = 0; i < list.Length(); ++i) TensorWrap::releaseValue(list.Get(i));
+    } else {
+      values.push_back(TensorWrap::unwrap(result));
+      TensorWrap::releaseValue(result);
+    }
     for (uint32_t i = 0; i < xs.Length(); ++i) TensorWrap::releaseValue(xs.Get(i));
     for (uint32_t i = 0; i < ys.Length(); ++i) TensorWrap::releaseValue(ys.Get(i));
-    return value;
+    return values;
   }
 
-  Napi::FunctionReference upper_;
-  Napi::FunctionReference lower_;
+  // A user-supplied grad_y, checked against y's shapes; without createGraph it is history-free.
+  core::TensorList givenGradient(const Napi::FunctionReference& fn, const char* name, const core::TensorList& x,
+                                 const core::TensorList& y, bool createGraph) {
+    core::TensorList grads;
+    if (createGraph) {
+      grads = call(fn, x, y);
+    } else {
+      torch::NoGradGuard noGrad;
+      grads = core::detached(call(fn, core::detached(x), core::detached(y)));
+    }
+    if (grads.size() != y.size()) {
+      throw CodedError("SHAPE_MISMATCH", std::string(name) + " returned " + std::to_string(grads.size()) +
+                                             " tensors for " + std::to_string(y.size()) + " LL variables");
+    }
+    for (size_t i = 0; i < y.size(); ++i) {
+      if (grads[i].sizes() != y[i].sizes()) {
+        throw CodedError("SHAPE_MISMATCH", std::string(name) + "[" + std::to_string(i) + "] has shape " +
+                                               shapeString(grads[i]) + ", y[" + std::to_string(i) + "] is " +
+                                               shapeString(y[i]));
+      }
+    }
+    return grads;
+  }
+
+  JsCallbacks js_;
 };
 
 std::vector<core::Box> parseSets(const Napi::Value& value, size_t count, const std::string& path) {
@@ -86,7 +135,7 @@ Napi::Value createToyProblem(const Napi::CallbackInfo& info) {
   });
 }
 
-// createProblem({x, y, xSets?, ySets?, upper, lower})
+// createProblem({x, y, xSets?, ySets?, upper, lower, upperGradient?, lowerGradient?})
 Napi::Value createProblem(const Napi::CallbackInfo& info) {
   return guarded(info.Env(), "createProblem", [&] {
     if (!info[0].IsObject()) throw CodedError("INVALID_ARGUMENT", "definition must be an object");
@@ -94,9 +143,17 @@ Napi::Value createProblem(const Napi::CallbackInfo& info) {
     if (!def.Get("upper").IsFunction() || !def.Get("lower").IsFunction()) {
       throw CodedError("INVALID_ARGUMENT", "upper and lower must be functions (x, y) => scalar tensor");
     }
+    auto optional = [&](const char* key) {
+      const Napi::Value v = def.Get(key);
+      if (v.IsUndefined() || v.IsNull()) return Napi::FunctionReference();
+      if (!v.IsFunction()) throw CodedError("INVALID_ARGUMENT", std::string(key) + " must be a function (x, y) => Tensor[]");
+      return Napi::Persistent(v.As<Napi::Function>());
+    };
+    JsCallbacks callbacks{Napi::Persistent(def.Get("upper").As<Napi::Function>()),
+                          Napi::Persistent(def.Get("lower").As<Napi::Function>()), optional("upperGradient"),
+                          optional("lowerGradient")};
     auto problem = std::make_shared<JsProblem>(parseVariables(def, "x", "xSets"), parseVariables(def, "y", "ySets"),
-                                               def.Get("upper").As<Napi::Function>(),
-                                               def.Get("lower").As<Napi::Function>());
+                                               std::move(callbacks));
     return Napi::Value(ProblemWrap::wrap(info.Env(), problem));
   });
 }
