@@ -1,0 +1,397 @@
+// Run configs: one JSON file describes a whole run (problem, solver, iterations, dtype, device).
+// The "solver" member is the SolverConfigSchema of lib/config.ts itself, so the builder, the CLI
+// and the native side read one shape, and the shipped JSON Schema is generated from this file.
+import { Type, type Static, type TObject, type TSchema } from '@sinclair/typebox';
+import { Value } from '@sinclair/typebox/value';
+import {
+  BammSchema, PriorSchema, SolverConfigSchema, TrajectorySolverSchema, TruncationSchema, dynamicsSchemas,
+  hypergradientSchemas, initAuxiliarySchemas, optimizerSchemas, validate, validateVariant,
+  type SolverConfig,
+} from './config';
+import { BilevelError } from './errors';
+import type { Problem } from './problem';
+import { problems, type NonconvexOptions } from './problems';
+import { Solver } from './solver';
+import { tensor, type Device, type Tensor } from './tensor';
+
+const strict = { additionalProperties: false } as const;
+
+/** x0 / y0: one array for a single variable, or one array per variable. */
+const startValues = (what: string) =>
+  Type.Union([Type.Array(Type.Number()), Type.Array(Type.Array(Type.Number()))], {
+    description: `${what}: an array of numbers (one variable) or an array of such arrays (one per variable)`,
+  });
+
+const toyFields = (defaultDimension: number) => ({
+  n: Type.Optional(Type.Integer({ minimum: 1, description: `dimension n (default ${defaultDimension})` })),
+  x0: Type.Optional(startValues('starting x (default: the paper\'s start)')),
+  y0: Type.Optional(startValues('starting y (default: the paper\'s start)')),
+});
+
+/** The built-in problems, keyed by their config name. */
+export const problemSchemas = {
+  'toy/convex': Type.Object({ name: Type.Literal('toy/convex'), ...toyFields(20) }, strict),
+  'toy/singleton': Type.Object({ name: Type.Literal('toy/singleton'), ...toyFields(20) }, strict),
+  'toy/nonconvex': Type.Object(
+    {
+      name: Type.Literal('toy/nonconvex'),
+      ...toyFields(1),
+      a: Type.Optional(Type.Number({ description: 'a in Eq. 20 (default 2)' })),
+      c: Type.Optional(Type.Number({ description: 'every c_i in Eq. 20 (default 2)' })),
+    },
+    strict,
+  ),
+  'toy/bamm-convex': Type.Object({ name: Type.Literal('toy/bamm-convex'), ...toyFields(100) }, strict),
+};
+
+export const DtypeSchema = Type.Union([Type.Literal('float32'), Type.Literal('float64')], {
+  description: 'dtype of the problem\'s variables',
+  default: 'float64',
+});
+
+export const DeviceSchema = Type.String({
+  pattern: '^(cpu|cuda(:[0-9]+)?)$',
+  description: 'where the problem and the solver run: "cpu", "cuda" or "cuda:N"',
+  default: 'cpu',
+});
+
+export const RunConfigSchema = Type.Object(
+  {
+    $schema: Type.Optional(Type.String({ description: 'the JSON Schema of this file, for editors; ignored' })),
+    problem: Type.Union(Object.values(problemSchemas), { description: 'the problem to solve' }),
+    solver: SolverConfigSchema,
+    iterations: Type.Integer({ minimum: 1, description: 'UL iterations to run' }),
+    seed: Type.Integer({ minimum: 0, description: 'seed of the global generator, set before the run', default: 0 }),
+    dtype: DtypeSchema,
+    device: DeviceSchema,
+    checkpointEvery: Type.Optional(
+      Type.Integer({ minimum: 1, description: 'reserved: write a checkpoint every N UL iterations (not yet acted on)' }),
+    ),
+  },
+  { ...strict, title: 'bilevel run config' },
+);
+
+export type ProblemConfig = Static<typeof RunConfigSchema>['problem'];
+export type ProblemName = keyof typeof problemSchemas;
+export type RunConfig = Static<typeof RunConfigSchema>;
+/** What the command line may override in a config file. */
+export type RunConfigOverrides = Partial<Pick<RunConfig, 'iterations' | 'device'>>;
+
+export interface LoadedRun {
+  /** The validated config, defaults filled in. */
+  config: RunConfig;
+  problem: Problem;
+  solver: Solver;
+}
+
+/**
+ * The JSON Schema shipped as schema/bilevel-run.schema.json. TypeBox lists a field with a default
+ * as required (validate() fills it in before checking); an editor must not ask for it, so such
+ * fields leave `required` here.
+ */
+export function runConfigJsonSchema(): object {
+  const schema = JSON.parse(JSON.stringify(RunConfigSchema)) as Record<string, unknown>;
+  return { $schema: 'http://json-schema.org/draft-07/schema#', ...(withDefaultsOptional(schema) as object) };
+}
+
+/** The committed file's exact text (scripts/write-schema.ts writes it, a test compares it). */
+export function runConfigJsonSchemaText(): string {
+  return `${JSON.stringify(runConfigJsonSchema(), null, 2)}\n`;
+}
+
+function withDefaultsOptional(node: unknown): unknown {
+  if (Array.isArray(node)) return node.map(withDefaultsOptional);
+  if (!isObject(node)) return node;
+  const out = Object.fromEntries(Object.entries(node).map(([key, value]) => [key, withDefaultsOptional(value)]));
+  if (Array.isArray(node.required) && isObject(node.properties)) {
+    const properties = node.properties as Record<string, { default?: unknown }>;
+    const required = (node.required as string[]).filter((key) => properties[key].default === undefined);
+    if (required.length > 0) out.required = required;
+    else delete out.required;
+  }
+  return out;
+}
+
+const invalid = (message: string, cause?: Error) => new BilevelError('INVALID_ARGUMENT', message, cause);
+
+/** JSON of a value for a message, cut short: x0 may hold thousands of numbers. */
+function shown(value: unknown): string {
+  const text = JSON.stringify(value) ?? 'undefined';
+  return text.length > 60 ? `${text.slice(0, 57)}...` : text;
+}
+
+const isObject = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
+
+function objectAt(value: unknown, path: string): Record<string, unknown> {
+  if (!isObject(value)) throw invalid(`${path}: must be an object; got ${shown(value)}`);
+  return value;
+}
+
+const join = (path: string, key: string) => (path === '' ? key : `${path}.${key}`);
+
+// Unknown and missing fields are checked before the members so that a misspelt key is reported
+// as such rather than as the required field it was meant to be.
+function checkFields(schema: TObject, value: Record<string, unknown>, path: string): void {
+  const allowed = Object.keys(schema.properties);
+  for (const key of Object.keys(value)) {
+    if (!allowed.includes(key)) throw invalid(`${join(path, key)}: unknown field (allowed: ${allowed.join(', ')})`);
+  }
+  for (const key of requiredFields(schema)) {
+    if (value[key] === undefined) throw invalid(`${join(path, key)}: required field is missing`);
+  }
+}
+
+/** Required fields without a default: those with one are filled in by validate() when absent. */
+function requiredFields(schema: TObject): string[] {
+  return (schema.required ?? []).filter((key) => schema.properties[key].default === undefined);
+}
+
+// validate() describes a union by TypeBox's generic "expected union value" and a pattern by the
+// type alone; these two shapes get messages that list what is accepted.
+function checkLiterals(schema: TSchema, value: unknown, path: string): void {
+  if (Value.Check(schema, value)) return;
+  const choices = (schema.anyOf as TSchema[]).map((member) => JSON.stringify(member.const)).join(', ');
+  throw invalid(`${path}: must be one of ${choices}; got ${shown(value)}`);
+}
+
+function checkDevice(value: unknown, path: string): void {
+  if (!Value.Check(DeviceSchema, value)) throw invalid(`${path}: must be "cpu", "cuda" or "cuda:N"; got ${shown(value)}`);
+}
+
+function checkStartValues(value: unknown, path: string): void {
+  const numbers = (v: unknown) => Array.isArray(v) && v.every((n) => typeof n === 'number');
+  if (value === undefined || numbers(value) || (Array.isArray(value) && value.every(numbers))) return;
+  throw invalid(`${path}: must be an array of numbers or an array of arrays of numbers (one per variable); got ${shown(value)}`);
+}
+
+function validateProblem(value: unknown): ProblemConfig {
+  const problem = objectAt(value, 'problem');
+  checkStartValues(problem.x0, 'problem.x0');
+  checkStartValues(problem.y0, 'problem.y0');
+  return validateVariant(problemSchemas, 'name', problem, 'problem');
+}
+
+/** `false`, absent, or one object validated by validateMember. */
+function validateOptionalMember(value: unknown, path: string, validateMember: (member: unknown) => void): void {
+  if (value === undefined || value === false) return;
+  if (!isObject(value)) throw invalid(`${path}: must be false or an object; got ${shown(value)}`);
+  validateMember(value);
+}
+
+function validateTruncation(value: unknown, path: string): void {
+  if (value === undefined || isObject(value)) {
+    const objectForm = TruncationSchema.anyOf.find((member) => member.type === 'object');
+    if (value !== undefined && objectForm !== undefined) validate(objectForm, value, path);
+    return;
+  }
+  const words = TruncationSchema.anyOf.filter((member) => typeof member.const === 'string').map((member) => member.const);
+  if (!words.includes(value)) {
+    throw invalid(`${path}: must be one of ${words.map((w) => JSON.stringify(w)).join(', ')} or {"type": "pessimistic", "recompute": boolean}; got ${shown(value)}`);
+  }
+}
+
+// Each member first, with the builder's own validators, so a bad member gets its precise message
+// (e.g. solver.dynamics.lr: must be a number > 0) rather than one about the whole union.
+function validateTrajectorySolver(solver: Record<string, unknown>): SolverConfig {
+  checkFields(TrajectorySolverSchema, solver, 'solver');
+  validateVariant(dynamicsSchemas, 'type', solver.dynamics, 'solver.dynamics');
+  validateVariant(hypergradientSchemas, 'type', solver.hypergradient, 'solver.hypergradient');
+  validateVariant(optimizerSchemas, 'optimizer', solver.upper, 'solver.upper');
+  validateOptionalMember(solver.initAuxiliary, 'solver.initAuxiliary', (member) =>
+    validateVariant(initAuxiliarySchemas, 'optimizer', member, 'solver.initAuxiliary'));
+  validateOptionalMember(solver.prior, 'solver.prior', (member) => validate(PriorSchema, member, 'solver.prior'));
+  validateTruncation(solver.truncation, 'solver.truncation');
+  if (solver.lowerStart !== undefined) checkLiterals(TrajectorySolverSchema.properties.lowerStart, solver.lowerStart, 'solver.lowerStart');
+  return validate(TrajectorySolverSchema, solver, 'solver');
+}
+
+function validateSolver(value: unknown): SolverConfig {
+  const solver = objectAt(value, 'solver');
+  if (solver.type === 'bamm') return validate(BammSchema, solver, 'solver');
+  if (solver.type !== undefined && solver.type !== 'trajectory') {
+    throw invalid(`solver.type: must be one of "trajectory", "bamm"; got ${shown(solver.type)}`);
+  }
+  return validateTrajectorySolver(solver);
+}
+
+/** Validates a parsed run config and returns it with every default filled in. */
+export function validateRunConfig(value: unknown): RunConfig {
+  const root = objectAt(value, '(root)');
+  checkFields(RunConfigSchema, root, '');
+  const problem = validateProblem(root.problem);
+  const solver = validateSolver(root.solver);
+  const { properties } = RunConfigSchema;
+  validate(properties.iterations, root.iterations, 'iterations');
+  if (root.seed !== undefined) validate(properties.seed, root.seed, 'seed');
+  if (root.dtype !== undefined) checkLiterals(DtypeSchema, root.dtype, 'dtype');
+  if (root.device !== undefined) checkDevice(root.device, 'device');
+  if (root.checkpointEvery !== undefined) validate(properties.checkpointEvery, root.checkpointEvery, 'checkpointEvery');
+  // Every member has passed its own check above; this fills the top-level defaults. $schema
+  // only points editors at the schema, relative to the file: the loaded config drops it.
+  const { $schema: _editorsOnly, ...config } = validate(RunConfigSchema, { ...root, problem, solver }, '');
+  return config;
+}
+
+/**
+ * Offset of the first syntax error in text (JSON.parse fails on it). V8 names the position for
+ * some errors only ("Unexpected token '}', ... is not valid JSON" has none), so it is found here.
+ */
+function syntaxErrorOffset(text: string): number {
+  let i = 0;
+  const fail = (): never => {
+    throw new SyntaxAt(i);
+  };
+  const skipSpace = () => {
+    while (i < text.length && ' \t\n\r'.includes(text[i])) i++;
+  };
+  const expect = (char: string) => (text[i] === char ? i++ : fail());
+  const literal = (word: string) => {
+    for (const char of word) expect(char);
+  };
+  const string = () => {
+    expect('"');
+    while (i < text.length && text[i] !== '"') {
+      if (text[i] < ' ') fail();
+      if (text[i] !== '\\') i++;
+      else if (/^u[0-9a-fA-F]{4}/.test(text.slice(i + 1, i + 6))) i += 6;
+      else if ('"\\/bfnrt'.includes(text[i + 1] ?? 'x')) i += 2;
+      else fail();
+    }
+    expect('"');
+  };
+  const number = () => {
+    const match = /-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?/y;
+    match.lastIndex = i;
+    if (!match.test(text)) fail();
+    i = match.lastIndex;
+  };
+  const members = (close: string, member: () => void) => {
+    i++;
+    skipSpace();
+    if (text[i] === close) return void i++;
+    for (;;) {
+      member();
+      skipSpace();
+      if (text[i] === ',') i++;
+      else return void expect(close);
+    }
+  };
+  const value = (): void => {
+    skipSpace();
+    const char = text[i];
+    if (char === '{') {
+      members('}', () => {
+        skipSpace();
+        string();
+        skipSpace();
+        expect(':');
+        value();
+      });
+    } else if (char === '[') members(']', value);
+    else if (char === '"') string();
+    else if (char === 't') literal('true');
+    else if (char === 'f') literal('false');
+    else if (char === 'n') literal('null');
+    else number();
+  };
+  try {
+    value();
+    skipSpace();
+    if (i < text.length) fail();
+  } catch (err) {
+    if (err instanceof SyntaxAt) return err.offset;
+    throw err;
+  }
+  return text.length;
+}
+
+class SyntaxAt {
+  constructor(readonly offset: number) {}
+}
+
+/** JSON.parse, with a syntax error reported as SOURCE:LINE:COLUMN: invalid JSON: REASON. */
+function parseJson(text: string, source: string): unknown {
+  try {
+    // Some editors save a byte-order mark, which JSON.parse refuses.
+    return JSON.parse(text.replace(/^\uFEFF/, ''));
+  } catch (err) {
+    const lines = text.slice(0, syntaxErrorOffset(text)).split('\n');
+    const line = lines.length;
+    const column = lines[lines.length - 1].length + 1;
+    // V8's reason without its position or its quote of the text (already given as line:column).
+    const reason = (err as Error).message.replace(/ in JSON at position \d+.*$/, '').replace(/, ".*" is not valid JSON$/s, '');
+    throw invalid(`${source}:${line}:${column}: invalid JSON: ${reason}`, err as Error);
+  }
+}
+
+const toyFactories: Record<ProblemName, (options: NonconvexOptions) => Problem> = {
+  'toy/convex': problems.toy.convex,
+  'toy/singleton': problems.toy.singleton,
+  'toy/nonconvex': problems.toy.nonconvex,
+  'toy/bamm-convex': problems.toy.bammConvex,
+};
+
+/** The native binding prefixes its messages with the function called, which a config user never sees. */
+const withoutOperation = (message: string, operation: string) =>
+  message.startsWith(`${operation}: `) ? message.slice(operation.length + 2) : message;
+
+/** One tensor per variable; a flat array is a single variable. */
+function startTensors(values: number[] | number[][], dtype: RunConfig['dtype']): Tensor[] {
+  const perVariable = values.every((v) => Array.isArray(v)) && values.length > 0 ? (values as number[][]) : [values as number[]];
+  return perVariable.map((data) => tensor(data, [data.length], { dtype }));
+}
+
+// The core names the start it refuses ("x0[0]: expected 1 elements, got 2"); the config path is
+// problem.x0, and for a flat array (one variable) the [0] would point at a number, not a variable.
+function problemError(err: unknown, config: RunConfig): Error {
+  if (!(err instanceof BilevelError)) return err as Error;
+  let message = withoutOperation(err.message, 'createToyProblem');
+  if (err.code === 'DEVICE') return new BilevelError('DEVICE', `device: ${message}`, err);
+  for (const key of ['x0', 'y0'] as const) {
+    const given = config.problem[key];
+    const flat = given !== undefined && !given.every((v) => Array.isArray(v));
+    if (flat) message = message.replace(new RegExp(`^${key}\\[0\\]`), key);
+  }
+  return invalid(`problem.${message}`, err);
+}
+
+function createProblem(config: RunConfig): Problem {
+  const { name, x0, y0, ...sizes } = config.problem;
+  const starts = { x0: x0 && startTensors(x0, config.dtype), y0: y0 && startTensors(y0, config.dtype) };
+  try {
+    return toyFactories[name]({ ...sizes, ...starts, dtype: config.dtype, device: config.device as Device });
+  } catch (err) {
+    throw problemError(err, config);
+  } finally {
+    // The core copies the starts, so these are no longer needed.
+    [...(starts.x0 ?? []), ...(starts.y0 ?? [])].forEach((t) => t.dispose());
+  }
+}
+
+/** The native combination check (new Solver), its reason placed under the config's solver path. */
+function createSolver(config: RunConfig): Solver {
+  try {
+    return new Solver(config.solver);
+  } catch (err) {
+    if (!(err instanceof BilevelError)) throw err;
+    throw new BilevelError(err.code, `solver: ${withoutOperation(err.message, 'checkSolverConfig')}`, err);
+  }
+}
+
+/**
+ * Parses, validates and instantiates a run config. Every refusal is a BilevelError whose message
+ * starts with the JSON path at fault (or SOURCE:LINE:COLUMN for a JSON syntax error).
+ */
+export function loadRunConfig(text: string, source: string, overrides: RunConfigOverrides = {}): LoadedRun {
+  const parsed = parseJson(text, source);
+  const withOverrides = isObject(parsed) ? { ...parsed, ...definedOnly(overrides) } : parsed;
+  const config = validateRunConfig(withOverrides);
+  const solver = createSolver(config);
+  const problem = createProblem(config);
+  return { config, problem, solver };
+}
+
+function definedOnly<T extends object>(values: T): Partial<T> {
+  return Object.fromEntries(Object.entries(values).filter(([, v]) => v !== undefined)) as Partial<T>;
+}

@@ -1,0 +1,337 @@
+// The `bilevel` command end to end, as a child process on the toy problems: run and its outputs,
+// validate, info, exit codes, malformed configs (message and JSON path), an interrupted run, and
+// the committed JSON Schema and docs against the schemas they describe. Each child process loads
+// LibTorch (about 2 s of CPU), so the long tables of refusals call the same main() in this
+// process, and a few of them also go through a child process.
+import { spawn, type ChildProcess } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import {
+  BammSchema, dynamicsSchemas, hypergradientSchemas, initAuxiliarySchemas, optimizerSchemas, PriorSchema, versions,
+} from '../lib';
+import { main } from '../lib/cli';
+import { problemSchemas, runConfigJsonSchemaText } from '../lib/run-config';
+
+const root = path.join(__dirname, '..');
+const cliSource = path.join(root, 'lib', 'cli.ts');
+const tsxLoader = pathToFileURL(require.resolve('tsx')).href;
+const packageVersion = (JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')) as { version: string }).version;
+const aitExample = path.join(root, 'examples', 'configs', 'nonconvex-ait.json');
+
+const RECORD_FIELDS = [
+  'iteration', 'upper', 'lower', 'steps', 'gradientNormX', 'gradientNormZ', 'unrollMs', 'hypergradientMs', 'updateMs',
+  'peakBytes',
+].sort();
+
+interface Finished {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+let workDir: string;
+beforeAll(() => {
+  workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'bilevel-cli-'));
+});
+afterAll(() => {
+  fs.rmSync(workDir, { recursive: true, force: true });
+});
+
+/** The CLI from its TypeScript source, in workDir (where the default runs/ lands). */
+function startCli(args: string[]): ChildProcess {
+  return spawn(process.execPath, ['--import', tsxLoader, cliSource, ...args], { cwd: workDir, stdio: 'pipe' });
+}
+
+function finished(child: ChildProcess): Promise<Finished> {
+  let stdout = '';
+  let stderr = '';
+  child.stdout?.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  return new Promise((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+const cli = (args: string[]) => finished(startCli(args));
+
+/** main() of lib/cli.ts in this process, its output collected. */
+async function cliInProcess(args: string[]): Promise<Finished> {
+  let stdout = '';
+  let stderr = '';
+  const code = await main(args, { stdout: { write: (text: string) => (stdout += text) }, stderr: { write: (text: string) => (stderr += text) } });
+  return { code, stdout, stderr };
+}
+
+/** Runs fn over items with at most `limit` at once: each CLI process loads LibTorch. */
+async function inBatches<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const results: R[] = [];
+  for (let i = 0; i < items.length; i += limit) results.push(...(await Promise.all(items.slice(i, i + limit).map(fn))));
+  return results;
+}
+
+function writeConfig(name: string, config: unknown): string {
+  const file = path.join(workDir, `${name}.json`);
+  fs.writeFileSync(file, typeof config === 'string' ? config : JSON.stringify(config, null, 2));
+  return file;
+}
+
+const readJson = (file: string): Record<string, unknown> => JSON.parse(fs.readFileSync(file, 'utf8')) as Record<string, unknown>;
+const readMetrics = (dir: string) =>
+  fs.readFileSync(path.join(dir, 'metrics.jsonl'), 'utf8').split('\n').filter((line) => line !== '')
+    .map((line) => JSON.parse(line) as Record<string, number>);
+
+const aitSolver = {
+  dynamics: { type: 'gd', lr: 0.1, steps: 50 },
+  hypergradient: { type: 'reverse' },
+  initAuxiliary: { optimizer: 'sgd', lr: 0.2 },
+  truncation: 'pessimistic',
+  upper: { optimizer: 'sgd', lr: 0.01 },
+};
+const nonconvexConfig = { problem: { name: 'toy/nonconvex', x0: [-6], y0: [0] }, solver: aitSolver, iterations: 5 };
+
+describe('run', () => {
+  // One config per toy problem, each with a different solver; few iterations, all at once.
+  const toyRuns = [
+    {
+      name: 'convex',
+      config: { problem: { name: 'toy/convex', n: 4 }, solver: {
+        dynamics: { type: 'gd', lr: 0.5, steps: 20 }, hypergradient: { type: 'cg' }, upper: { optimizer: 'adam', lr: 0.01 },
+      }, iterations: 1000 },
+      // --iterations overrides the config's 1000.
+      extraArgs: ['--iterations', '4'],
+      iterations: 4, yVariables: 2, zVariables: 0,
+    },
+    {
+      name: 'singleton',
+      config: { problem: { name: 'toy/singleton', n: 3 }, solver: {
+        dynamics: { type: 'nesterov', lr: 0.002, steps: 10 }, hypergradient: { type: 'reverse' },
+        initAuxiliary: { optimizer: 'momentum', lr: 0.05 }, upper: { optimizer: 'sgd', lr: 0.01 },
+      }, iterations: 6, dtype: 'float32' },
+      extraArgs: [], iterations: 6, yVariables: 2, zVariables: 2,
+    },
+    { name: 'nonconvex', config: nonconvexConfig, extraArgs: [], iterations: 5, yVariables: 1, zVariables: 1 },
+    {
+      name: 'bamm-convex',
+      config: { problem: { name: 'toy/bamm-convex', n: 10 }, solver: { type: 'bamm' }, iterations: 7, seed: 3 },
+      extraArgs: [], iterations: 7, yVariables: 2, zVariables: 0,
+    },
+  ];
+
+  test('each toy problem: one metrics line per iteration with the record fields, and result.json', async () => {
+    const outcomes = await inBatches(toyRuns, 4, (run) =>
+      cli(['run', writeConfig(run.name, run.config), '--out', path.join(workDir, 'out', run.name), '--quiet', ...run.extraArgs]));
+    toyRuns.forEach((run, i) => {
+      const { code, stdout, stderr } = outcomes[i];
+      expect({ name: run.name, code, stderr }).toEqual({ name: run.name, code: 0, stderr: '' });
+      expect(stdout).toBe(''); // --quiet
+      const dir = path.join(workDir, 'out', run.name);
+      const records = readMetrics(dir);
+      expect(records).toHaveLength(run.iterations);
+      records.forEach((record, t) => {
+        expect(Object.keys(record).sort()).toEqual(RECORD_FIELDS);
+        expect(record.iteration).toBe(t);
+      });
+      const result = readJson(path.join(dir, 'result.json'));
+      const steps = records.map((r) => r.steps);
+      expect(result).toMatchObject({
+        status: 'completed',
+        iterations: run.iterations,
+        upper: records[records.length - 1].upper,
+        lower: records[records.length - 1].lower,
+        kBar: { first: steps[0], last: steps[steps.length - 1], min: Math.min(...steps), max: Math.max(...steps) },
+        versions: { bilevel: packageVersion, libtorch: versions().libtorch },
+      });
+      expect(result.distanceToOptimum).toEqual(expect.any(Number));
+      expect(result.wallTimeSeconds).toBeGreaterThan(0);
+      expect(result.x).toHaveLength(1);
+      expect(result.y).toHaveLength(run.yVariables);
+      expect(result.z).toHaveLength(run.zVariables);
+      // The config echoed as run: overrides applied, defaults filled in.
+      const config = result.config as Record<string, unknown>;
+      expect(config).toMatchObject({ ...run.config, iterations: run.iterations });
+      expect(config).toMatchObject({ seed: expect.any(Number), dtype: expect.any(String), device: 'cpu' });
+    });
+    const singleton = readJson(path.join(workDir, 'out', 'singleton', 'result.json'));
+    expect((singleton.config as { solver: { lowerStart: string } }).solver.lowerStart).toBe('fixed');
+  });
+
+  test('the example: AIT on Eq. 20 from (-6, 0) reaches x* = 3 pi / 4; progress lines; default output dir', async () => {
+    fs.copyFileSync(aitExample, path.join(workDir, 'nonconvex-ait.json'));
+    const { code, stdout, stderr } = await cli(['run', 'nonconvex-ait.json']);
+    expect(code).toBe(0);
+    // The example sets checkpointEvery, which this version accepts and says it does not act on.
+    expect(stderr).toMatch(/^checkpointEvery: accepted, but this version writes no checkpoints yet\n$/);
+    const lines = stdout.trim().split('\n');
+    expect(lines.slice(0, 10).map((line) => line.split(' ').slice(0, 2).join(' ')))
+      .toEqual(Array.from({ length: 10 }, (_, i) => `iteration ${60 * (i + 1)}/600`));
+    expect(lines[0]).toMatch(/^iteration 60\/600 \(10%\) {2}F \S+ {2}Kbar \d+ {2}[\d.]+ it\/s {2}ETA [\d.]+ s$/);
+    expect(lines[10]).toMatch(/^completed 600 iterations in [\d.]+ s: F = \S+, \|\|x - x\*\|\| \/ \|\|x\*\|\| = \S+; outputs in runs\/nonconvex-ait$/);
+    const dir = path.join(workDir, 'runs', 'nonconvex-ait');
+    expect(readMetrics(dir)).toHaveLength(600);
+    const result = readJson(path.join(dir, 'result.json'));
+    expect(result.distanceToOptimum).toBeLessThan(0.05);
+    expect((result.x as number[][])[0][0]).toBeCloseTo((3 * Math.PI) / 4, 1);
+    expect(result.kBar).toMatchObject({ last: expect.any(Number) });
+  });
+
+  test('SIGINT stops between iterations and leaves valid outputs', async () => {
+    const out = path.join(workDir, 'out', 'interrupted');
+    const child = startCli(['run', writeConfig('long', { ...nonconvexConfig, iterations: 1_000_000 }), '--out', out, '--quiet']);
+    const done = finished(child);
+    const metricsFile = path.join(out, 'metrics.jsonl');
+    // Wait for the first records, then interrupt.
+    for (let waited = 0; !(fs.existsSync(metricsFile) && fs.readFileSync(metricsFile, 'utf8').split('\n').length > 5); waited += 50) {
+      if (waited > 60_000) throw new Error('no metrics after 60 s');
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    child.kill('SIGINT');
+    const { code, stderr } = await done;
+    expect(stderr).toBe('');
+    expect(code).toBe(130);
+    const text = fs.readFileSync(metricsFile, 'utf8');
+    expect(text.endsWith('\n')).toBe(true);
+    const records = readMetrics(out);
+    const result = readJson(path.join(out, 'result.json'));
+    expect(result).toMatchObject({ status: 'interrupted', iterations: records.length });
+    expect(records.length).toBeGreaterThan(4);
+    expect(records.length).toBeLessThan(1_000_000);
+    expect(result.upper).toBe(records[records.length - 1].upper);
+    expect(fs.readdirSync(out).sort()).toEqual(['metrics.jsonl', 'result.json']); // no temporary file left
+  });
+
+  test('a non-finite objective fails the run with exit code 1 and a one-line message', async () => {
+    const config = { ...nonconvexConfig, problem: { name: 'toy/nonconvex', x0: [1e200] } };
+    const out = path.join(workDir, 'out', 'non-finite');
+    const { code, stderr } = await cli(['run', writeConfig('non-finite', config), '--out', out]);
+    expect(code).toBe(1);
+    expect(stderr).toMatch(/^[^\n]*iteration 0: F\(x, y_K\) = inf is not finite[^\n]*\n$/);
+    expect(fs.existsSync(path.join(out, 'result.json'))).toBe(false);
+  });
+});
+
+describe('validate, info and arguments', () => {
+  test('validate accepts the examples; info reports versions; bad arguments exit with 2 (in a child process)', async () => {
+    const cases: { args: string[]; code: number; stdout?: RegExp; stderr?: RegExp }[] = [
+      { args: ['validate', aitExample], code: 0, stdout: /nonconvex-ait\.json: valid \(toy\/nonconvex, gd \+ reverse \+ initAuxiliary \+ pessimistic truncation, 600 iterations\)\n$/ },
+      { args: ['info'], code: 0, stdout: new RegExp(`^bilevel ${packageVersion}\nlibtorch \\S+\ncuda (available|not available)\nthreads \\d+\nnapi \\d+\n$`) },
+      { args: ['run', aitExample, '--device', 'gpu'], code: 2, stderr: /^--device: must be "cpu", "cuda" or "cuda:N"; got "gpu"\n$/ },
+    ];
+    const outcomes = await inBatches(cases, 4, (c) => cli(c.args));
+    cases.forEach((c, i) => {
+      const { code, stdout, stderr } = outcomes[i];
+      expect({ args: c.args, code, stderr: c.stderr ? '' : stderr }).toEqual({ args: c.args, code: c.code, stderr: '' });
+      if (c.stdout) expect(stdout).toMatch(c.stdout);
+      if (c.stderr) expect(stderr).toMatch(c.stderr);
+    });
+  });
+
+  test('main(): the examples, info, usage and refused arguments', async () => {
+    const cases: { args: string[]; code: number; stdout?: RegExp; stderr?: RegExp }[] = [
+      { args: ['validate', aitExample], code: 0, stdout: /nonconvex-ait\.json: valid \(toy\/nonconvex, gd \+ reverse \+ initAuxiliary \+ pessimistic truncation, 600 iterations\)\n$/ },
+      { args: ['validate', path.join(root, 'examples', 'configs', 'nonconvex-rhg.json')], code: 0, stdout: /valid \(toy\/nonconvex, gd \+ reverse, 600 iterations\)/ },
+      { args: ['info'], code: 0, stdout: new RegExp(`^bilevel ${packageVersion}\nlibtorch \\S+\ncuda (available|not available)\nthreads \\d+\nnapi \\d+\n$`) },
+      { args: ['--help'], code: 0, stdout: /^usage:/ },
+      { args: [], code: 2, stderr: /^expected a command \(run, validate or info; bilevel --help for usage\)\n$/ },
+      { args: ['fly'], code: 2, stderr: /^unknown command "fly"/ },
+      { args: ['run'], code: 2, stderr: /^run: expected one CONFIG\.json argument; got 0\n$/ },
+      { args: ['run', aitExample, '--iterations', '0'], code: 2, stderr: /^--iterations: must be an integer >= 1; got "0"\n$/ },
+      { args: ['run', aitExample, '--device', 'gpu'], code: 2, stderr: /^--device: must be "cpu", "cuda" or "cuda:N"; got "gpu"\n$/ },
+      { args: ['run', aitExample, '--fast'], code: 2, stderr: /^run: Unknown option '--fast'\n$/ },
+      { args: ['validate', 'missing.json'], code: 2, stderr: /^missing\.json: cannot read the config \(ENOENT\)\n$/ },
+    ];
+    for (const c of cases) {
+      const { code, stdout, stderr } = await cliInProcess(c.args);
+      expect({ args: c.args, code }).toEqual({ args: c.args, code: c.code });
+      if (c.stdout) expect(stdout).toMatch(c.stdout);
+      if (c.stderr) expect(stderr).toMatch(c.stderr);
+    }
+    const json = await cliInProcess(['info', '--json']);
+    expect(json.code).toBe(0);
+    const native = versions();
+    expect(JSON.parse(json.stdout)).toEqual({
+      bilevel: packageVersion, libtorch: native.libtorch, cuda: native.cuda, threads: native.threads, napi: native.napi,
+    });
+  });
+
+  // Each malformed config: the one-line message on stderr, starting with the JSON path at fault.
+  const base = { ...nonconvexConfig, iterations: 600, seed: 0, dtype: 'float64', device: 'cpu' };
+  const withSolver = (solver: Record<string, unknown>) => ({ ...base, solver: { ...aitSolver, ...solver } });
+  const malformed: { name: string; config: unknown; message: RegExp }[] = [
+    { name: 'JSON syntax', config: '{\n  "iterations": 5,\n}', message: /^\S*json-syntax\.json:3:1: invalid JSON: / },
+    { name: 'JSON without a value', config: '{\n  "problem": }', message: /^\S*json-without-a-value\.json:2:14: invalid JSON: Unexpected token '}'$/ },
+    { name: 'not an object', config: '[1, 2]', message: /^\(root\): must be an object; got \[1,2\]$/ },
+    { name: 'unknown problem', config: { ...base, problem: { name: 'toy/foo' } },
+      message: /^problem\.name: must be one of toy\/convex, toy\/singleton, toy\/nonconvex, toy\/bamm-convex; got "toy\/foo"$/ },
+    { name: 'missing solver', config: { ...base, solver: undefined }, message: /^solver: required field is missing$/ },
+    { name: 'unknown top-level field', config: { ...base, iteration: 3 }, message: /^iteration: unknown field \(allowed: \$schema, problem, solver, iterations, seed, dtype, device, checkpointEvery\)$/ },
+    { name: 'unknown solver field', config: withSolver({ hypergradeint: {} }), message: /^solver\.hypergradeint: unknown field \(allowed: type, dynamics, hypergradient, upper, / },
+    { name: 'lr <= 0', config: withSolver({ dynamics: { type: 'gd', lr: -1 } }), message: /^solver\.dynamics\.lr: must be a number > 0; got -1$/ },
+    { name: 'steps not an integer', config: withSolver({ dynamics: { type: 'gd', steps: 2.5 } }), message: /^solver\.dynamics\.steps: must be an integer >= 1; got 2\.5$/ },
+    { name: 'unknown dynamics', config: withSolver({ dynamics: { type: 'newton' } }), message: /^solver\.dynamics\.type: must be one of gd, bda, nesterov, accelerated; got "newton"$/ },
+    { name: 'unknown upper option', config: withSolver({ upper: { optimizer: 'adam', beta3: 0.5 } }), message: /^solver\.upper\.beta3: unknown field \(allowed: optimizer, lr, beta1, beta2, eps\)$/ },
+    { name: 'truncation of an unknown kind', config: withSolver({ truncation: 'optimistic' }),
+      message: /^solver\.truncation: must be one of "none", "pessimistic" or \{"type": "pessimistic", "recompute": boolean\}; got "optimistic"$/ },
+    { name: 'cg with pessimistic truncation', config: withSolver({ initAuxiliary: false, hypergradient: { type: 'cg' } }),
+      message: /^solver: pessimisticTruncation .* needs the reverse or forward hypergradient, not cg$/ },
+    { name: 'prior without initAuxiliary', config: withSolver({ initAuxiliary: false, prior: { weight: 1 } }),
+      message: /^solver: prior regularizes the auxiliary variable z, so it needs initAuxiliary$/ },
+    { name: 'initAuxiliary true', config: withSolver({ initAuxiliary: true }), message: /^solver\.initAuxiliary: must be false or an object; got true$/ },
+    { name: 'bamm out of range', config: { ...base, solver: { type: 'bamm', mu0: 1 } }, message: /^solver\.mu0: must be a number > 0 < 1; got 1$/ },
+    { name: 'iterations 0', config: { ...base, iterations: 0 }, message: /^iterations: must be an integer >= 1; got 0$/ },
+    { name: 'wrong dtype', config: { ...base, dtype: 'float16' }, message: /^dtype: must be one of "float32", "float64"; got "float16"$/ },
+    { name: 'bad device string', config: { ...base, device: 'gpu:0' }, message: /^device: must be "cpu", "cuda" or "cuda:N"; got "gpu:0"$/ },
+    { name: 'x0 of the wrong length', config: { ...base, problem: { name: 'toy/nonconvex', x0: [1, 2] } }, message: /^problem\.x0: expected 1 elements, got 2$/ },
+    { name: 'y0 with one variable too few', config: { ...base, problem: { name: 'toy/convex', n: 2, y0: [[1, 1]] } }, message: /^problem\.y0: expected 2 tensors, got 1$/ },
+    { name: 'a for a problem without a', config: { ...base, problem: { name: 'toy/convex', a: 1 } }, message: /^problem\.a: unknown field \(allowed: name, n, x0, y0\)$/ },
+    { name: 'checkpointEvery 0', config: { ...base, checkpointEvery: 0 }, message: /^checkpointEvery: must be an integer >= 1; got 0$/ },
+  ];
+
+  test(`${malformed.length} malformed configs: exit code 2, one line naming the JSON path`, async () => {
+    for (const c of malformed) {
+      const { code, stdout, stderr } = await cliInProcess(['validate', writeConfig(c.name.replace(/\W+/g, '-').toLowerCase(), c.config)]);
+      expect({ name: c.name, code, stdout }).toEqual({ name: c.name, code: 2, stdout: '' });
+      expect(stderr.endsWith('\n') && stderr.split('\n').length === 2).toBe(true);
+      expect({ name: c.name, message: stderr.trimEnd() }).toEqual({ name: c.name, message: expect.stringMatching(c.message) });
+    }
+  });
+
+  test('run refuses a malformed config the same way, before creating any output (in a child process)', async () => {
+    const out = path.join(workDir, 'out', 'refused');
+    const { code, stderr } = await cli(['run', writeConfig('refused', { ...base, iterations: 0 }), '--out', out]);
+    expect(code).toBe(2);
+    expect(stderr).toBe('iterations: must be an integer >= 1; got 0\n');
+    expect(fs.existsSync(out)).toBe(false);
+  });
+
+  test('a device this machine lacks is a run failure (exit 1) naming the device', async () => {
+    if (versions().cuda) return; // with CUDA the run is valid; nothing to refuse
+    const { code, stderr } = await cliInProcess(['validate', writeConfig('cuda', { ...base, device: 'cuda' })]);
+    expect(code).toBe(1);
+    expect(stderr).toMatch(/^device: device 'cuda' requested but .*\n$/);
+  });
+});
+
+describe('the schema and the docs', () => {
+  test('schema/bilevel-run.schema.json is the one generated from RunConfigSchema (npm run schema)', () => {
+    const committed = fs.readFileSync(path.join(root, 'schema', 'bilevel-run.schema.json'), 'utf8');
+    expect(committed).toBe(runConfigJsonSchemaText());
+  });
+
+  test('docs/config.md names every problem, variant and option of the schemas', () => {
+    const docs = fs.readFileSync(path.join(root, 'docs', 'config.md'), 'utf8');
+    const families = [problemSchemas, dynamicsSchemas, hypergradientSchemas, optimizerSchemas, initAuxiliarySchemas];
+    const names = new Set<string>();
+    for (const family of families) {
+      for (const [tag, schema] of Object.entries(family)) {
+        names.add(tag);
+        Object.keys(schema.properties).forEach((key) => names.add(key));
+      }
+    }
+    [PriorSchema, BammSchema].forEach((schema) => Object.keys(schema.properties).forEach((key) => names.add(key)));
+    const missing = [...names].filter((name) => !docs.includes(`\`${name}\``));
+    expect(missing).toEqual([]);
+  });
+});
