@@ -129,6 +129,25 @@ export interface NativeToyOptions {
 export declare class NativeProblem {
   private constructor();
   variables(): { x: NativeTensor[]; y: NativeTensor[] };
+  /** The task's metrics at (x, y); {} for problems without any. */
+  metrics(x: NativeTensor[], y: NativeTensor[]): Record<string, number>;
+  /** The task's data by name (copies), {} for toy problems. */
+  data(): Record<string, NativeTensor>;
+  /** y after `steps` gd steps of size lr on f at the starting x. */
+  pretrain(steps: number, lr: number): NativeTensor[];
+}
+export interface NativeHyperCleaningOptions {
+  dataset: 'fashion-mnist' | 'mnist' | 'cifar10';
+  root: string;
+  model?: 'linear' | 'mlp';
+  hidden?: number;
+  trainSize?: number;
+  validationSize?: number;
+  testSize?: number;
+  corruption?: number;
+  seed?: number;
+  dtype?: NativeDtype;
+  device?: string;
 }
 /** What one UL iteration did and cost. */
 export interface NativeIterationRecord {
@@ -158,5 +177,6 @@ export declare class NativeSolver {
 export type NativeSolverConfig = object;
 export declare function createToyProblem(options: NativeToyOptions): NativeProblem;
 export declare function createProblem(definition: NativeProblemDefinition): NativeProblem;
+export declare function createHyperCleaningProblem(options: NativeHyperCleaningOptions): NativeProblem;
 export declare function createSolver(config: NativeSolverConfig, problem: NativeProblem): NativeSolver;
 export declare function checkSolverConfig(config: NativeSolverConfig): void;

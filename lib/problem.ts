@@ -58,6 +58,30 @@ export class Problem {
     const v = this.native.variables();
     return { x: v.x.map((h) => new Tensor(h)), y: v.y.map((h) => new Tensor(h)) };
   }
+
+  /**
+   * A learning task's data by name (copies), for inspection: e.g. trainFeatures, trainLabels (after
+   * the corruption), trainTrueLabels, trainClean, validation* and test*; {} for toy problems.
+   */
+  data(): Record<string, Tensor> {
+    return Object.fromEntries(Object.entries(this.native.data()).map(([name, h]) => [name, new Tensor(h)]));
+  }
+
+  /** The task's metrics at (x, y), e.g. test accuracy and F1 for hyper-cleaning; {} for toys. */
+  metrics(values: { x: Tensor[]; y: Tensor[] }): Record<string, number> {
+    return this.native.metrics(values.x.map(handleOf), values.y.map(handleOf));
+  }
+
+  /**
+   * The LL variables after `steps` gd steps of size `lr` on f at the starting x: for a learning
+   * task, the model pretrained on the training set (AIT_P's prior anchor).
+   */
+  pretrainLower(options: { steps: number; lr: number }): Tensor[] {
+    const { steps, lr } = options;
+    if (!Number.isInteger(steps) || steps < 1) throw new BilevelError('INVALID_ARGUMENT', `steps: must be an integer >= 1; got ${steps}`);
+    if (!(lr > 0)) throw new BilevelError('INVALID_ARGUMENT', `lr: must be a number > 0; got ${lr}`);
+    return this.native.pretrain(steps, lr).map((h) => new Tensor(h));
+  }
 }
 
 const list = (t: Tensor | Tensor[]): Tensor[] => (Array.isArray(t) ? t : [t]);

@@ -5,6 +5,8 @@
 #include "binding/errors.h"
 #include "binding/solver_config.h"
 #include "binding/tensor_wrap.h"
+#include "core/dynamics.h"
+#include "core/hyper_cleaning.h"
 
 namespace bilevel::binding {
 namespace {
@@ -158,10 +160,47 @@ Napi::Value createProblem(const Napi::CallbackInfo& info) {
   });
 }
 
+std::string stringField(const Napi::Object& o, const char* key, const std::string& fallback) {
+  const Napi::Value v = o.Get(key);
+  if (v.IsUndefined() || v.IsNull()) return fallback;
+  if (!v.IsString()) throw CodedError("INVALID_ARGUMENT", std::string(key) + " must be a string");
+  return v.As<Napi::String>().Utf8Value();
+}
+
+int64_t integerField(const Napi::Object& o, const char* key, int64_t fallback) {
+  const Napi::Value v = o.Get(key);
+  return v.IsUndefined() || v.IsNull() ? fallback : toInt64(v, key);
+}
+
+// createHyperCleaningProblem({dataset, root, model?, hidden?, trainSize?, validationSize?,
+//   testSize?, corruption?, seed?, dtype?, device?})
+Napi::Value createHyperCleaningProblem(const Napi::CallbackInfo& info) {
+  return guarded(info.Env(), "createHyperCleaningProblem", [&] {
+    if (!info[0].IsObject()) throw CodedError("INVALID_ARGUMENT", "options must be an object");
+    const Napi::Object o = info[0].As<Napi::Object>();
+    core::HyperCleaningOptions options;
+    options.dataset = stringField(o, "dataset", options.dataset);
+    options.root = stringField(o, "root", options.root);
+    options.model = stringField(o, "model", options.model);
+    options.hidden = integerField(o, "hidden", options.hidden);
+    options.trainSize = integerField(o, "trainSize", options.trainSize);
+    options.validationSize = integerField(o, "validationSize", options.validationSize);
+    options.testSize = integerField(o, "testSize", options.testSize);
+    options.seed = static_cast<uint64_t>(integerField(o, "seed", 0));
+    if (o.Get("corruption").IsNumber()) options.corruption = o.Get("corruption").As<Napi::Number>().DoubleValue();
+    if (!o.Get("dtype").IsUndefined()) options.dtype = parseDtype(o.Get("dtype"));
+    options.device = parseDevice(o.Get("device"));
+    return Napi::Value(ProblemWrap::wrap(info.Env(), core::makeHyperCleaningProblem(options)));
+  });
+}
+
 }  // namespace
 
 Napi::Function ProblemWrap::define(Napi::Env env) {
-  Napi::Function cls = DefineClass(env, "NativeProblem", {InstanceMethod<&ProblemWrap::variables>("variables")});
+  Napi::Function cls = DefineClass(env, "NativeProblem", {InstanceMethod<&ProblemWrap::variables>("variables"),
+                                                          InstanceMethod<&ProblemWrap::metrics>("metrics"),
+                                                          InstanceMethod<&ProblemWrap::data>("data"),
+                                                          InstanceMethod<&ProblemWrap::pretrain>("pretrain")});
   constructor = Napi::Persistent(cls);
   constructor.SuppressDestruct();
   return cls;
@@ -195,7 +234,42 @@ Napi::Value ProblemWrap::variables(const Napi::CallbackInfo& info) {
   });
 }
 
+// metrics(x, y) -> {name: value}: the task's metrics (empty for problems without any).
+Napi::Value ProblemWrap::metrics(const Napi::CallbackInfo& info) {
+  return guarded(info.Env(), "metrics", [&] {
+    Napi::Object out = Napi::Object::New(info.Env());
+    for (const auto& [name, value] : problem_->metrics(TensorWrap::unwrapList(info[0], "x"), TensorWrap::unwrapList(info[1], "y"))) {
+      out.Set(name, value);
+    }
+    return Napi::Value(out);
+  });
+}
+
+// data() -> {name: NativeTensor}: the task's data (copies), {} for toy problems.
+Napi::Value ProblemWrap::data(const Napi::CallbackInfo& info) {
+  return guarded(info.Env(), "data", [&] {
+    Napi::Object out = Napi::Object::New(info.Env());
+    for (const auto& [name, tensor] : problem_->data()) out.Set(name, TensorWrap::wrap(info.Env(), tensor.clone()));
+    return Napi::Value(out);
+  });
+}
+
+// pretrain(steps, lr) -> y after `steps` gd steps on f at the starting x (the prior's anchor).
+Napi::Value ProblemWrap::pretrain(const Napi::CallbackInfo& info) {
+  return guarded(info.Env(), "pretrain", [&] {
+    core::DynamicsOptions options;
+    options.steps = toInt64(info[0], "steps");
+    options.lr = info[1].IsNumber() ? info[1].As<Napi::Number>().DoubleValue() : 0;
+    const core::Dynamics gd(options);
+    const core::TensorList x = problem_->upperVariables().initial;
+    const core::State last = core::unroll(*problem_, gd, x, gd.initialState(problem_->lowerVariables().initial), 0,
+                                          options.steps, false);
+    return Napi::Value(TensorWrap::wrapList(info.Env(), core::cloned(last)));
+  });
+}
+
 void registerProblems(Napi::Env env, Napi::Object exports) {
+  exports.Set("createHyperCleaningProblem", Napi::Function::New<createHyperCleaningProblem>(env, "createHyperCleaningProblem"));
   exports.Set("NativeProblem", ProblemWrap::define(env));
   exports.Set("createToyProblem", Napi::Function::New<createToyProblem>(env, "createToyProblem"));
   exports.Set("createProblem", Napi::Function::New<createProblem>(env, "createProblem"));

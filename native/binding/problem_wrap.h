@@ -18,6 +18,9 @@ class ProblemWrap : public Napi::ObjectWrap<ProblemWrap> {
 
  private:
   Napi::Value variables(const Napi::CallbackInfo& info);
+  Napi::Value metrics(const Napi::CallbackInfo& info);
+  Napi::Value data(const Napi::CallbackInfo& info);
+  Napi::Value pretrain(const Napi::CallbackInfo& info);
   std::shared_ptr<core::Problem> problem_;
 };
 

@@ -40,6 +40,12 @@ class Problem {
   // without, it is detached. Built-ins override these with closed forms.
   virtual TensorList lowerGradient(const TensorList& x, const TensorList& y, bool createGraph);
   virtual TensorList upperGradient(const TensorList& x, const TensorList& y, bool createGraph);
+  // A task's data by name (splits, labels, masks), for inspection; none for toy problems.
+  virtual std::vector<std::pair<std::string, torch::Tensor>> data() const { return {}; }
+  // Task metrics of (x, y), e.g. test accuracy; none for problems without any.
+  virtual std::vector<std::pair<std::string, double>> metrics(const TensorList& x, const TensorList& y) {
+    return {};
+  }
 
  protected:
   virtual torch::Tensor evaluateUpper(const TensorList& x, const TensorList& y) = 0;

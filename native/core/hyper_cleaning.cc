@@ -1,0 +1,170 @@
+#include "core/hyper_cleaning.h"
+
+#include <ATen/CPUGeneratorImpl.h>
+
+#include <filesystem>
+
+#include "core/datasets.h"
+#include "core/error.h"
+
+namespace bilevel::core {
+namespace {
+
+namespace F = torch::nn::functional;
+constexpr int64_t kClasses = 10;
+
+struct Split {
+  torch::Tensor features;  // [N, D], pixels / 255
+  torch::Tensor labels;    // [N], int64 (training: after the corruption)
+};
+
+// The dataset's file, gzipped or raw.
+std::string idxFile(const std::string& root, const std::string& name) {
+  for (const std::string& candidate : {root + "/" + name + ".gz", root + "/" + name}) {
+    if (std::filesystem::exists(candidate)) return candidate;
+  }
+  throw Error("INVALID_ARGUMENT", "dataset file " + name + "(.gz) not found in " + root);
+}
+
+std::pair<LabeledImages, LabeledImages> load(const HyperCleaningOptions& o) {
+  if (o.dataset == "fashion-mnist" || o.dataset == "mnist") {
+    // One file at a time, so a missing file is reported in a fixed order.
+    std::vector<std::string> files;
+    for (const char* name : {"train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte",
+                             "t10k-labels-idx1-ubyte"}) {
+      files.push_back(idxFile(o.root, name));
+    }
+    return {readIdx(files[0], files[1]), readIdx(files[2], files[3])};
+  }
+  if (o.dataset == "cifar10") {
+    std::vector<std::string> train;
+    for (int i = 1; i <= 5; ++i) train.push_back(o.root + "/data_batch_" + std::to_string(i) + ".bin");
+    return {readCifarBatches(train), readCifarBatches({o.root + "/test_batch.bin"})};
+  }
+  throw Error("INVALID_ARGUMENT", "dataset must be one of fashion-mnist, mnist, cifar10; got '" + o.dataset + "'");
+}
+
+Split take(const LabeledImages& data, const torch::Tensor& rows, const HyperCleaningOptions& o) {
+  const auto options = torch::TensorOptions().dtype(o.dtype).device(o.device);
+  return {data.images.index_select(0, rows).reshape({rows.size(0), -1}).to(options) / 255.0,
+          data.labels.index_select(0, rows).to(o.device)};
+}
+
+class HyperCleaningProblem : public Problem {
+ public:
+  HyperCleaningProblem(Variables upper, Variables lower, Split train, torch::Tensor trueLabels, torch::Tensor clean,
+                       Split validation, Split test, bool linear)
+      : Problem(std::move(upper), std::move(lower)),
+        train_(std::move(train)),
+        trueLabels_(std::move(trueLabels)),
+        clean_(std::move(clean)),
+        validation_(std::move(validation)),
+        test_(std::move(test)),
+        linear_(linear) {}
+
+  std::vector<std::pair<std::string, torch::Tensor>> data() const override {
+    return {{"trainFeatures", train_.features},     {"trainLabels", train_.labels},
+            {"trainTrueLabels", trueLabels_},        {"trainClean", clean_},
+            {"validationFeatures", validation_.features}, {"validationLabels", validation_.labels},
+            {"testFeatures", test_.features},        {"testLabels", test_.labels}};
+  }
+
+  std::vector<std::pair<std::string, double>> metrics(const TensorList& x, const TensorList& y) override {
+    torch::NoGradGuard noGrad;
+    const double accuracy = logits(y, test_.features).argmax(1).eq(test_.labels).to(torch::kFloat64).mean().item<double>();
+    const torch::Tensor predictedClean = x[0] >= 0;  // sigmoid(x) >= 0.5
+    const double truePositive = (predictedClean & clean_).sum().item<double>();
+    const double predicted = predictedClean.sum().item<double>();
+    const double actual = clean_.sum().item<double>();
+    const double precision = predicted > 0 ? truePositive / predicted : 0.0;
+    const double recall = actual > 0 ? truePositive / actual : 0.0;
+    const double f1 = precision + recall > 0 ? 2 * precision * recall / (precision + recall) : 0.0;
+    return {{"testAccuracy", accuracy},
+            {"precision", precision},
+            {"recall", recall},
+            {"f1", f1},
+            {"validationLoss", evaluateUpper(x, y).item<double>()}};
+  }
+
+ protected:
+  // F: the mean cross-entropy on the validation split.
+  torch::Tensor evaluateUpper(const TensorList&, const TensorList& y) override {
+    return F::cross_entropy(logits(y, validation_.features), validation_.labels);
+  }
+  // f: the mean over training samples of sigmoid(x_i) * CE_i.
+  torch::Tensor evaluateLower(const TensorList& x, const TensorList& y) override {
+    const auto losses = F::cross_entropy(logits(y, train_.features), train_.labels,
+                                         F::CrossEntropyFuncOptions().reduction(torch::kNone));
+    return (torch::sigmoid(x[0]) * losses).mean();
+  }
+
+ private:
+  torch::Tensor logits(const TensorList& y, const torch::Tensor& features) const {
+    const torch::Tensor first = torch::addmm(y[1], features, y[0].t());
+    return linear_ ? first : torch::addmm(y[3], torch::relu(first), y[2].t());
+  }
+
+  Split train_;
+  torch::Tensor trueLabels_;  // the training labels before the corruption
+  torch::Tensor clean_;       // bool [trainSize]: the label was left as it was
+  Split validation_;
+  Split test_;
+  bool linear_;
+};
+
+// torch.nn.Linear's default initialization, U(-1/sqrt(in), 1/sqrt(in)), from the task's generator.
+TensorList linearLayer(int64_t in, int64_t out, at::Generator& gen, const torch::TensorOptions& options) {
+  const double bound = 1.0 / std::sqrt(static_cast<double>(in));
+  return {torch::rand({out, in}, gen, torch::kFloat64).mul(2 * bound).sub(bound).to(options),
+          torch::rand({out}, gen, torch::kFloat64).mul(2 * bound).sub(bound).to(options)};
+}
+
+void checkOptions(const HyperCleaningOptions& o, int64_t trainAvailable, int64_t testAvailable) {
+  if (o.model != "linear" && o.model != "mlp") throw Error("INVALID_ARGUMENT", "model must be linear or mlp; got '" + o.model + "'");
+  if (o.trainSize < 1 || o.validationSize < 1 || o.testSize < 1 || o.hidden < 1) {
+    throw Error("INVALID_ARGUMENT", "trainSize, validationSize, testSize and hidden must be integers >= 1");
+  }
+  if (o.trainSize + o.validationSize > trainAvailable) {
+    throw Error("INVALID_ARGUMENT", "trainSize + validationSize = " + std::to_string(o.trainSize + o.validationSize) +
+                                        " exceeds the " + std::to_string(trainAvailable) + " training images");
+  }
+  if (o.testSize > testAvailable) {
+    throw Error("INVALID_ARGUMENT", "testSize " + std::to_string(o.testSize) + " exceeds the " +
+                                        std::to_string(testAvailable) + " test images");
+  }
+  if (!(o.corruption >= 0 && o.corruption <= 1)) throw Error("INVALID_ARGUMENT", "corruption must be in [0, 1]");
+}
+
+}  // namespace
+
+std::shared_ptr<Problem> makeHyperCleaningProblem(const HyperCleaningOptions& o) {
+  auto [trainSet, testSet] = load(o);
+  checkOptions(o, trainSet.labels.size(0), testSet.labels.size(0));
+  if ((trainSet.labels >= kClasses).any().item<bool>() || (testSet.labels >= kClasses).any().item<bool>()) {
+    throw Error("INVALID_ARGUMENT", o.root + ": labels must be classes 0-9");
+  }
+  at::Generator gen = at::detail::createCPUGenerator(o.seed);
+  const torch::Tensor order = torch::randperm(trainSet.labels.size(0), gen, torch::kInt64);
+  Split train = take(trainSet, order.slice(0, 0, o.trainSize), o);
+  Split validation = take(trainSet, order.slice(0, o.trainSize, o.trainSize + o.validationSize), o);
+  Split test = take(testSet, torch::randperm(testSet.labels.size(0), gen, torch::kInt64).slice(0, 0, o.testSize), o);
+  // Corrupt a seeded share of the training labels, each to a different class than its own.
+  const int64_t corrupted = static_cast<int64_t>(std::llround(o.corruption * static_cast<double>(o.trainSize)));
+  const torch::Tensor victims = torch::randperm(o.trainSize, gen, torch::kInt64).slice(0, 0, corrupted).to(o.device);
+  const torch::Tensor shift = torch::randint(1, kClasses, {corrupted}, gen, torch::kInt64).to(o.device);
+  torch::Tensor clean = torch::ones({o.trainSize}, torch::TensorOptions().dtype(torch::kBool).device(o.device));
+  clean.index_fill_(0, victims, false);
+  const torch::Tensor trueLabels = train.labels.clone();
+  train.labels.index_put_({victims}, (train.labels.index_select(0, victims) + shift).remainder(kClasses));
+  const auto options = torch::TensorOptions().dtype(o.dtype).device(o.device);
+  const int64_t inputs = train.features.size(1);
+  TensorList model = o.model == "linear"
+                         ? TensorList{torch::zeros({kClasses, inputs}, options), torch::zeros({kClasses}, options)}
+                         : concat(linearLayer(inputs, o.hidden, gen, options), linearLayer(o.hidden, kClasses, gen, options));
+  Variables upper{{torch::zeros({o.trainSize}, options)}, {}};
+  Variables lower{model, {}};
+  return std::make_shared<HyperCleaningProblem>(std::move(upper), std::move(lower), std::move(train), trueLabels, std::move(clean),
+                                                std::move(validation), std::move(test), o.model == "linear");
+}
+
+}  // namespace bilevel::core
