@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Makes the native build's dependencies available on Debian/Ubuntu: installs libtorch-dev when no
-# LibTorch is found, and zlib1g-dev (gzipped datasets) when zlib's header is missing.
+# LibTorch is found, zlib1g-dev (gzipped datasets) when zlib's header is missing, and OpenBLAS
+# for Debian's LibTorch.
 # Run as root. Installs nothing that is already there (LIBTORCH, Torch_DIR, a Python torch or a
 # system LibTorch all count).
 set -euo pipefail
@@ -16,6 +17,12 @@ have_libtorch() {
 }
 have_libtorch || packages+=(libtorch-dev cmake g++ make)
 [ -f /usr/include/zlib.h ] || packages+=(zlib1g-dev)
+# Debian's LibTorch calls the system BLAS, which defaults to the reference implementation; the
+# OpenMP build of OpenBLAS shares LibTorch's thread pool and runs the learning tasks ~7x faster.
+if { dpkg -s libtorch-dev >/dev/null 2>&1 || [[ " ${packages[*]} " == *" libtorch-dev "* ]]; } &&
+   ! ls /usr/lib/"$arch"/openblas-*/libblas.so.3 >/dev/null 2>&1; then
+  packages+=(libopenblas0-openmp)
+fi
 if [ ${#packages[@]} -eq 0 ]; then exit 0; fi
 if [ "$(id -u)" -ne 0 ]; then echo "Missing ${packages[*]}: run this script as root (sudo) to install them" >&2; exit 1; fi
 export DEBIAN_FRONTEND=noninteractive
