@@ -170,6 +170,12 @@ export interface NativeIterationRecord {
 export declare class NativeSolver {
   private constructor();
   step(): NativeIterationRecord;
+  /** Runs iterations on a worker thread (native problems only); resolves with the number done. */
+  run(iterations: number, onRecord: (record: NativeIterationRecord) => void): Promise<number>;
+  /** Asks a run to end after its current iteration. */
+  stop(): void;
+  /** Whether run() may be used: the problem's objectives are native. */
+  anyThread(): boolean;
   values(): { x: NativeTensor[]; y: NativeTensor[]; z: NativeTensor[] };
   dispose(): void;
 }

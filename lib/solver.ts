@@ -57,6 +57,26 @@ export class SolverRun implements Disposable {
     return this.#native.step();
   }
 
+  /** True when the problem is native, so advance() runs off the main thread. */
+  get offThread(): boolean {
+    return this.#native.anyThread();
+  }
+
+  /**
+   * Runs up to `iterations` UL iterations on a worker thread (native problems only), handing each
+   * record to onRecord on the main thread; the signal stops it after the current iteration.
+   * Resolves with the number of iterations done. The run refuses step() and values() meanwhile.
+   */
+  async advance(iterations: number, onRecord: (record: IterationRecord) => void, signal?: AbortSignal): Promise<number> {
+    const stop = () => this.#native.stop();
+    signal?.addEventListener('abort', stop, { once: true });
+    try {
+      return signal?.aborted ? 0 : await this.#native.run(iterations, onRecord);
+    } finally {
+      signal?.removeEventListener('abort', stop);
+    }
+  }
+
   /** Copies of the current x, y (y_K of the last iteration) and z. */
   values(): Variables {
     const v = this.#native.values();
@@ -98,7 +118,10 @@ export class Solver {
     return new SolverRun(native.createSolver(this.#nativeConfig(), problem.native));
   }
 
-  /** Runs `iterations` UL iterations, yielding to the event loop after each one. */
+  /**
+   * Runs `iterations` UL iterations. Native problems run on a worker thread; problems with
+   * TypeScript objectives step on the main thread, yielding to the event loop after each iteration.
+   */
   async run(problem: Problem, options: RunOptions): Promise<RunResult> {
     const { iterations, onIteration, signal } = options;
     if (!Number.isInteger(iterations) || iterations < 0) {
@@ -106,6 +129,13 @@ export class Solver {
     }
     using run = this.start(problem);
     const records: IterationRecord[] = [];
+    if (run.offThread) {
+      const done = await run.advance(iterations, (record) => {
+        records.push(record);
+        onIteration?.(record);
+      }, signal);
+      return { ...run.values(), records, aborted: done < iterations };
+    }
     let aborted = false;
     for (let i = 0; i < iterations; i++) {
       if (signal?.aborted) {

@@ -178,15 +178,48 @@ describe('runs', () => {
     expect(b.x[0].toArray()).toEqual(a.x[0].toArray());
   });
 
-  test('an abort signal stops the run between iterations', async () => {
+  test('an abort signal stops a main-thread run between iterations', async () => {
     const controller = new AbortController();
-    const result = await solver.run(problems.toy.nonconvex(), {
+    const result = await solver.run(nonconvex(), {
       iterations: 100,
       onIteration: (r) => r.iteration === 2 && controller.abort(),
       signal: controller.signal,
     });
     expect(result.records).toHaveLength(3);
     expect(result.aborted).toBe(true);
+  });
+
+  test('native problems run off the main thread: same numbers as stepping, abortable, timers keep ticking', async () => {
+    const problem = problems.toy.nonconvex({ n: 2000 });
+    using stepped = solver.start(problem);
+    const expected = Array.from({ length: 30 }, () => stepped.step().upper);
+    const offThread = await solver.run(problem, { iterations: 30 });
+    expect(offThread.records.map((r) => r.upper)).toEqual(expected);
+    expect(offThread.x[0].toArray()).toEqual(stepped.values().x[0].toArray());
+
+    let ticks = 0;
+    const timer = setInterval(() => ticks++, 1);
+    const controller = new AbortController();
+    setTimeout(() => controller.abort(), 200);
+    const started = Date.now();
+    const aborted = await solver.run(problem, { iterations: 1_000_000, signal: controller.signal });
+    clearInterval(timer);
+    expect(aborted.aborted).toBe(true);
+    expect(aborted.records.length).toBeGreaterThan(0);
+    expect(aborted.records.length).toBeLessThan(1_000_000);
+    expect(Date.now() - started).toBeLessThan(2000); // stopped within an iteration of the abort
+    expect(ticks).toBeGreaterThan(20); // the event loop stayed free while the worker ran
+  });
+
+  test('a run refuses step() while it is off the main thread, and a listener that throws rejects it', async () => {
+    using run = solver.start(problems.toy.nonconvex());
+    const pending = run.advance(1000, () => undefined);
+    expectCode(() => run.step(), 'INVALID_ARGUMENT', /running off the main thread/);
+    await pending;
+    const boom = new Error('listener failed');
+    await expect(run.advance(1000, () => { throw boom; })).rejects.toBe(boom);
+    expect(run.step().iteration).toBeGreaterThan(1000);
+    await expect(Solver.builder().build().start(nonconvex()).advance(3, () => undefined)).rejects.toThrow(/step\(\) instead/);
   });
 
   test('the event loop runs between iterations', async () => {

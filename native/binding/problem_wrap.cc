@@ -29,6 +29,8 @@ class JsProblem : public core::Problem {
   JsProblem(core::Variables upper, core::Variables lower, JsCallbacks callbacks)
       : Problem(std::move(upper), std::move(lower)), js_(std::move(callbacks)) {}
 
+  bool anyThread() const override { return false; }
+
   core::TensorList lowerGradient(const core::TensorList& x, const core::TensorList& y, bool createGraph) override {
     if (js_.lowerGradient.IsEmpty()) return Problem::lowerGradient(x, y, createGraph);
     return givenGradient(js_.lowerGradient, "lowerGradient", x, y, createGraph);

@@ -1,6 +1,10 @@
-// The JS handle of a running core::Solver: step() runs one UL iteration on the calling thread.
+// The JS handle of a core::Solver: step() runs one UL iteration on the calling thread; run()
+// runs many on a worker thread (native problems only), streaming records back.
 #include <napi.h>
 
+#include <atomic>
+
+#include "binding/convert.h"
 #include "binding/errors.h"
 #include "binding/problem_wrap.h"
 #include "binding/register.h"
@@ -27,11 +31,96 @@ Napi::Object toJs(Napi::Env env, const core::IterationRecord& r) {
   return o;
 }
 
+// What a run shares between the JS thread and its worker.
+struct RunState {
+  std::atomic<bool> stop{false};
+  bool running = false;  // JS thread only
+};
+
+// Runs UL iterations off the JS thread; each record reaches JS through the worker's thread-safe
+// queue, and the promise settles after the last record was delivered.
+class RunWorker : public Napi::AsyncProgressQueueWorker<core::IterationRecord> {
+ public:
+  RunWorker(Napi::Function onRecord, std::shared_ptr<core::Solver> solver, std::shared_ptr<RunState> state,
+            int64_t iterations)
+      : Napi::AsyncProgressQueueWorker<core::IterationRecord>(onRecord, "bilevel.run"),
+        deferred_(Napi::Promise::Deferred::New(onRecord.Env())),
+        solver_(std::move(solver)),
+        state_(std::move(state)),
+        iterations_(iterations) {}
+
+  Napi::Promise promise() const { return deferred_.Promise(); }
+
+ protected:
+  void Execute(const ExecutionProgress& progress) override {
+    at::init_num_threads();  // this thread takes the thread count set with setNumThreads
+    try {
+      for (int64_t i = 0; i < iterations_ && !state_->stop.load(); ++i) {
+        const core::IterationRecord record = solver_->step();
+        progress.Send(&record, 1);
+        ++done_;
+      }
+    } catch (const core::Error& e) {
+      fail(e.code, e.what(), e.cause);
+    } catch (const std::exception& e) {
+      const std::string cause = torchMessage(e);
+      fail(classifyTorchMessage(cause), firstLine(cause), cause);
+    } catch (...) {
+      fail("NATIVE", "unknown native error", "");
+    }
+  }
+
+  void OnProgress(const core::IterationRecord* records, size_t count) override {
+    for (size_t i = 0; i < count && callbackError_.IsEmpty(); ++i) {
+      try {
+        Callback().Call({toJs(Env(), records[i])});
+      } catch (const Napi::Error& e) {
+        // The listener threw: stop after this iteration and reject with its error.
+        callbackError_ = Napi::Persistent(e.Value());
+        state_->stop.store(true);
+      }
+    }
+  }
+
+  void OnOK() override { settle(); }
+  void OnError(const Napi::Error&) override { settle(); }
+
+ private:
+  void fail(const std::string& code, const std::string& message, const std::string& cause) {
+    code_ = code;
+    message_ = message;
+    cause_ = cause;
+    SetError(message);
+  }
+
+  void settle() {
+    state_->running = false;
+    if (!callbackError_.IsEmpty()) {
+      deferred_.Reject(callbackError_.Value());
+    } else if (!code_.empty()) {
+      deferred_.Reject(makeError(Env(), code_, "run: " + message_, cause_).Value());
+    } else {
+      deferred_.Resolve(Napi::Number::New(Env(), static_cast<double>(done_)));
+    }
+  }
+
+  Napi::Promise::Deferred deferred_;
+  std::shared_ptr<core::Solver> solver_;
+  std::shared_ptr<RunState> state_;
+  int64_t iterations_;
+  int64_t done_ = 0;  // written by the worker, read after it ended
+  std::string code_, message_, cause_;
+  Napi::ObjectReference callbackError_;
+};
+
 class SolverWrap : public Napi::ObjectWrap<SolverWrap> {
  public:
   static Napi::Function define(Napi::Env env) {
     Napi::Function cls = DefineClass(env, "NativeSolver",
                                      {InstanceMethod<&SolverWrap::step>("step"),
+                                      InstanceMethod<&SolverWrap::run>("run"),
+                                      InstanceMethod<&SolverWrap::stop>("stop"),
+                                      InstanceMethod<&SolverWrap::anyThread>("anyThread"),
                                       InstanceMethod<&SolverWrap::values>("values"),
                                       InstanceMethod<&SolverWrap::dispose>("dispose")});
     constructor = Napi::Persistent(cls);
@@ -45,19 +134,50 @@ class SolverWrap : public Napi::ObjectWrap<SolverWrap> {
   }
 
  private:
-  core::Solver& live() {
+  // The solver, when it is neither disposed nor running on a worker.
+  core::Solver& idle() {
     if (!solver_) throw CodedError("DISPOSED", "solver was disposed");
+    if (state_->running) throw CodedError("INVALID_ARGUMENT", "the solver is running off the main thread; await its run or stop it");
     return *solver_;
   }
 
   Napi::Value step(const Napi::CallbackInfo& info) {
-    return guarded(info.Env(), "step", [&] { return Napi::Value(toJs(info.Env(), live().step())); });
+    return guarded(info.Env(), "step", [&] { return Napi::Value(toJs(info.Env(), idle().step())); });
+  }
+
+  // run(iterations, onRecord) -> Promise<number of iterations done>, on a worker thread.
+  Napi::Value run(const Napi::CallbackInfo& info) {
+    return guarded(info.Env(), "run", [&] {
+      core::Solver& solver = idle();
+      if (!solver.anyThread()) {
+        throw CodedError("INVALID_ARGUMENT", "objectives written in JavaScript run on the main thread; step() instead");
+      }
+      const int64_t iterations = toInt64(info[0], "iterations");
+      if (iterations < 0) throw CodedError("INVALID_ARGUMENT", "iterations must be >= 0");
+      if (!info[1].IsFunction()) throw CodedError("INVALID_ARGUMENT", "onRecord must be a function");
+      state_->stop.store(false);
+      state_->running = true;
+      auto* worker = new RunWorker(info[1].As<Napi::Function>(), solver_, state_, iterations);  // deletes itself
+      const Napi::Promise promise = worker->promise();
+      worker->Queue();
+      return Napi::Value(promise);
+    });
+  }
+
+  // Asks a run to end after its current iteration.
+  Napi::Value stop(const Napi::CallbackInfo& info) {
+    state_->stop.store(true);
+    return info.Env().Undefined();
+  }
+
+  Napi::Value anyThread(const Napi::CallbackInfo& info) {
+    return Napi::Boolean::New(info.Env(), solver_ && solver_->anyThread());
   }
 
   // {x, y, z}: copies of the current variables (z empty without IA).
   Napi::Value values(const Napi::CallbackInfo& info) {
     return guarded(info.Env(), "values", [&] {
-      core::Solver& s = live();
+      core::Solver& s = idle();
       Napi::Object out = Napi::Object::New(info.Env());
       out.Set("x", TensorWrap::wrapList(info.Env(), core::cloned(s.upperValues())));
       out.Set("y", TensorWrap::wrapList(info.Env(), core::cloned(s.lowerValues())));
@@ -66,12 +186,15 @@ class SolverWrap : public Napi::ObjectWrap<SolverWrap> {
     });
   }
 
+  // Frees the solver; a run in progress stops after its iteration and then frees it.
   Napi::Value dispose(const Napi::CallbackInfo& info) {
+    state_->stop.store(true);
     solver_.reset();
     return info.Env().Undefined();
   }
 
-  std::unique_ptr<core::Solver> solver_;
+  std::shared_ptr<core::Solver> solver_;
+  std::shared_ptr<RunState> state_ = std::make_shared<RunState>();
 };
 
 std::unique_ptr<core::Solver> makeSolver(const SolverOptions& options, std::shared_ptr<core::Problem> problem) {

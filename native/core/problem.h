@@ -40,6 +40,9 @@ class Problem {
   // without, it is detached. Built-ins override these with closed forms.
   virtual TensorList lowerGradient(const TensorList& x, const TensorList& y, bool createGraph);
   virtual TensorList upperGradient(const TensorList& x, const TensorList& y, bool createGraph);
+  // Whether F and f may be evaluated on any thread (false for objectives written in JavaScript,
+  // which must run on the JS thread), so a run may leave the main thread.
+  virtual bool anyThread() const { return true; }
   // A task's data by name (splits, labels, masks), for inspection; none for toy problems.
   virtual std::vector<std::pair<std::string, torch::Tensor>> data() const { return {}; }
   // Task metrics of (x, y), e.g. test accuracy; none for problems without any.

@@ -29,6 +29,7 @@ class Solver {
   TensorList upperValues() const { return x_; }
   TensorList lowerValues() const { return y_; }
   virtual TensorList auxiliaryValues() const { return {}; }
+  bool anyThread() const { return problem_->anyThread(); }
 
  protected:
   // x and y start as copies of the problem's starting values.
