@@ -1,10 +1,11 @@
-// npm run bench:hyper-cleaning [-- --full] — every method on Fashion-MNIST data hyper-cleaning,
-// writing docs/hyper-cleaning.md. Default: a CPU protocol (linear and MLP models, K and T below);
-// --full: the paper's protocol (MLP, K = 100, T = 3000; meant for a GPU).
+// npm run bench:hyper-cleaning [-- --full | --bandwidth] — every method on Fashion-MNIST data
+// hyper-cleaning, writing docs/hyper-cleaning.md. Default: a CPU protocol (linear and MLP models,
+// K and T below); --full: the paper's protocol (MLP, K = 100, T = 3000; meant for a GPU);
+// --bandwidth: RHG on the linear model with K = 10 on one thread against the memory-traffic bound.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import {
-  Solver, accelerated, adam, bda, cg, gd, neumann, reverse, setNumThreads, sgd, tasks, truncated, versions,
+  Solver, full as filled, accelerated, adam, bda, cg, gd, neumann, reverse, setNumThreads, sgd, tasks, truncated, versions,
   type Problem, type SolverBuilder,
 } from '../lib';
 
@@ -102,4 +103,49 @@ CG 83.15 / 85.13, Neumann 81.37 / 87.28, RHG 81.91 / 87.12, BDA 79.97 / 88.24, A
   fs.writeFileSync(path.join(__dirname, '..', 'docs', 'hyper-cleaning.md'), doc);
 }
 
-main();
+// Read bandwidth of one thread: summing a 256 MiB float32 tensor, best of 5.
+function readBandwidth(): number {
+  const elements = 64 * 2 ** 20;
+  const big = filled([elements], 1);
+  let best = Infinity;
+  for (let i = 0; i < 5; i++) {
+    const start = performance.now();
+    big.sum().dispose();
+    best = Math.min(best, performance.now() - start);
+  }
+  big.dispose();
+  return (elements * 4) / (best / 1000);
+}
+
+// RHG, linear model, K = 10, one thread. Every pass over a data matrix (5000 x 784 float32,
+// 15.7 MB) is a GEMM with 10 columns (78.4 MFLOP) and dominates the traffic. Per UL iteration:
+// each LL step reads the training matrix twice forward (logits, grad_W) and twice backward
+// (through grad_W and through the logits): 4K; the surrogate F and its gradient read the
+// validation matrix twice; the record's F and f read each matrix once more: 4K + 4 in all.
+function bandwidth(): void {
+  setNumThreads(1);
+  const K = 10;
+  const problem = tasks.hyperCleaning({ model: 'linear', seed: 0 });
+  const solver = Solver.builder().dynamics(gd({ lr: lowerLr, steps: K })).hypergradient(reverse())
+    .upper(adam({ lr: upperLr })).lowerStart('warm').build();
+  using run = solver.start(problem);
+  run.step();
+  const iterations = 10;
+  const start = performance.now();
+  for (let t = 0; t < iterations; t++) run.step();
+  const seconds = (performance.now() - start) / 1000 / iterations;
+  const matrixBytes = 5000 * 784 * 4;
+  const passes = 4 * K + 4;
+  const bytes = passes * matrixBytes;
+  const flops = passes * 2 * 5000 * 784 * 10;
+  const bound = bytes / readBandwidth();
+  console.log('| K | passes over a data matrix | MB / iteration | GFLOP / iteration | ms / iteration | achieved GB/s | GFLOP/s | bound ms (read bandwidth) | time / bound |');
+  console.log('|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
+  console.log(
+    `| ${K} | ${passes} | ${(bytes / 1e6).toFixed(0)} | ${(flops / 1e9).toFixed(2)} | ${(seconds * 1000).toFixed(1)} | ` +
+      `${(bytes / seconds / 1e9).toFixed(2)} | ${(flops / seconds / 1e9).toFixed(1)} | ${(bound * 1000).toFixed(1)} | ${(seconds / bound).toFixed(2)} |`,
+  );
+}
+
+if (process.argv.includes('--bandwidth')) bandwidth();
+else main();
