@@ -177,6 +177,10 @@ export declare class NativeSolver {
   /** Whether run() may be used: the problem's objectives are native. */
   anyThread(): boolean;
   values(): { x: NativeTensor[]; y: NativeTensor[]; z: NativeTensor[] };
+  /** Writes the whole state and meta to path atomically (temp file, fsync, rename). */
+  save(path: string, meta: string): void;
+  /** Restores a state saved by save(); returns its meta. On any error nothing changes. */
+  load(path: string): string;
   dispose(): void;
 }
 /** A solver config as validated by lib/config.ts, with tensors (initial, anchor) as handles. */

@@ -84,6 +84,23 @@ export class SolverRun implements Disposable {
     return { x: wrap(v.x), y: wrap(v.y), z: wrap(v.z) };
   }
 
+  /**
+   * Writes a checkpoint: everything a bit-exact continuation needs (x, y, z, optimizer moments,
+   * the iteration) and `meta`, a string of the caller's (e.g. the config it belongs to).
+   * The file is written atomically: a reader sees the old checkpoint or the new, never half of one.
+   */
+  save(path: string, meta = ''): void {
+    this.#native.save(path, meta);
+  }
+
+  /**
+   * Restores a checkpoint written by save() and returns its meta. A missing, truncated, corrupt or
+   * mismatched file (another problem's shapes) throws and leaves the run as it was.
+   */
+  load(path: string): string {
+    return this.#native.load(path);
+  }
+
   dispose(): void {
     this.#native.dispose();
   }

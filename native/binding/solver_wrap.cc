@@ -122,6 +122,8 @@ class SolverWrap : public Napi::ObjectWrap<SolverWrap> {
                                       InstanceMethod<&SolverWrap::stop>("stop"),
                                       InstanceMethod<&SolverWrap::anyThread>("anyThread"),
                                       InstanceMethod<&SolverWrap::values>("values"),
+                                      InstanceMethod<&SolverWrap::save>("save"),
+                                      InstanceMethod<&SolverWrap::load>("load"),
                                       InstanceMethod<&SolverWrap::dispose>("dispose")});
     constructor = Napi::Persistent(cls);
     constructor.SuppressDestruct();
@@ -183,6 +185,23 @@ class SolverWrap : public Napi::ObjectWrap<SolverWrap> {
       out.Set("y", TensorWrap::wrapList(info.Env(), core::cloned(s.lowerValues())));
       out.Set("z", TensorWrap::wrapList(info.Env(), core::cloned(s.auxiliaryValues())));
       return Napi::Value(out);
+    });
+  }
+
+  // save(path, meta): the whole state and a metadata string, written atomically.
+  Napi::Value save(const Napi::CallbackInfo& info) {
+    return guarded(info.Env(), "save", [&] {
+      if (!info[0].IsString() || !info[1].IsString()) throw CodedError("INVALID_ARGUMENT", "save(path, meta) takes two strings");
+      core::saveCheckpoint(idle(), info[0].As<Napi::String>().Utf8Value(), info[1].As<Napi::String>().Utf8Value());
+      return info.Env().Undefined();
+    });
+  }
+
+  // load(path) -> meta: restores a saved state; on any error nothing changes.
+  Napi::Value load(const Napi::CallbackInfo& info) {
+    return guarded(info.Env(), "load", [&] {
+      if (!info[0].IsString()) throw CodedError("INVALID_ARGUMENT", "load(path) takes a string");
+      return Napi::Value(Napi::String::New(info.Env(), core::loadCheckpoint(idle(), info[0].As<Napi::String>().Utf8Value())));
     });
   }
 

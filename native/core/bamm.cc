@@ -22,6 +22,12 @@ class BammSolver : public Solver {
   }
 
  protected:
+  void saveOwn(StateWriter& writer) const override { writer.tensors("v", v_); }
+  Commit loadOwn(StateReader& reader) override {
+    TensorList v = reader.tensors("v", v_);
+    return [this, v] { v_ = v; };
+  }
+
   void iterate(IterationRecord& record) override {
     record.steps = 1;
     const double k1 = static_cast<double>(iteration_ + 1);

@@ -49,3 +49,24 @@ TensorList Optimizer::step(const TensorList& params, const TensorList& grads, co
 }
 
 }  // namespace bilevel::core
+
+namespace bilevel::core {
+
+void Optimizer::save(StateWriter& writer, const std::string& prefix) const {
+  writer.tensors(prefix + ".first", first_);
+  writer.tensors(prefix + ".second", second_);
+  writer.integer(prefix + ".steps", steps_);
+}
+
+Commit Optimizer::load(StateReader& reader, const std::string& prefix, const TensorList& params) {
+  TensorList first = reader.tensors(prefix + ".first", params);
+  TensorList second = reader.tensors(prefix + ".second", params);
+  const int64_t steps = reader.integer(prefix + ".steps");
+  return [this, first, second, steps] {
+    first_ = first;
+    second_ = second;
+    steps_ = steps;
+  };
+}
+
+}  // namespace bilevel::core

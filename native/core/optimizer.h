@@ -1,5 +1,6 @@
 // UL optimizers for x and z (sgd, heavy-ball momentum, Adam), each followed by the projection.
 #pragma once
+#include "core/checkpoint.h"
 #include "core/problem.h"
 
 namespace bilevel::core {
@@ -19,6 +20,9 @@ class Optimizer {
   explicit Optimizer(OptimizerOptions options);
   // The updated, projected values of params (history-free); params are not modified.
   TensorList step(const TensorList& params, const TensorList& grads, const std::vector<Box>& sets);
+  // Moments and step count, so a resumed run continues exactly.
+  void save(StateWriter& writer, const std::string& prefix) const;
+  Commit load(StateReader& reader, const std::string& prefix, const TensorList& params);
 
  private:
   OptimizerOptions options_;

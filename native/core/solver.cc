@@ -47,6 +47,23 @@ class TrajectorySolver : public Solver {
   TensorList auxiliaryValues() const override { return z_; }
 
  protected:
+  void saveOwn(StateWriter& writer) const override {
+    writer.tensors("z", z_);
+    upperOptimizer_.save(writer, "upperOptimizer");
+    if (auxiliaryOptimizer_) auxiliaryOptimizer_->save(writer, "auxiliaryOptimizer");
+  }
+
+  Commit loadOwn(StateReader& reader) override {
+    TensorList z = reader.tensors("z", z_);
+    Commit upper = upperOptimizer_.load(reader, "upperOptimizer", x_);
+    Commit auxiliary = auxiliaryOptimizer_ ? auxiliaryOptimizer_->load(reader, "auxiliaryOptimizer", z_) : Commit([] {});
+    return [this, z, upper, auxiliary] {
+      z_ = z;
+      upper();
+      auxiliary();
+    };
+  }
+
   void iterate(IterationRecord& record) override {
     const bool ia = options_.initAuxiliary.has_value();
     const TensorList x = leaves(x_);
@@ -99,6 +116,26 @@ Solver::Solver(std::shared_ptr<Problem> problem)
     : problem_(std::move(problem)),
       x_(cloned(problem_->upperVariables().initial)),
       y_(cloned(problem_->lowerVariables().initial)) {}
+
+void Solver::save(StateWriter& writer) const {
+  writer.tensors("x", x_);
+  writer.tensors("y", y_);
+  writer.integer("iteration", iteration_);
+  saveOwn(writer);
+}
+
+Commit Solver::load(StateReader& reader) {
+  TensorList x = reader.tensors("x", x_);
+  TensorList y = reader.tensors("y", y_);
+  const int64_t iteration = reader.integer("iteration");
+  Commit own = loadOwn(reader);
+  return [this, x, y, iteration, own] {
+    x_ = x;
+    y_ = y;
+    iteration_ = iteration;
+    own();
+  };
+}
 
 IterationRecord Solver::step() {
   PeakMemory memory;

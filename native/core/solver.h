@@ -3,6 +3,7 @@
 #include <memory>
 #include <optional>
 
+#include "core/checkpoint.h"
 #include "core/hypergradient.h"
 #include "core/optimizer.h"
 
@@ -30,12 +31,20 @@ class Solver {
   TensorList lowerValues() const { return y_; }
   virtual TensorList auxiliaryValues() const { return {}; }
   bool anyThread() const { return problem_->anyThread(); }
+  // The whole state (x, y, the iteration, and each solver's own: z, optimizer moments, v).
+  void save(StateWriter& writer) const;
+  // Reads and checks a saved state; nothing changes until the returned step runs.
+  Commit load(StateReader& reader);
 
  protected:
   // x and y start as copies of the problem's starting values.
   explicit Solver(std::shared_ptr<Problem> problem);
   // Fills record (all but iteration and peakBytes) and advances x_, y_ on success.
   virtual void iterate(IterationRecord& record) = 0;
+  virtual void saveOwn(StateWriter&) const {}
+  virtual Commit loadOwn(StateReader&) {
+    return [] {};
+  }
 
   std::shared_ptr<Problem> problem_;
   TensorList x_;
