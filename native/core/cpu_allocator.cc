@@ -13,7 +13,7 @@ namespace bilevel::core {
 namespace {
 
 constexpr size_t kHeaderBytes = 64;            // keeps the data 64-byte aligned; holds the block size
-constexpr size_t kMinCachedBytes = 16 << 10;   // smaller blocks go straight back to malloc
+constexpr size_t kMinCachedBytes = 256;        // smaller blocks go straight back to malloc
 constexpr size_t kMaxCachedBytes = 128 << 20;  // the cache never holds more than this
 
 class BlockCache {
