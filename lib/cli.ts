@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // The `bilevel` command: runs described by JSON config files (docs/config.md).
-//   bilevel run CONFIG.json [--out DIR] [--iterations N] [--device cpu|cuda|cuda:N] [--quiet]
+//   bilevel run CONFIG.json [--out DIR] [--iterations N] [--device cpu|cuda|cuda:N] [--resume] [--quiet]
+//   bilevel compare CONFIG.json --methods rhg,ait,... [--out DIR] [--iterations N] [--quiet]
 //   bilevel validate CONFIG.json
 //   bilevel info [--json]
 // Exit codes: 0 success, 1 run failure, 2 invalid config or arguments, 128 + signal number when
@@ -16,14 +17,21 @@ import type { DynamicsConfig, HypergradientConfig } from './config';
 import { BilevelError } from './errors';
 import { versions } from './index';
 import type { Problem } from './problem';
-import { DeviceSchema, loadRunConfig, type LoadedRun, type RunConfig, type RunConfigOverrides } from './run-config';
-import type { IterationRecord, RunResult } from './solver';
+import {
+  DeviceSchema, checkSolver, createProblem, createSolver, hasTaskMetrics, loadRunConfig, parseRunConfig, validateRunConfig,
+  type LoadedRun, type RunConfig, type RunConfigOverrides,
+} from './run-config';
+import type { IterationRecord, RunResult, SolverRun } from './solver';
+import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
+import { isMethodName, methodNames, methodPresets, presetSolver, sharedSettings, type MethodName } from './method-presets';
+import { CHECKPOINT_FILE, checkpointMeta, verifyCheckpoint } from './run-checkpoint';
 import { manualSeed, type NestedArray, type Tensor } from './tensor';
 
 const EXIT = { success: 0, failure: 1, invalid: 2 } as const;
 
 const USAGE = `usage:
-  bilevel run CONFIG.json [--out DIR] [--iterations N] [--device cpu|cuda|cuda:N] [--quiet]
+  bilevel run CONFIG.json [--out DIR] [--iterations N] [--device cpu|cuda|cuda:N] [--resume] [--quiet]
+  bilevel compare CONFIG.json --methods ${methodNames.join(',')} [--out DIR] [--iterations N] [--quiet]
   bilevel validate CONFIG.json
   bilevel info [--json]
 The config format: docs/config.md; its JSON Schema: schema/bilevel-run.schema.json.`;
@@ -83,20 +91,42 @@ function parseDeviceOption(text: string | undefined): string | undefined {
   return text;
 }
 
-/** Reads and loads a config; its refusals exit with 2, a missing device or a native failure with 1. */
-function loadConfigFile(file: string, overrides: RunConfigOverrides = {}): LoadedRun {
-  let text: string;
+function readConfigFile(file: string): string {
   try {
-    text = fs.readFileSync(file, 'utf8');
+    return fs.readFileSync(file, 'utf8');
   } catch (err) {
     throw new UsageError(`${file}: cannot read the config (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
   }
+}
+
+/** Runs fn with the library's INVALID_ARGUMENT refusals turned into UsageErrors (exit code 2). */
+function asUsageErrors<T>(fn: () => T): T {
   try {
-    return loadRunConfig(text, file, overrides);
+    return fn();
   } catch (err) {
     if (err instanceof BilevelError && err.code === 'INVALID_ARGUMENT') throw new UsageError(err.message);
     throw err;
   }
+}
+
+/** Reads and loads a config; its refusals exit with 2, a missing device or a native failure with 1. */
+function loadConfigFile(file: string, overrides: RunConfigOverrides = {}): LoadedRun {
+  const text = readConfigFile(file);
+  return asUsageErrors(() => loadRunConfig(text, file, overrides));
+}
+
+function parseMethodsOption(text: string | undefined): MethodName[] {
+  const known = methodNames.join(', ');
+  if (text === undefined) throw new UsageError(`compare: --methods is required (known: ${known})`);
+  const names = text.split(',').map((name) => name.trim()).filter((name) => name !== '');
+  if (names.length === 0) throw new UsageError(`--methods: expected a comma-separated list (known: ${known})`);
+  const seen = new Set<string>();
+  for (const name of names) {
+    if (!isMethodName(name)) throw new UsageError(`--methods: unknown method ${JSON.stringify(name)} (known: ${known})`);
+    if (seen.has(name)) throw new UsageError(`--methods: ${JSON.stringify(name)} is given twice`);
+    seen.add(name);
+  }
+  return names as MethodName[];
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -138,11 +168,13 @@ function writeFileAtomic(file: string, text: string): void {
 class MetricsLog {
   readonly #fd: number;
 
-  constructor(file: string) {
-    this.#fd = fs.openSync(file, 'w');
+  /** Starts the file with `kept` (the lines a resumed run keeps), written atomically first. */
+  constructor(file: string, kept: MetricsLine[] = []) {
+    writeFileAtomic(file, kept.map((line) => `${JSON.stringify(line)}\n`).join(''));
+    this.#fd = fs.openSync(file, 'a');
   }
 
-  append(record: IterationRecord): void {
+  append(record: MetricsLine): void {
     fs.writeSync(this.#fd, `${JSON.stringify(record)}\n`);
   }
 
@@ -151,6 +183,12 @@ class MetricsLog {
     fs.closeSync(this.#fd);
   }
 }
+
+/** The task's metrics (problem.metrics()), e.g. testAccuracy and f1 for hyper-cleaning. */
+type TaskMetrics = Record<string, number>;
+
+/** A metrics.jsonl line: the iteration's record, with the task's metrics when evaluated there. */
+type MetricsLine = IterationRecord & { metrics?: TaskMetrics };
 
 interface KBarSummary {
   first: number;
@@ -171,6 +209,8 @@ interface RunResultFile {
   kBar: KBarSummary | null;
   /** ||x - x*|| / ||x*|| over all UL variables, for problems with a known optimum. */
   distanceToOptimum: number | null;
+  /** The task's metrics at the end; absent for problems without metrics (the toys). */
+  metrics?: TaskMetrics;
   x: NestedArray[];
   y: NestedArray[];
   z: NestedArray[];
@@ -208,7 +248,12 @@ function plainValues(tensors: Tensor[]): NestedArray[] {
   return values;
 }
 
-function resultFile(config: RunConfig, problem: Problem, run: RunResult, wallTimeSeconds: number): RunResultFile {
+/** A finished (or interrupted) run: its variables and records, and the task's final metrics. */
+interface FinishedRun extends RunResult {
+  metrics?: TaskMetrics;
+}
+
+function resultFile(config: RunConfig, problem: Problem, run: FinishedRun, wallTimeSeconds: number): RunResultFile {
   const last = run.records.at(-1);
   const x = plainValues(run.x);
   return {
@@ -218,6 +263,7 @@ function resultFile(config: RunConfig, problem: Problem, run: RunResult, wallTim
     lower: last?.lower ?? null,
     kBar: summarizeKBar(run.records),
     distanceToOptimum: problem.optimum ? relativeDistance(x, problem.optimum.x) : null,
+    ...(run.metrics === undefined ? {} : { metrics: run.metrics }),
     x,
     y: plainValues(run.y),
     z: plainValues(run.z),
@@ -333,51 +379,286 @@ async function runCommand(term: Terminal, args: string[]): Promise<number> {
     iterations: { type: 'string' },
     device: { type: 'string' },
     quiet: { type: 'boolean', default: false },
+    resume: { type: 'boolean', default: false },
   });
   const configPath = onlyConfigArgument('run', positionals);
   const overrides = { iterations: parseIterationsOption(values.iterations), device: parseDeviceOption(values.device) };
   const { config, problem, solver } = loadConfigFile(configPath, overrides);
   const outDir = values.out ?? path.join('runs', path.basename(configPath, path.extname(configPath)));
   const quiet = values.quiet === true;
-  if (config.checkpointEvery !== undefined && !quiet) {
-    printError(term, 'checkpointEvery: accepted, but this version writes no checkpoints yet');
-  }
-  return execute(term, { config, problem, solver }, outDir, quiet);
+  return execute(term, { config, problem, solver }, outDir, quiet, values.resume === true);
 }
 
-/** Runs a loaded config into outDir; the exit code: 0, or 128 + the signal that stopped it. */
-async function execute(term: Terminal, { config, problem, solver }: LoadedRun, outDir: string, quiet: boolean): Promise<number> {
+/**
+ * Up to `iterations` UL iterations, each record handed to onRecord: on a worker thread for native
+ * problems (all the config problems), else stepped here, yielding to the event loop in between.
+ */
+async function advanceRun(run: SolverRun, iterations: number, onRecord: (record: IterationRecord) => void, signal: AbortSignal): Promise<number> {
+  if (run.offThread) return run.advance(iterations, onRecord, signal);
+  let done = 0;
+  for (; done < iterations && !signal.aborted; done++) {
+    onRecord(run.step());
+    await yieldToEventLoop();
+  }
+  return done;
+}
+
+/** problem.metrics() at the run's current values (which cannot be read while a chunk runs). */
+function evaluateMetrics(problem: Problem, run: SolverRun): TaskMetrics {
+  const values = run.values();
+  try {
+    return problem.metrics(values);
+  } finally {
+    [...values.x, ...values.y, ...values.z].forEach((t) => t.dispose());
+  }
+}
+
+/** The library's versions, as checkpoints record them. */
+const runVersions = () => ({ bilevel: packageVersion(), libtorch: versions().libtorch });
+
+/** The metrics.jsonl lines of iterations before `iteration` (those a resumed run keeps). */
+function keptLines(file: string, iteration: number): MetricsLine[] {
+  if (!fs.existsSync(file)) return [];
+  return fs.readFileSync(file, 'utf8').split('\n').filter((line) => line.trim() !== '')
+    .map((line) => JSON.parse(line) as MetricsLine).filter((line) => line.iteration < iteration);
+}
+
+/** Where the next chunk ends: the next multiple of metricsEvery or checkpointEvery, or the end. */
+function nextStop(done: number, total: number, periods: (number | undefined)[]): number {
+  let stop = total;
+  for (const period of periods) if (period !== undefined) stop = Math.min(stop, (Math.floor(done / period) + 1) * period);
+  return stop;
+}
+
+/**
+ * Runs a loaded config into outDir, writing metrics.jsonl as it goes and a checkpoint every
+ * checkpointEvery iterations, at the end and when interrupted. Task metrics are evaluated every
+ * metricsEvery iterations (default: at the end) and go on that iteration's record, which is
+ * therefore written once its chunk ends. With resume, a checkpoint in outDir is checked against
+ * the config and the library, and the run continues from it, keeping the metrics lines before it.
+ */
+async function runWithMetrics(
+  { config, problem, solver }: LoadedRun, outDir: string, progress: Progress, signal: AbortSignal, resume: boolean,
+): Promise<FinishedRun> {
+  const tracksMetrics = hasTaskMetrics(config.problem);
+  const checkpoint = path.join(outDir, CHECKPOINT_FILE);
+  const metricsFile = path.join(outDir, 'metrics.jsonl');
+  using run = solver.start(problem);
+  const startAt = resume && fs.existsSync(checkpoint)
+    ? verifyCheckpoint(run.load(checkpoint), config, runVersions(), checkpoint).iteration
+    : 0;
+  const records: IterationRecord[] = keptLines(metricsFile, startAt);
+  const metrics = new MetricsLog(metricsFile, records);
+  let pending: MetricsLine | undefined;
+  let lastMetrics: TaskMetrics | undefined;
+  const flush = () => {
+    if (pending !== undefined) metrics.append(pending);
+    pending = undefined;
+  };
+  const onRecord = (record: IterationRecord) => {
+    flush();
+    pending = record;
+    records.push(record);
+    progress.update(records.length, record);
+  };
+  const save = () => run.save(checkpoint, checkpointMeta(config, records.length, runVersions()));
+  try {
+    while (records.length < config.iterations && !signal.aborted) {
+      const stop = nextStop(records.length, config.iterations, [tracksMetrics ? config.metricsEvery : undefined, config.checkpointEvery]);
+      const wanted = stop - records.length;
+      const done = await advanceRun(run, wanted, onRecord, signal);
+      if (tracksMetrics && pending !== undefined && (done < wanted || records.length % (config.metricsEvery ?? config.iterations) === 0 || records.length === config.iterations)) {
+        lastMetrics = evaluateMetrics(problem, run);
+        pending = { ...pending, metrics: lastMetrics };
+      }
+      flush();
+      if (config.checkpointEvery !== undefined && records.length % config.checkpointEvery === 0) save();
+      if (done < wanted) break;
+    }
+    save(); // the final state, also after an interruption
+  } finally {
+    flush();
+    metrics.close();
+  }
+  if (tracksMetrics) lastMetrics ??= evaluateMetrics(problem, run);
+  return { ...run.values(), records, aborted: records.length < config.iterations, metrics: lastMetrics };
+}
+
+/** Runs a loaded config into outDir (metrics.jsonl, checkpoint.bin, then result.json). */
+async function runInto(loaded: LoadedRun, outDir: string, progress: Progress, signal: AbortSignal, resume = false): Promise<RunResultFile> {
   fs.mkdirSync(outDir, { recursive: true });
   // A result.json beside new metrics would describe another run.
   fs.rmSync(path.join(outDir, 'result.json'), { force: true });
-  const metrics = new MetricsLog(path.join(outDir, 'metrics.jsonl'));
-  const progress = createProgress(term, quiet, config.iterations);
-  const controller = new AbortController();
-  const removeSignalHandlers = abortOnSignals(controller);
-  manualSeed(config.seed);
+  manualSeed(loaded.config.seed);
   const started = performance.now();
-  let run: RunResult;
+  let run: FinishedRun;
   try {
-    let done = 0;
-    run = await solver.run(problem, {
-      iterations: config.iterations,
-      signal: controller.signal,
-      onIteration: (record) => {
-        metrics.append(record);
-        progress.update(++done, record);
-      },
-    });
+    run = await runWithMetrics(loaded, outDir, progress, signal, resume);
   } finally {
     progress.stop();
-    metrics.close();
+  }
+  const result = resultFile(loaded.config, loaded.problem, run, (performance.now() - started) / 1000);
+  writeFileAtomic(path.join(outDir, 'result.json'), `${readableJson(result)}\n`);
+  return result;
+}
+
+/** The exit code of a run: 0, or 128 + the number of the signal that interrupted it. */
+function exitCodeAfter(result: RunResultFile, signal: AbortSignal): number {
+  const reason = signal.reason as NodeJS.Signals | undefined;
+  return result.status === 'interrupted' && reason !== undefined ? 128 + os.constants.signals[reason] : EXIT.success;
+}
+
+/** Runs a loaded config into outDir; the exit code: 0, or 128 + the signal that stopped it. */
+async function execute(term: Terminal, loaded: LoadedRun, outDir: string, quiet: boolean, resume: boolean): Promise<number> {
+  const controller = new AbortController();
+  const removeSignalHandlers = abortOnSignals(controller);
+  try {
+    const result = await runInto(loaded, outDir, createProgress(term, quiet, loaded.config.iterations), controller.signal, resume);
+    if (!quiet) term.stdout.write(`${summaryLine(result, outDir)}\n`);
+    return exitCodeAfter(result, controller.signal);
+  } finally {
     removeSignalHandlers();
   }
-  const wallTimeSeconds = (performance.now() - started) / 1000;
-  const result = resultFile(config, problem, run, wallTimeSeconds);
-  writeFileAtomic(path.join(outDir, 'result.json'), `${readableJson(result)}\n`);
-  if (!quiet) term.stdout.write(`${summaryLine(result, outDir)}\n`);
-  const signal = controller.signal.reason as NodeJS.Signals | undefined;
-  return run.aborted && signal !== undefined ? 128 + os.constants.signals[signal] : EXIT.success;
+}
+
+// ---------------------------------------------------------------------------------------------
+// compare
+
+/** One method's line of compare.json. */
+interface ComparedMethod {
+  method: MethodName;
+  label: string;
+  status: RunResultFile['status'] | 'failed';
+  /** The failure's message (status "failed"). */
+  error?: string;
+  /** Its outputs, relative to compare.json. */
+  outDir: string;
+  iterations: number;
+  upper: number | null;
+  kBarLast: number | null;
+  /** Mean of unrollMs + hypergradientMs + updateMs over the records. */
+  msPerIteration: number | null;
+  peakBytes: number | null;
+  distanceToOptimum: number | null;
+  metrics?: TaskMetrics;
+  solver: RunConfig['solver'];
+}
+
+interface CompareFile {
+  config: RunConfig;
+  methods: ComparedMethod[];
+  versions: { bilevel: string; libtorch: string };
+}
+
+const readMetricsLines = (file: string): MetricsLine[] =>
+  fs.readFileSync(file, 'utf8').split('\n').filter((line) => line !== '').map((line) => JSON.parse(line) as MetricsLine);
+
+const mean = (values: number[]) => (values.length === 0 ? null : values.reduce((a, b) => a + b, 0) / values.length);
+
+function comparedMethod(method: MethodName, config: RunConfig, result: RunResultFile, outDir: string): ComparedMethod {
+  const records = readMetricsLines(path.join(outDir, 'metrics.jsonl'));
+  return {
+    method,
+    label: methodPresets[method].label,
+    status: result.status,
+    outDir: method,
+    iterations: result.iterations,
+    upper: result.upper,
+    kBarLast: result.kBar?.last ?? null,
+    msPerIteration: mean(records.map((r) => r.unrollMs + r.hypergradientMs + r.updateMs)),
+    peakBytes: records.length === 0 ? null : Math.max(...records.map((r) => r.peakBytes)),
+    distanceToOptimum: result.distanceToOptimum,
+    ...(result.metrics === undefined ? {} : { metrics: result.metrics }),
+    solver: config.solver,
+  };
+}
+
+const failedMethod = (method: MethodName, config: RunConfig, error: string): ComparedMethod => ({
+  method, label: methodPresets[method].label, status: 'failed', error, outDir: method, iterations: 0, upper: null,
+  kBarLast: null, msPerIteration: null, peakBytes: null, distanceToOptimum: null, solver: config.solver,
+});
+
+/** The run config of each method: the base config with the method's solver, validated and checked like any config. */
+function methodConfigs(base: RunConfig, methods: MethodName[]): Map<MethodName, RunConfig> {
+  const shared = sharedSettings(base.solver);
+  return new Map(methods.map((method) => {
+    const config = validateRunConfig({ ...base, solver: presetSolver(method, shared) });
+    checkSolver(config);
+    return [method, config];
+  }));
+}
+
+const cell = (value: number | null | undefined, digits = 6) =>
+  (value === null || value === undefined ? '-' : formatNumber(Number(value.toPrecision(digits))));
+
+/** The Markdown table: method, final F, Kbar, ms / iteration, peak MiB, then the task metrics or the distance to x*. */
+function comparisonTable(methods: ComparedMethod[]): string {
+  const metricNames = [...new Set(methods.flatMap((m) => Object.keys(m.metrics ?? {})))];
+  const withDistance = methods.some((m) => m.distanceToOptimum !== null);
+  const header = ['method', 'final F', 'Kbar (last)', 'ms / iteration', 'peak MiB', ...(withDistance ? ['\\|\\|x - x*\\|\\| / \\|\\|x*\\|\\|'] : []), ...metricNames];
+  const rows = methods.map((m) => [
+    m.status === 'completed' ? m.method : `${m.method} (${m.status})`,
+    cell(m.upper), cell(m.kBarLast), cell(m.msPerIteration, 3), cell(m.peakBytes === null ? null : m.peakBytes / 2 ** 20, 3),
+    ...(withDistance ? [cell(m.distanceToOptimum, 4)] : []),
+    ...metricNames.map((name) => cell(m.metrics?.[name], 4)),
+  ]);
+  const line = (cells: string[]) => `| ${cells.join(' | ')} |`;
+  return [line(header), line(header.map((_, i) => (i === 0 ? '---' : '---:'))), ...rows.map(line)].join('\n');
+}
+
+async function compareCommand(term: Terminal, args: string[]): Promise<number> {
+  const { values, positionals } = parseOptions('compare', args, {
+    methods: { type: 'string' },
+    out: { type: 'string' },
+    iterations: { type: 'string' },
+    quiet: { type: 'boolean', default: false },
+  });
+  const configPath = onlyConfigArgument('compare', positionals);
+  const methods = parseMethodsOption(values.methods);
+  const overrides = { iterations: parseIterationsOption(values.iterations) };
+  const text = readConfigFile(configPath);
+  const base = asUsageErrors(() => parseRunConfig(text, configPath, overrides));
+  const configs = asUsageErrors(() => methodConfigs(base, methods));
+  const problem = asUsageErrors(() => createProblem(base, path.dirname(configPath)));
+  const outDir = values.out ?? path.join('runs', `${path.basename(configPath, path.extname(configPath))}-compare`);
+  const quiet = values.quiet === true;
+  const controller = new AbortController();
+  const removeSignalHandlers = abortOnSignals(controller);
+  const compared: ComparedMethod[] = [];
+  try {
+    for (const [method, config] of configs) {
+      if (controller.signal.aborted) break;
+      compared.push(await compareOne(term, { method, config, problem }, path.join(outDir, method), quiet, controller.signal));
+    }
+  } finally {
+    removeSignalHandlers();
+  }
+  const file: CompareFile = { config: base, methods: compared, versions: { bilevel: packageVersion(), libtorch: versions().libtorch } };
+  fs.mkdirSync(outDir, { recursive: true });
+  writeFileAtomic(path.join(outDir, 'compare.json'), `${readableJson(file)}\n`);
+  term.stdout.write(`${comparisonTable(compared)}\n`);
+  const interrupted = compared.find((m) => m.status === 'interrupted');
+  if (interrupted !== undefined) return 128 + os.constants.signals[controller.signal.reason as NodeJS.Signals];
+  return compared.some((m) => m.status === 'failed') ? EXIT.failure : EXIT.success;
+}
+
+/** One method of a comparison into methodDir; a failure is reported and recorded, and the others go on. */
+async function compareOne(
+  term: Terminal, { method, config, problem }: { method: MethodName; config: RunConfig; problem: Problem },
+  methodDir: string, quiet: boolean, signal: AbortSignal,
+): Promise<ComparedMethod> {
+  try {
+    const solver = createSolver(config, problem);
+    // A progress bar on a terminal; no periodic lines, which would interleave eight runs.
+    const progress = quiet || !term.stdout.isTTY ? silentProgress : createProgress(term, false, config.iterations);
+    const result = await runInto({ config, problem, solver }, methodDir, progress, signal);
+    if (!quiet) term.stdout.write(`${method}: ${summaryLine(result, methodDir)}\n`);
+    return comparedMethod(method, config, result, methodDir);
+  } catch (err) {
+    const message = err instanceof Error ? err.message : String(err);
+    printError(term, `${method}: ${message}`);
+    return failedMethod(method, config, message);
+  }
 }
 
 function summaryLine(result: RunResultFile, outDir: string): string {
@@ -419,6 +700,8 @@ export async function main(argv: string[], term: Terminal = processTerminal): Pr
     switch (command) {
       case 'run':
         return await runCommand(term, args);
+      case 'compare':
+        return await compareCommand(term, args);
       case 'validate':
         return validateCommand(term, args);
       case 'info':
@@ -430,7 +713,7 @@ export async function main(argv: string[], term: Terminal = processTerminal): Pr
         return EXIT.success;
       default: {
         const fault = command === undefined ? 'expected a command' : `unknown command ${JSON.stringify(command)}`;
-        throw new UsageError(`${fault} (run, validate or info; bilevel --help for usage)`);
+        throw new UsageError(`${fault} (run, compare, validate or info; bilevel --help for usage)`);
       }
     }
   } catch (err) {

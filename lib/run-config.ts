@@ -1,6 +1,8 @@
 // Run configs: one JSON file describes a whole run (problem, solver, iterations, dtype, device).
 // The "solver" member is the SolverConfigSchema of lib/config.ts itself, so the builder, the CLI
 // and the native side read one shape, and the shipped JSON Schema is generated from this file.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { Type, type Static, type TObject, type TSchema } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import {
@@ -12,6 +14,7 @@ import { BilevelError } from './errors';
 import type { Problem } from './problem';
 import { problems, type NonconvexOptions } from './problems';
 import { Solver } from './solver';
+import { datasetRoot, tasks } from './tasks';
 import { tensor, type Device, type Tensor } from './tensor';
 
 const strict = { additionalProperties: false } as const;
@@ -42,7 +45,51 @@ export const problemSchemas = {
     strict,
   ),
   'toy/bamm-convex': Type.Object({ name: Type.Literal('toy/bamm-convex'), ...toyFields(100) }, strict),
+  'hyper-cleaning': Type.Object(
+    {
+      name: Type.Literal('hyper-cleaning'),
+      dataset: Type.Union([Type.Literal('fashion-mnist'), Type.Literal('mnist'), Type.Literal('cifar10')], {
+        description: 'the dataset: IDX files (fashion-mnist, mnist) or CIFAR-10 binary batches (cifar10)',
+      }),
+      root: Type.Optional(Type.String({
+        minLength: 1,
+        description: 'the folder with the dataset\'s files, relative to the config file (default: $BILEVEL_FASHION_MNIST or '
+          + '/usr/share/datasets/fashion-mnist, $BILEVEL_MNIST, $BILEVEL_CIFAR10)',
+      })),
+      model: Type.Optional(Type.Union([Type.Literal('linear'), Type.Literal('mlp')], {
+        description: 'the LL model: linear (convex LL, default) or mlp (input-hidden-10 with ReLU, non-convex LL)',
+      })),
+      hidden: Type.Optional(Type.Integer({ minimum: 1, description: 'hidden units of the mlp (default 300)' })),
+      trainSize: Type.Optional(Type.Integer({ minimum: 1, description: 'training samples (default 5000)' })),
+      validationSize: Type.Optional(Type.Integer({ minimum: 1, description: 'validation samples (default 5000)' })),
+      testSize: Type.Optional(Type.Integer({ minimum: 1, description: 'test samples (default 10000)' })),
+      corruption: Type.Optional(Type.Number({
+        minimum: 0, maximum: 1, description: 'share of training labels moved to another class (default 0.5)',
+      })),
+      seed: Type.Optional(Type.Integer({
+        minimum: 0, description: 'seeds the split, the corruption and the mlp\'s initialization (default: the run\'s seed)',
+      })),
+    },
+    strict,
+  ),
 };
+
+/** The problems with task metrics (problem.metrics()); the toys have none. */
+const problemsWithMetrics: ReadonlySet<ProblemName> = new Set(['hyper-cleaning']);
+
+export const hasTaskMetrics = (problem: ProblemConfig): boolean => problemsWithMetrics.has(problem.name);
+
+export const PriorAnchorSchema = Type.Object(
+  {
+    pretrainSteps: Type.Integer({ minimum: 1, description: 'gd steps on f at the starting x (problem.pretrainLower)' }),
+    lr: Type.Number({ exclusiveMinimum: 0, description: 'their step size' }),
+  },
+  {
+    ...strict,
+    description: 'the prior\'s anchor z_p: the LL variables pretrained on f (AIT_P); used when the solver has a prior, '
+      + 'else ignored (bilevel compare uses it for aitp)',
+  },
+);
 
 export const DtypeSchema = Type.Union([Type.Literal('float32'), Type.Literal('float64')], {
   description: 'dtype of the problem\'s variables',
@@ -65,13 +112,22 @@ export const RunConfigSchema = Type.Object(
     dtype: DtypeSchema,
     device: DeviceSchema,
     checkpointEvery: Type.Optional(
-      Type.Integer({ minimum: 1, description: 'reserved: write a checkpoint every N UL iterations (not yet acted on)' }),
+      Type.Integer({ minimum: 1, description: 'write DIR/checkpoint.bin every N UL iterations (also at the end and when interrupted)' }),
     ),
+    metricsEvery: Type.Optional(Type.Integer({
+      minimum: 1,
+      description: 'evaluate the task\'s metrics every N UL iterations and at the end (default: at the end only); '
+        + 'ignored by problems without metrics',
+    })),
+    priorAnchor: Type.Optional(PriorAnchorSchema),
   },
   { ...strict, title: 'bilevel run config' },
 );
 
 export type ProblemConfig = Static<typeof RunConfigSchema>['problem'];
+export type HyperCleaningConfig = Static<(typeof problemSchemas)['hyper-cleaning']>;
+export type ToyProblemConfig = Exclude<ProblemConfig, HyperCleaningConfig>;
+export type PriorAnchor = Static<typeof PriorAnchorSchema>;
 export type ProblemName = keyof typeof problemSchemas;
 export type RunConfig = Static<typeof RunConfigSchema>;
 /** What the command line may override in a config file. */
@@ -165,8 +221,18 @@ function checkStartValues(value: unknown, path: string): void {
   throw invalid(`${path}: must be an array of numbers or an array of arrays of numbers (one per variable); got ${shown(value)}`);
 }
 
+function validateHyperCleaning(problem: Record<string, unknown>): void {
+  const { properties } = problemSchemas['hyper-cleaning'];
+  checkLiterals(properties.dataset, problem.dataset, 'problem.dataset');
+  if (problem.model !== undefined) checkLiterals(properties.model, problem.model, 'problem.model');
+}
+
 function validateProblem(value: unknown): ProblemConfig {
   const problem = objectAt(value, 'problem');
+  if (problem.name === 'hyper-cleaning') {
+    checkFields(problemSchemas['hyper-cleaning'], problem, 'problem');
+    validateHyperCleaning(problem);
+  }
   checkStartValues(problem.x0, 'problem.x0');
   checkStartValues(problem.y0, 'problem.y0');
   return validateVariant(problemSchemas, 'name', problem, 'problem');
@@ -215,6 +281,12 @@ function validateSolver(value: unknown): SolverConfig {
   return validateTrajectorySolver(solver);
 }
 
+function validatePriorAnchor(value: unknown): void {
+  const anchor = objectAt(value, 'priorAnchor');
+  checkFields(PriorAnchorSchema, anchor, 'priorAnchor');
+  validate(PriorAnchorSchema, anchor, 'priorAnchor');
+}
+
 /** Validates a parsed run config and returns it with every default filled in. */
 export function validateRunConfig(value: unknown): RunConfig {
   const root = objectAt(value, '(root)');
@@ -227,6 +299,8 @@ export function validateRunConfig(value: unknown): RunConfig {
   if (root.dtype !== undefined) checkLiterals(DtypeSchema, root.dtype, 'dtype');
   if (root.device !== undefined) checkDevice(root.device, 'device');
   if (root.checkpointEvery !== undefined) validate(properties.checkpointEvery, root.checkpointEvery, 'checkpointEvery');
+  if (root.metricsEvery !== undefined) validate(properties.metricsEvery, root.metricsEvery, 'metricsEvery');
+  if (root.priorAnchor !== undefined) validatePriorAnchor(root.priorAnchor);
   // Every member has passed its own check above; this fills the top-level defaults. $schema
   // only points editors at the schema, relative to the file: the loaded config drops it.
   const { $schema: _editorsOnly, ...config } = validate(RunConfigSchema, { ...root, problem, solver }, '');
@@ -325,7 +399,7 @@ function parseJson(text: string, source: string): unknown {
   }
 }
 
-const toyFactories: Record<ProblemName, (options: NonconvexOptions) => Problem> = {
+const toyFactories: Record<ToyProblemConfig['name'], (options: NonconvexOptions) => Problem> = {
   'toy/convex': problems.toy.convex,
   'toy/singleton': problems.toy.singleton,
   'toy/nonconvex': problems.toy.nonconvex,
@@ -344,39 +418,112 @@ function startTensors(values: number[] | number[][], dtype: RunConfig['dtype']):
 
 // The core names the start it refuses ("x0[0]: expected 1 elements, got 2"); the config path is
 // problem.x0, and for a flat array (one variable) the [0] would point at a number, not a variable.
-function problemError(err: unknown, config: RunConfig): Error {
+function toyProblemError(err: unknown, problem: ToyProblemConfig): Error {
   if (!(err instanceof BilevelError)) return err as Error;
   let message = withoutOperation(err.message, 'createToyProblem');
   if (err.code === 'DEVICE') return new BilevelError('DEVICE', `device: ${message}`, err);
   for (const key of ['x0', 'y0'] as const) {
-    const given = config.problem[key];
+    const given = problem[key];
     const flat = given !== undefined && !given.every((v) => Array.isArray(v));
     if (flat) message = message.replace(new RegExp(`^${key}\\[0\\]`), key);
   }
   return invalid(`problem.${message}`, err);
 }
 
-function createProblem(config: RunConfig): Problem {
-  const { name, x0, y0, ...sizes } = config.problem;
+function createToyProblem(problem: ToyProblemConfig, config: RunConfig): Problem {
+  const { name, x0, y0, ...sizes } = problem;
   const starts = { x0: x0 && startTensors(x0, config.dtype), y0: y0 && startTensors(y0, config.dtype) };
   try {
     return toyFactories[name]({ ...sizes, ...starts, dtype: config.dtype, device: config.device as Device });
   } catch (err) {
-    throw problemError(err, config);
+    throw toyProblemError(err, problem);
   } finally {
     // The core copies the starts, so these are no longer needed.
     [...(starts.x0 ?? []), ...(starts.y0 ?? [])].forEach((t) => t.dispose());
   }
 }
 
-/** The native combination check (new Solver), its reason placed under the config's solver path. */
-function createSolver(config: RunConfig): Solver {
+/** The data folder: root (which must exist) or the dataset's default; refusals name problem.root. */
+function dataRoot(problem: HyperCleaningConfig, configDir: string): string {
+  if (problem.root !== undefined) {
+    const root = path.resolve(configDir, problem.root);
+    if (!fs.existsSync(root)) throw invalid(`problem.root: no such folder: ${root}`);
+    return root;
+  }
   try {
-    return new Solver(config.solver);
+    return datasetRoot(problem.dataset);
+  } catch (err) {
+    throw invalid(`problem.root: ${(err as Error).message}`, err as Error);
+  }
+}
+
+// The task's own refusals (no default data folder, a split larger than the dataset, a malformed
+// file naming the file and offset) are about the problem member.
+function hyperCleaningError(err: unknown): Error {
+  if (!(err instanceof BilevelError)) return err as Error;
+  const message = withoutOperation(err.message, 'createHyperCleaningProblem');
+  if (err.code === 'DEVICE') return new BilevelError('DEVICE', `device: ${message}`, err);
+  return new BilevelError(err.code, `problem: ${message}`, err);
+}
+
+function createHyperCleaningProblem(problem: HyperCleaningConfig, config: RunConfig, configDir: string): Problem {
+  const { name: _name, root: _root, ...options } = problem;
+  const root = dataRoot(problem, configDir);
+  try {
+    return tasks.hyperCleaning({
+      ...options, root, seed: options.seed ?? config.seed, dtype: config.dtype, device: config.device as Device,
+    });
+  } catch (err) {
+    throw hyperCleaningError(err);
+  }
+}
+
+/** The config's problem; paths in it (hyper-cleaning's root) are relative to configDir. */
+export function createProblem(config: RunConfig, configDir: string): Problem {
+  const { problem } = config;
+  if (problem.name === 'hyper-cleaning') return createHyperCleaningProblem(problem, config, configDir);
+  return createToyProblem(problem, config);
+}
+
+/** The native combination check (new Solver), its reason placed under the config's solver path. */
+function checkedSolver(config: RunConfig, anchor?: Tensor[]): Solver {
+  try {
+    return new Solver(config.solver, { anchor });
   } catch (err) {
     if (!(err instanceof BilevelError)) throw err;
     throw new BilevelError(err.code, `solver: ${withoutOperation(err.message, 'checkSolverConfig')}`, err);
   }
+}
+
+const hasPrior = (solver: SolverConfig): boolean => solver.type !== 'bamm' && solver.prior !== false && solver.prior !== undefined;
+
+/**
+ * The prior's anchor from priorAnchor: the LL variables pretrained on the problem (AIT_P). Without
+ * a prior in the solver, or without priorAnchor, none (the prior then anchors at z_0).
+ */
+function priorAnchorTensors(config: RunConfig, problem: Problem): Tensor[] | undefined {
+  if (config.priorAnchor === undefined || !hasPrior(config.solver)) return undefined;
+  const { pretrainSteps, lr } = config.priorAnchor;
+  try {
+    return problem.pretrainLower({ steps: pretrainSteps, lr });
+  } catch (err) {
+    if (!(err instanceof BilevelError)) throw err;
+    throw new BilevelError(err.code, `priorAnchor: ${withoutOperation(err.message, 'pretrain')}`, err);
+  }
+}
+
+/**
+ * The config's solver for problem: checked by the core, with the pretrained anchor when
+ * priorAnchor applies. checkSolver() first refuses a bad combination before the problem is built.
+ */
+export function createSolver(config: RunConfig, problem: Problem): Solver {
+  const anchor = priorAnchorTensors(config, problem);
+  return anchor === undefined ? checkedSolver(config) : checkedSolver(config, anchor);
+}
+
+/** Refuses a solver combination the core does not accept (message under `solver`). */
+export function checkSolver(config: RunConfig): void {
+  checkedSolver(config);
 }
 
 /**
@@ -384,12 +531,18 @@ function createSolver(config: RunConfig): Solver {
  * starts with the JSON path at fault (or SOURCE:LINE:COLUMN for a JSON syntax error).
  */
 export function loadRunConfig(text: string, source: string, overrides: RunConfigOverrides = {}): LoadedRun {
+  const config = parseRunConfig(text, source, overrides);
+  checkSolver(config);
+  const problem = createProblem(config, path.dirname(source));
+  const solver = createSolver(config, problem);
+  return { config, problem, solver };
+}
+
+/** Parses and validates a run config (defaults filled in, overrides applied); builds nothing. */
+export function parseRunConfig(text: string, source: string, overrides: RunConfigOverrides = {}): RunConfig {
   const parsed = parseJson(text, source);
   const withOverrides = isObject(parsed) ? { ...parsed, ...definedOnly(overrides) } : parsed;
-  const config = validateRunConfig(withOverrides);
-  const solver = createSolver(config);
-  const problem = createProblem(config);
-  return { config, problem, solver };
+  return validateRunConfig(withOverrides);
 }
 
 function definedOnly<T extends object>(values: T): Partial<T> {

@@ -162,8 +162,8 @@ describe('run', () => {
     fs.copyFileSync(aitExample, path.join(workDir, 'nonconvex-ait.json'));
     const { code, stdout, stderr } = await cli(['run', 'nonconvex-ait.json']);
     expect(code).toBe(0);
-    // The example sets checkpointEvery, which this version accepts and says it does not act on.
-    expect(stderr).toMatch(/^checkpointEvery: accepted, but this version writes no checkpoints yet\n$/);
+    expect(stderr).toBe('');
+    expect(fs.existsSync(path.join(workDir, 'runs', 'nonconvex-ait', 'checkpoint.bin'))).toBe(true);
     const lines = stdout.trim().split('\n');
     expect(lines.slice(0, 10).map((line) => line.split(' ').slice(0, 2).join(' ')))
       .toEqual(Array.from({ length: 10 }, (_, i) => `iteration ${60 * (i + 1)}/600`));
@@ -199,7 +199,7 @@ describe('run', () => {
     expect(records.length).toBeGreaterThan(4);
     expect(records.length).toBeLessThan(1_000_000);
     expect(result.upper).toBe(records[records.length - 1].upper);
-    expect(fs.readdirSync(out).sort()).toEqual(['metrics.jsonl', 'result.json']); // no temporary file left
+    expect(fs.readdirSync(out).sort()).toEqual(['checkpoint.bin', 'metrics.jsonl', 'result.json']); // no temporary file left
   });
 
   test('a non-finite objective fails the run with exit code 1 and a one-line message', async () => {
@@ -234,7 +234,7 @@ describe('validate, info and arguments', () => {
       { args: ['validate', path.join(root, 'examples', 'configs', 'nonconvex-rhg.json')], code: 0, stdout: /valid \(toy\/nonconvex, gd \+ reverse, 600 iterations\)/ },
       { args: ['info'], code: 0, stdout: new RegExp(`^bilevel ${packageVersion}\nlibtorch \\S+\ncuda (available|not available)\nthreads \\d+\nnapi \\d+\n$`) },
       { args: ['--help'], code: 0, stdout: /^usage:/ },
-      { args: [], code: 2, stderr: /^expected a command \(run, validate or info; bilevel --help for usage\)\n$/ },
+      { args: [], code: 2, stderr: /^expected a command \(run, compare, validate or info; bilevel --help for usage\)\n$/ },
       { args: ['fly'], code: 2, stderr: /^unknown command "fly"/ },
       { args: ['run'], code: 2, stderr: /^run: expected one CONFIG\.json argument; got 0\n$/ },
       { args: ['run', aitExample, '--iterations', '0'], code: 2, stderr: /^--iterations: must be an integer >= 1; got "0"\n$/ },
@@ -264,9 +264,9 @@ describe('validate, info and arguments', () => {
     { name: 'JSON without a value', config: '{\n  "problem": }', message: /^\S*json-without-a-value\.json:2:14: invalid JSON: Unexpected token '}'$/ },
     { name: 'not an object', config: '[1, 2]', message: /^\(root\): must be an object; got \[1,2\]$/ },
     { name: 'unknown problem', config: { ...base, problem: { name: 'toy/foo' } },
-      message: /^problem\.name: must be one of toy\/convex, toy\/singleton, toy\/nonconvex, toy\/bamm-convex; got "toy\/foo"$/ },
+      message: /^problem\.name: must be one of toy\/convex, toy\/singleton, toy\/nonconvex, toy\/bamm-convex, hyper-cleaning; got "toy\/foo"$/ },
     { name: 'missing solver', config: { ...base, solver: undefined }, message: /^solver: required field is missing$/ },
-    { name: 'unknown top-level field', config: { ...base, iteration: 3 }, message: /^iteration: unknown field \(allowed: \$schema, problem, solver, iterations, seed, dtype, device, checkpointEvery\)$/ },
+    { name: 'unknown top-level field', config: { ...base, iteration: 3 }, message: /^iteration: unknown field \(allowed: \$schema, problem, solver, iterations, seed, dtype, device, checkpointEvery, metricsEvery, priorAnchor\)$/ },
     { name: 'unknown solver field', config: withSolver({ hypergradeint: {} }), message: /^solver\.hypergradeint: unknown field \(allowed: type, dynamics, hypergradient, upper, / },
     { name: 'lr <= 0', config: withSolver({ dynamics: { type: 'gd', lr: -1 } }), message: /^solver\.dynamics\.lr: must be a number > 0; got -1$/ },
     { name: 'steps not an integer', config: withSolver({ dynamics: { type: 'gd', steps: 2.5 } }), message: /^solver\.dynamics\.steps: must be an integer >= 1; got 2\.5$/ },

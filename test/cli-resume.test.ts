@@ -1,0 +1,96 @@
+// bilevel run --resume: a run interrupted (Ctrl-C, or SIGKILL at any moment) and resumed ends bit
+// for bit where an uninterrupted run ends; checkpoints of another config are refused.
+import { spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { pathToFileURL } from 'node:url';
+
+const root = path.join(__dirname, '..');
+const tsxLoader = pathToFileURL(require.resolve('tsx')).href;
+const workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'bilevel-resume-'));
+afterAll(() => fs.rmSync(workDir, { recursive: true, force: true }));
+
+const config = {
+  problem: { name: 'toy/nonconvex', n: 200 },
+  solver: {
+    dynamics: { type: 'gd', lr: 0.1, steps: 100 },
+    hypergradient: { type: 'reverse' },
+    initAuxiliary: { optimizer: 'adam', lr: 0.05 },
+    truncation: 'pessimistic',
+    upper: { optimizer: 'adam', lr: 0.01 },
+  },
+  iterations: 300,
+  checkpointEvery: 7,
+  seed: 0,
+  dtype: 'float64',
+};
+const configFile = path.join(workDir, 'config.json');
+fs.writeFileSync(configFile, JSON.stringify(config));
+
+interface Outcome { code: number | null; signal: NodeJS.Signals | null; stderr: string }
+
+// Runs the CLI; `stopAfterLines` metrics lines later it sends `stopWith`.
+function cli(args: string[], stopWith?: NodeJS.Signals, stopAfterLines = 20, outDir?: string): Promise<Outcome> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ['--import', tsxLoader, path.join(root, 'lib', 'cli.ts'), ...args], { cwd: workDir });
+    let stderr = '';
+    child.stderr.on('data', (d) => (stderr += d));
+    child.stdout.resume();
+    if (stopWith && outDir) {
+      const timer = setInterval(() => {
+        const file = path.join(outDir, 'metrics.jsonl');
+        if (fs.existsSync(file) && fs.readFileSync(file, 'utf8').split('\n').length > stopAfterLines) {
+          clearInterval(timer);
+          child.kill(stopWith);
+        }
+      }, 5);
+      child.on('exit', () => clearInterval(timer));
+    }
+    child.on('exit', (code, signal) => resolve({ code, signal, stderr }));
+  });
+}
+
+const result = (dir: string) => JSON.parse(fs.readFileSync(path.join(dir, 'result.json'), 'utf8'));
+const metricLines = (dir: string) => fs.readFileSync(path.join(dir, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+const numbers = (r: Record<string, number>) => [r.iteration, r.upper, r.lower, r.steps, r.gradientNormX, r.gradientNormZ];
+
+describe('bilevel run --resume', () => {
+  const straight = path.join(workDir, 'straight');
+  beforeAll(async () => {
+    expect((await cli(['run', configFile, '--out', straight, '--quiet'])).code).toBe(0);
+  }, 120_000);
+
+  test.each([['SIGINT'], ['SIGKILL']] as const)('interrupted by %s and resumed: the same result, bit for bit', async (signal) => {
+    const out = path.join(workDir, `resumed-${signal}`);
+    const stopped = await cli(['run', configFile, '--out', out, '--quiet'], signal, 40, out);
+    if (signal === 'SIGINT') expect(stopped.code).toBe(130);
+    else expect(stopped.signal).toBe('SIGKILL');
+    expect(fs.existsSync(path.join(out, 'checkpoint.bin'))).toBe(true);
+    const resumed = await cli(['run', configFile, '--out', out, '--quiet', '--resume']);
+    expect(resumed).toMatchObject({ code: 0, stderr: '' });
+    const expected = result(straight);
+    const actual = result(out);
+    expect(actual.status).toBe('completed');
+    expect(actual.x).toEqual(expected.x);
+    expect(actual.y).toEqual(expected.y);
+    expect(actual.z).toEqual(expected.z);
+    expect(metricLines(out).map(numbers)).toEqual(metricLines(straight).map(numbers));
+  }, 120_000);
+
+  test('a checkpoint of another config is refused and nothing is run', async () => {
+    const out = path.join(workDir, 'other');
+    fs.mkdirSync(out);
+    fs.copyFileSync(path.join(straight, 'checkpoint.bin'), path.join(out, 'checkpoint.bin'));
+    const other = path.join(workDir, 'other.json');
+    fs.writeFileSync(other, JSON.stringify({ ...config, seed: 1 }));
+    const refused = await cli(['run', other, '--out', out, '--quiet', '--resume']);
+    expect(refused.code).not.toBe(0);
+    expect(refused.stderr).toMatch(/checkpoint\.bin: the checkpoint belongs to another config/);
+    expect(fs.existsSync(path.join(out, 'result.json'))).toBe(false);
+    fs.writeFileSync(path.join(out, 'checkpoint.bin'), 'garbage');
+    const corrupt = await cli(['run', configFile, '--out', out, '--quiet', '--resume']);
+    expect(corrupt.code).not.toBe(0);
+    expect(corrupt.stderr).toMatch(/checkpoint\.bin: not a readable checkpoint/);
+  }, 60_000);
+});
