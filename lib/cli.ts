@@ -24,6 +24,7 @@ import {
 import type { IterationRecord, RunResult, SolverRun } from './solver';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { isMethodName, methodNames, methodPresets, presetSolver, sharedSettings, type MethodName } from './method-presets';
+import { writeReport } from './report';
 import { CHECKPOINT_FILE, checkpointMeta, verifyCheckpoint } from './run-checkpoint';
 import { manualSeed, type NestedArray, type Tensor } from './tensor';
 
@@ -188,7 +189,7 @@ class MetricsLog {
 type TaskMetrics = Record<string, number>;
 
 /** A metrics.jsonl line: the iteration's record, with the task's metrics when evaluated there. */
-type MetricsLine = IterationRecord & { metrics?: TaskMetrics };
+type MetricsLine = IterationRecord & { metrics?: TaskMetrics; distanceToOptimum?: number };
 
 interface KBarSummary {
   first: number;
@@ -441,6 +442,8 @@ async function runWithMetrics(
   { config, problem, solver }: LoadedRun, outDir: string, progress: Progress, signal: AbortSignal, resume: boolean,
 ): Promise<FinishedRun> {
   const tracksMetrics = hasTaskMetrics(config.problem);
+  // Problems with a known optimum get the distance to it on ~100 records, for the report's chart.
+  const distanceEvery = problem.optimum === undefined ? undefined : Math.max(1, Math.floor(config.iterations / 100));
   const checkpoint = path.join(outDir, CHECKPOINT_FILE);
   const metricsFile = path.join(outDir, 'metrics.jsonl');
   using run = solver.start(problem);
@@ -464,12 +467,17 @@ async function runWithMetrics(
   const save = () => run.save(checkpoint, checkpointMeta(config, records.length, runVersions()));
   try {
     while (records.length < config.iterations && !signal.aborted) {
-      const stop = nextStop(records.length, config.iterations, [tracksMetrics ? config.metricsEvery : undefined, config.checkpointEvery]);
+      const stop = nextStop(records.length, config.iterations,
+        [tracksMetrics ? config.metricsEvery : undefined, config.checkpointEvery, distanceEvery]);
       const wanted = stop - records.length;
       const done = await advanceRun(run, wanted, onRecord, signal);
-      if (tracksMetrics && pending !== undefined && (done < wanted || records.length % (config.metricsEvery ?? config.iterations) === 0 || records.length === config.iterations)) {
+      const atEnd = done < wanted || records.length === config.iterations;
+      if (tracksMetrics && pending !== undefined && (atEnd || records.length % (config.metricsEvery ?? config.iterations) === 0)) {
         lastMetrics = evaluateMetrics(problem, run);
-        pending = { ...pending, metrics: lastMetrics };
+        Object.assign(pending, { metrics: lastMetrics });
+      }
+      if (distanceEvery !== undefined && pending !== undefined && (atEnd || records.length % distanceEvery === 0)) {
+        Object.assign(pending, { distanceToOptimum: relativeDistance(plainValues(run.values().x), problem.optimum!.x) });
       }
       flush();
       if (config.checkpointEvery !== undefined && records.length % config.checkpointEvery === 0) save();
@@ -499,6 +507,8 @@ async function runInto(loaded: LoadedRun, outDir: string, progress: Progress, si
   }
   const result = resultFile(loaded.config, loaded.problem, run, (performance.now() - started) / 1000);
   writeFileAtomic(path.join(outDir, 'result.json'), `${readableJson(result)}\n`);
+  await writeReport(outDir, `${loaded.config.problem.name}: ${describeSolver(loaded.config.solver)}`,
+    [{ method: describeSolver(loaded.config.solver), points: run.records }]);
   return result;
 }
 
@@ -636,6 +646,9 @@ async function compareCommand(term: Terminal, args: string[]): Promise<number> {
   const file: CompareFile = { config: base, methods: compared, versions: { bilevel: packageVersion(), libtorch: versions().libtorch } };
   fs.mkdirSync(outDir, { recursive: true });
   writeFileAtomic(path.join(outDir, 'compare.json'), `${readableJson(file)}\n`);
+  const series = compared.filter((m) => m.status !== 'failed')
+    .map((m) => ({ method: m.method, points: readMetricsLines(path.join(outDir, m.outDir, 'metrics.jsonl')) }));
+  await writeReport(outDir, `${base.problem.name}: ${compared.map((m) => m.method).join(', ')}`, series);
   term.stdout.write(`${comparisonTable(compared)}\n`);
   const interrupted = compared.find((m) => m.status === 'interrupted');
   if (interrupted !== undefined) return 128 + os.constants.signals[controller.signal.reason as NodeJS.Signals];
