@@ -5,6 +5,7 @@
 # Run as root. Installs nothing that is already there (LIBTORCH, Torch_DIR, a Python torch or a
 # system LibTorch all count).
 set -euo pipefail
+source "$(dirname "$0")/apt-install.sh"
 arch=$(gcc -dumpmachine 2>/dev/null || echo x86_64-linux-gnu)
 packages=()
 have_libtorch() {
@@ -23,9 +24,4 @@ if { dpkg -s libtorch-dev >/dev/null 2>&1 || [[ " ${packages[*]} " == *" libtorc
    ! ls /usr/lib/"$arch"/openblas-*/libblas.so.3 >/dev/null 2>&1; then
   packages+=(libopenblas0-openmp)
 fi
-if [ ${#packages[@]} -eq 0 ]; then exit 0; fi
-if [ "$(id -u)" -ne 0 ]; then echo "Missing ${packages[*]}: run this script as root (sudo) to install them" >&2; exit 1; fi
-export DEBIAN_FRONTEND=noninteractive
-apt-get update -qq
-apt-get install -y -qq --no-install-recommends "${packages[@]}" >/dev/null
-echo "Installed: ${packages[*]}"
+apt_install "${packages[@]}"
