@@ -31,11 +31,20 @@ export declare class NativeTensor {
   isDisposed(): boolean;
 }
 
+export interface NativeBuildInfo {
+  compiler: string;
+  cxx: number;
+  type: 'release' | 'debug';
+  cxx11Abi: boolean;
+  /** LibTorch's parallel backend (at::get_parallel_info()), e.g. "OpenMP". */
+  parallel: string;
+}
 export interface NativeVersions {
   libtorch: string;
   cuda: boolean;
   napi: number;
   threads: number;
+  build: NativeBuildInfo;
 }
 
 export declare function setErrorClass(cls: new (code: string, message: string, cause?: Error) => Error): void;

@@ -694,13 +694,16 @@ function validateCommand(term: Terminal, args: string[]): number {
 function infoCommand(term: Terminal, args: string[]): number {
   const { values } = parseOptions('info', args, { json: { type: 'boolean', default: false } });
   const native = versions();
-  const info = { bilevel: packageVersion(), libtorch: native.libtorch, cuda: native.cuda, threads: native.threads, napi: native.napi };
+  const info = {
+    bilevel: packageVersion(), libtorch: native.libtorch, cuda: native.cuda, threads: native.threads, napi: native.napi, build: native.build,
+  };
   if (values.json) {
     term.stdout.write(`${JSON.stringify(info)}\n`);
   } else {
     term.stdout.write(
       `bilevel ${info.bilevel}\nlibtorch ${info.libtorch}\ncuda ${info.cuda ? 'available' : 'not available'}\n` +
-        `threads ${info.threads}\nnapi ${info.napi}\n`,
+        `threads ${info.threads}\nnapi ${info.napi}\n` +
+        `build ${info.build.type}, ${info.build.compiler}, C++ ${info.build.cxx}, cxx11 ABI ${info.build.cxx11Abi ? 'on' : 'off'}, ${info.build.parallel}\n`,
     );
   }
   return EXIT.success;

@@ -4,6 +4,7 @@ export {
   grad, noGrad, manualSeed, tidy, type RandomOptions,
   type Dtype, type Device, type NestedArray, type CreateOptions, type GradOptions,
 } from './tensor';
+import type { NativeVersions } from '../binding';
 import { native } from './binding';
 
 /** Sets LibTorch's intra-op thread count (positive integer). */
@@ -25,7 +26,7 @@ export function releaseCachedMemory(): void {
 }
 
 /** Versions of the library's native parts. */
-export function versions(): { libtorch: string; cuda: boolean; napi: number; threads: number } {
+export function versions(): NativeVersions {
   return native.versions();
 }
 export {

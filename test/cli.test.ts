@@ -220,7 +220,7 @@ describe('validate, info and arguments', () => {
   test('validate accepts the examples; info reports versions; bad arguments exit with 2 (in a child process)', async () => {
     const cases: { args: string[]; code: number; stdout?: RegExp; stderr?: RegExp }[] = [
       { args: ['validate', aitExample], code: 0, stdout: /nonconvex-ait\.json: valid \(toy\/nonconvex, gd \+ reverse \+ initAuxiliary \+ pessimistic truncation, 600 iterations\)\n$/ },
-      { args: ['info'], code: 0, stdout: new RegExp(`^bilevel ${packageVersion}\nlibtorch \\S+\ncuda (available|not available)\nthreads \\d+\nnapi \\d+\n$`) },
+      { args: ['info'], code: 0, stdout: new RegExp(`^bilevel ${packageVersion}\nlibtorch \\S+\ncuda (available|not available)\nthreads \\d+\nnapi \\d+\nbuild (release|debug), .+, C\\+\\+ \\d+, cxx11 ABI (on|off), .+\n$`) },
       { args: ['run', aitExample, '--device', 'gpu'], code: 2, stderr: /^--device: must be "cpu", "cuda" or "cuda:N"; got "gpu"\n$/ },
     ];
     const outcomes = await inBatches(cases, 4, (c) => cli(c.args));
@@ -236,7 +236,7 @@ describe('validate, info and arguments', () => {
     const cases: { args: string[]; code: number; stdout?: RegExp; stderr?: RegExp }[] = [
       { args: ['validate', aitExample], code: 0, stdout: /nonconvex-ait\.json: valid \(toy\/nonconvex, gd \+ reverse \+ initAuxiliary \+ pessimistic truncation, 600 iterations\)\n$/ },
       { args: ['validate', path.join(root, 'examples', 'configs', 'nonconvex-rhg.json')], code: 0, stdout: /valid \(toy\/nonconvex, gd \+ reverse, 600 iterations\)/ },
-      { args: ['info'], code: 0, stdout: new RegExp(`^bilevel ${packageVersion}\nlibtorch \\S+\ncuda (available|not available)\nthreads \\d+\nnapi \\d+\n$`) },
+      { args: ['info'], code: 0, stdout: new RegExp(`^bilevel ${packageVersion}\nlibtorch \\S+\ncuda (available|not available)\nthreads \\d+\nnapi \\d+\nbuild (release|debug), .+, C\\+\\+ \\d+, cxx11 ABI (on|off), .+\n$`) },
       { args: ['--help'], code: 0, stdout: /^usage:/ },
       { args: [], code: 2, stderr: /^expected a command \(run, compare, validate or info; bilevel --help for usage\)\n$/ },
       { args: ['fly'], code: 2, stderr: /^unknown command "fly"/ },
@@ -257,7 +257,9 @@ describe('validate, info and arguments', () => {
     const native = versions();
     expect(JSON.parse(json.stdout)).toEqual({
       bilevel: packageVersion, libtorch: native.libtorch, cuda: native.cuda, threads: native.threads, napi: native.napi,
+      build: native.build,
     });
+    expect(native.build).toMatchObject({ type: 'release', cxx: expect.any(Number), parallel: expect.stringMatching(/\S/) });
   });
 
   // Each malformed config: the one-line message on stderr, starting with the JSON path at fault.

@@ -80,12 +80,35 @@ Napi::Value setNumThreads(const Napi::CallbackInfo& info) {
   });
 }
 
+// "OpenMP", "native thread pool", ...: the "ATen parallel backend" line of at::get_parallel_info().
+std::string parallelBackend() {
+  const std::string info = at::get_parallel_info();
+  const std::string key = "ATen parallel backend: ";
+  const size_t at = info.find(key);
+  if (at == std::string::npos) return "unknown";
+  const size_t start = at + key.size();
+  return info.substr(start, info.find('\n', start) - start);
+}
+
 Napi::Value versions(const Napi::CallbackInfo& info) {
-  Napi::Object out = Napi::Object::New(info.Env());
-  out.Set("libtorch", Napi::String::New(info.Env(), TORCH_VERSION));
-  out.Set("cuda", Napi::Boolean::New(info.Env(), torch::cuda::is_available()));
-  out.Set("napi", Napi::Number::New(info.Env(), NAPI_VERSION));
-  out.Set("threads", Napi::Number::New(info.Env(), torch::get_num_threads()));
+  const Napi::Env env = info.Env();
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("libtorch", Napi::String::New(env, TORCH_VERSION));
+  out.Set("cuda", Napi::Boolean::New(env, torch::cuda::is_available()));
+  out.Set("napi", Napi::Number::New(env, NAPI_VERSION));
+  out.Set("threads", Napi::Number::New(env, torch::get_num_threads()));
+  // How the addon was built, for bug reports.
+  Napi::Object build = Napi::Object::New(env);
+  build.Set("compiler", Napi::String::New(env, __VERSION__));
+  build.Set("cxx", Napi::Number::New(env, static_cast<double>(__cplusplus)));
+#ifdef NDEBUG
+  build.Set("type", Napi::String::New(env, "release"));
+#else
+  build.Set("type", Napi::String::New(env, "debug"));
+#endif
+  build.Set("cxx11Abi", Napi::Boolean::New(env, _GLIBCXX_USE_CXX11_ABI != 0));
+  build.Set("parallel", Napi::String::New(env, parallelBackend()));
+  out.Set("build", build);
   return out;
 }
 
