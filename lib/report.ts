@@ -1,6 +1,6 @@
 // Run reports: convergence charts rendered to SVG in Node with Vega-Lite (F, the distance to the
-// optimum when known, Kbar, time per iteration), written beside the run as SVG files and inlined
-// into one self-contained report.html.
+// optimum when known, Kbar, time per iteration, and each task metric), written beside the run as
+// SVG files and inlined into one self-contained report.html.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vega from 'vega';
@@ -15,6 +15,8 @@ export interface ReportPoint {
   hypergradientMs: number;
   updateMs: number;
   distanceToOptimum?: number;
+  /** Task metrics where they were evaluated (e.g. testAccuracy, f1). */
+  metrics?: Record<string, number>;
 }
 
 export interface ReportSeries {
@@ -25,18 +27,11 @@ export interface ReportSeries {
 interface Chart {
   file: string;
   title: string;
-  field: keyof Row;
+  field: string;
   log: boolean;
 }
 
-interface Row {
-  method: string;
-  iteration: number;
-  upper: number;
-  distance?: number;
-  kBar: number;
-  ms: number;
-}
+type Row = { method: string; iteration: number } & Record<string, number | string | undefined>;
 
 const charts: Chart[] = [
   { file: 'upper.svg', title: 'F(x, y_K)', field: 'upper', log: false },
@@ -53,21 +48,29 @@ function rows(series: ReportSeries[]): Row[] {
     distance: p.distanceToOptimum,
     kBar: p.steps,
     ms: p.unrollMs + p.hypergradientMs + p.updateMs,
+    ...Object.fromEntries(Object.entries(p.metrics ?? {}).map(([name, value]) => [`metric.${name}`, value])),
   })));
 }
 
+/** One chart per task metric the runs evaluated (hyper-cleaning: testAccuracy, f1, ...). */
+function metricCharts(values: Row[]): Chart[] {
+  const names = new Set(values.flatMap((r) => Object.keys(r).filter((k) => k.startsWith('metric.'))));
+  return [...names].sort().map((field) => ({ file: `${field.replace('.', '-')}.svg`, title: field.slice('metric.'.length), field, log: false }));
+}
+
 async function renderSvg(chart: Chart, values: Row[]): Promise<string> {
-  const points = values.filter((r) => Number.isFinite(r[chart.field] as number) && (!chart.log || (r[chart.field] as number) > 0));
+  const points = values.filter((r) => Number.isFinite(r[chart.field] as number) && (!chart.log || (r[chart.field] as number) > 0))
+    .map((r) => ({ method: r.method, iteration: r.iteration, value: r[chart.field] }));
   const spec: vegaLite.TopLevelSpec = {
     $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
     title: chart.title,
     width: 560,
     height: 260,
     data: { values: points },
-    mark: { type: 'line', interpolate: 'linear' },
+    mark: { type: 'line', interpolate: 'linear', point: points.length <= 30 },
     encoding: {
       x: { field: 'iteration', type: 'quantitative', title: 'UL iteration' },
-      y: { field: chart.field, type: 'quantitative', title: chart.title, scale: chart.log ? { type: 'log' } : { zero: false } },
+      y: { field: 'value', type: 'quantitative', title: chart.title, scale: chart.log ? { type: 'log' } : { zero: false } },
       color: { field: 'method', type: 'nominal', title: 'method', legend: { labelLimit: 400 } },
     },
   };
@@ -91,7 +94,7 @@ function writeAtomically(file: string, text: string): void {
  */
 export async function writeReport(dir: string, title: string, series: ReportSeries[]): Promise<string[]> {
   const values = rows(series);
-  const wanted = charts.filter((c) => c.field !== 'distance' || values.some((r) => r.distance !== undefined));
+  const wanted = [...charts.filter((c) => c.field !== 'distance' || values.some((r) => r.distance !== undefined)), ...metricCharts(values)];
   const rendered: { chart: Chart; svg: string }[] = [];
   for (const chart of wanted) rendered.push({ chart, svg: await renderSvg(chart, values) });
   for (const { chart, svg } of rendered) writeAtomically(path.join(dir, chart.file), svg);

@@ -169,6 +169,9 @@ describe('hyper-cleaning run configs', () => {
     expect(result.metrics).toEqual(records[6].metrics);
     expect(result.distanceToOptimum).toBeNull();
     expect((result.config as { problem: { root: string } }).problem.root).toBe(dataDir);
+    // The report charts each task metric (no distance: the task has no known optimum).
+    const charts = fs.readdirSync(out).filter((f) => f.endsWith('.svg')).sort();
+    expect(charts).toEqual(['kbar.svg', ...METRIC_NAMES.map((m) => `metric-${m}.svg`), 'time.svg', 'upper.svg'].sort());
   });
 
   test('without metricsEvery the metrics come at the end only; the task seed defaults to the run seed', async () => {
