@@ -154,6 +154,7 @@ export interface NativeHyperCleaningOptions {
   validationSize?: number;
   testSize?: number;
   corruption?: number;
+  batchSize?: number;
   seed?: number;
   dtype?: NativeDtype;
   device?: string;

@@ -66,6 +66,9 @@ export const problemSchemas = {
       corruption: Type.Optional(Type.Number({
         minimum: 0, maximum: 1, description: 'share of training labels moved to another class (default 0.5)',
       })),
+      batchSize: Type.Optional(Type.Integer({
+        minimum: 0, description: 'f on this many training samples drawn per evaluation (default 0: the full batch)',
+      })),
       seed: Type.Optional(Type.Integer({
         minimum: 0, description: 'seeds the split, the corruption and the mlp\'s initialization (default: the run\'s seed)',
       })),

@@ -26,6 +26,11 @@ export interface HyperCleaningOptions {
   testSize?: number;
   /** The share of training labels moved to a different random class (default 0.5). */
   corruption?: number;
+  /**
+   * Mini-batches: f on this many training samples drawn (with replacement) at each evaluation, from
+   * the global generator (manualSeed; checkpoints save its state). Default 0: the full batch.
+   */
+  batchSize?: number;
   /** Seeds the split, the corruption and the mlp's initialization (default 0). */
   seed?: number;
   dtype?: 'float32' | 'float64';

@@ -5,7 +5,9 @@ import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { Solver, adam, gd, problems, reverse, type IterationRecord, type SolverRun } from '../lib';
+import {
+  Solver, adam, defineProblem, gd, manualSeed, problems, rand, reverse, tensor, type IterationRecord, type SolverRun,
+} from '../lib';
 import { expectCode } from './helpers';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'bilevel-ckpt-'));
@@ -44,6 +46,28 @@ describe.each([
   });
 });
 
+
+test('objectives that draw random numbers resume identically: the checkpoint keeps the generator', () => {
+  const noisy = () => defineProblem({
+    x: tensor([1, -1], [2], { dtype: 'float64' }),
+    y: tensor([0, 0], [2], { dtype: 'float64' }),
+    upper: ([x], [y]) => y.sub(1).pow(2).sum().add(x.pow(2).sum().mul(0.1)),
+    // A stochastic LL objective: a fresh random weight on every evaluation.
+    lower: ([x], [y]) => y.sub(x).pow(2).mul(rand([2], { dtype: 'float64' }).add(0.5)).sum(),
+  });
+  const solver = Solver.builder().dynamics(gd({ lr: 0.1, steps: 4 })).upper(adam({ lr: 0.05 })).build();
+  manualSeed(3);
+  using straight = solver.start(noisy());
+  const expected = steps(straight, 12).map(numbersOf);
+  manualSeed(3);
+  using first = solver.start(noisy());
+  steps(first, 5);
+  first.save(file('noisy.ckpt'));
+  manualSeed(99); // the generator moves on elsewhere; the checkpoint restores it
+  using resumed = solver.start(noisy());
+  resumed.load(file('noisy.ckpt'));
+  expect(steps(resumed, 7).map(numbersOf)).toEqual(expected.slice(5));
+});
 
 describe('bad checkpoints change nothing', () => {
   test('truncated, corrupt, missing, or of another problem or solver', () => {

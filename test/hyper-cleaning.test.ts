@@ -5,7 +5,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as zlib from 'node:zlib';
-import { Solver, adam, gd, sgd, tasks, tensor, zeros, type Problem, type Tensor } from '../lib';
+import { Solver, adam, gd, manualSeed, sgd, tasks, tensor, zeros, type Problem, type Tensor } from '../lib';
 import { expectCode } from './helpers';
 
 const values = (t: Tensor): number[] => Array.from(t.toArray() as ArrayLike<number | bigint>, Number);
@@ -159,6 +159,24 @@ describe('CIFAR-10 binary batches', () => {
     const badLabel = freshDir();
     writeCifar(badLabel, { 'data_batch_2.bin': batch(2, 4, (r) => (r === 2 ? 12 : 1)) });
     expectCode(() => cifar(badLabel), 'INVALID_ARGUMENT', /data_batch_2\.bin: label 12 is not a CIFAR-10 class \(0-9\) \(at byte 6146\)/);
+  });
+});
+
+describe('mini-batches', () => {
+  test('f on batchSize samples drawn from the seeded global generator: reproducible, not the full batch', () => {
+    const root = freshDir();
+    writeIdxDataset(root, false);
+    const solver = Solver.builder().dynamics(gd({ lr: 0.5, steps: 3 })).upper(adam({ lr: 0.1 })).build();
+    const lowerValues = (batchSize: number, seed: number) => {
+      manualSeed(seed);
+      using run = solver.start(small(root, { batchSize }));
+      return Array.from({ length: 4 }, () => run.step().lower);
+    };
+    expect(lowerValues(4, 5)).toEqual(lowerValues(4, 5));
+    expect(lowerValues(4, 5)).not.toEqual(lowerValues(4, 6));
+    expect(lowerValues(4, 5)).not.toEqual(lowerValues(0, 5));
+    expect(lowerValues(0, 5)).toEqual(lowerValues(0, 6)); // the full batch draws nothing
+    expectCode(() => small(root, { batchSize: -1 }), 'INVALID_ARGUMENT', /batchSize must be an integer >= 0/);
   });
 });
 

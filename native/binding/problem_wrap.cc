@@ -175,7 +175,7 @@ int64_t integerField(const Napi::Object& o, const char* key, int64_t fallback) {
 }
 
 // createHyperCleaningProblem({dataset, root, model?, hidden?, trainSize?, validationSize?,
-//   testSize?, corruption?, seed?, dtype?, device?})
+//   testSize?, corruption?, batchSize?, seed?, dtype?, device?})
 Napi::Value createHyperCleaningProblem(const Napi::CallbackInfo& info) {
   return guarded(info.Env(), "createHyperCleaningProblem", [&] {
     if (!info[0].IsObject()) throw CodedError("INVALID_ARGUMENT", "options must be an object");
@@ -188,6 +188,7 @@ Napi::Value createHyperCleaningProblem(const Napi::CallbackInfo& info) {
     options.trainSize = integerField(o, "trainSize", options.trainSize);
     options.validationSize = integerField(o, "validationSize", options.validationSize);
     options.testSize = integerField(o, "testSize", options.testSize);
+    options.batchSize = integerField(o, "batchSize", options.batchSize);
     options.seed = static_cast<uint64_t>(integerField(o, "seed", 0));
     if (o.Get("corruption").IsNumber()) options.corruption = o.Get("corruption").As<Napi::Number>().DoubleValue();
     if (!o.Get("dtype").IsUndefined()) options.dtype = parseDtype(o.Get("dtype"));

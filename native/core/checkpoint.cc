@@ -1,5 +1,7 @@
 #include "core/checkpoint.h"
 
+#include <ATen/CPUGeneratorImpl.h>
+
 #include <cstdio>
 #ifndef _WIN32
 #include <fcntl.h>
@@ -76,6 +78,12 @@ void saveCheckpoint(const Solver& solver, const std::string& path, const std::st
   StateWriter writer;
   writer.integer("format", kFormat);
   writer.archive().write("meta", c10::IValue(meta));
+  {
+    // The global CPU generator, so objectives that draw random numbers continue identically.
+    at::Generator generator = at::detail::getDefaultCPUGenerator();
+    std::lock_guard<std::mutex> lock(generator.mutex());
+    writer.archive().write("rng", generator.get_state());
+  }
   solver.save(writer);
   const std::string partial = path + ".partial";
   try {
@@ -109,7 +117,16 @@ std::string loadCheckpoint(Solver& solver, const std::string& path) {
     c10::IValue value;
     if (!archive.try_read("meta", value) || !value.isString()) throw Error("INVALID_ARGUMENT", path + ": checkpoint without metadata");
     meta = value.toStringRef();
-    commit = solver.load(reader);
+    torch::Tensor rng;
+    if (!archive.try_read("rng", rng)) throw Error("INVALID_ARGUMENT", path + ": checkpoint without the generator's state");
+    at::detail::createCPUGenerator().set_state(rng);  // throws on a malformed state before anything changes
+    Commit solverCommit = solver.load(reader);
+    commit = [solverCommit, rng] {
+      solverCommit();
+      at::Generator generator = at::detail::getDefaultCPUGenerator();
+      std::lock_guard<std::mutex> lock(generator.mutex());
+      generator.set_state(rng);
+    };
   } catch (const Error&) {
     throw;
   } catch (const std::exception& e) {

@@ -53,8 +53,9 @@ Split take(const LabeledImages& data, const torch::Tensor& rows, const HyperClea
 class HyperCleaningProblem : public Problem {
  public:
   HyperCleaningProblem(Variables upper, Variables lower, Split train, torch::Tensor trueLabels, torch::Tensor clean,
-                       Split validation, Split test, bool linear)
+                       Split validation, Split test, bool linear, int64_t batchSize)
       : Problem(std::move(upper), std::move(lower)),
+        batchSize_(batchSize),
         train_(std::move(train)),
         trueLabels_(std::move(trueLabels)),
         clean_(std::move(clean)),
@@ -91,19 +92,27 @@ class HyperCleaningProblem : public Problem {
   torch::Tensor evaluateUpper(const TensorList&, const TensorList& y) override {
     return F::cross_entropy(logits(y, validation_.features), validation_.labels);
   }
-  // f: the mean over training samples of sigmoid(x_i) * CE_i.
+  // f: the mean over training samples of sigmoid(x_i) * CE_i; with mini-batches, over batchSize
+  // samples drawn (with replacement) from the global generator, which checkpoints save.
   torch::Tensor evaluateLower(const TensorList& x, const TensorList& y) override {
-    const auto losses = F::cross_entropy(logits(y, train_.features), train_.labels,
-                                         F::CrossEntropyFuncOptions().reduction(torch::kNone));
-    return (torch::sigmoid(x[0]) * losses).mean();
+    if (batchSize_ == 0) return weightedLoss(x[0], y, train_.features, train_.labels);
+    const torch::Tensor rows = torch::randint(train_.labels.size(0), {batchSize_}, torch::kInt64).to(train_.labels.device());
+    return weightedLoss(x[0].index_select(0, rows), y, train_.features.index_select(0, rows), train_.labels.index_select(0, rows));
   }
 
  private:
+  torch::Tensor weightedLoss(const torch::Tensor& weights, const TensorList& y, const torch::Tensor& features,
+                             const torch::Tensor& labels) const {
+    const auto losses = F::cross_entropy(logits(y, features), labels, F::CrossEntropyFuncOptions().reduction(torch::kNone));
+    return (torch::sigmoid(weights) * losses).mean();
+  }
+
   torch::Tensor logits(const TensorList& y, const torch::Tensor& features) const {
     const torch::Tensor first = torch::addmm(y[1], features, y[0].t());
     return linear_ ? first : torch::addmm(y[3], torch::relu(first), y[2].t());
   }
 
+  int64_t batchSize_;
   Split train_;
   torch::Tensor trueLabels_;  // the training labels before the corruption
   torch::Tensor clean_;       // bool [trainSize]: the label was left as it was
@@ -133,6 +142,7 @@ void checkOptions(const HyperCleaningOptions& o, int64_t trainAvailable, int64_t
                                         std::to_string(testAvailable) + " test images");
   }
   if (!(o.corruption >= 0 && o.corruption <= 1)) throw Error("INVALID_ARGUMENT", "corruption must be in [0, 1]");
+  if (o.batchSize < 0) throw Error("INVALID_ARGUMENT", "batchSize must be an integer >= 0 (0: full batch)");
 }
 
 }  // namespace
@@ -164,7 +174,8 @@ std::shared_ptr<Problem> makeHyperCleaningProblem(const HyperCleaningOptions& o)
   Variables upper{{torch::zeros({o.trainSize}, options)}, {}};
   Variables lower{model, {}};
   return std::make_shared<HyperCleaningProblem>(std::move(upper), std::move(lower), std::move(train), trueLabels, std::move(clean),
-                                                std::move(validation), std::move(test), o.model == "linear");
+                                                std::move(validation), std::move(test), o.model == "linear",
+                                                o.batchSize);
 }
 
 }  // namespace bilevel::core
