@@ -96,6 +96,7 @@ class ReverseHypergradient : public Hypergradient {
       out.kbar = K;
     }
     const torch::Tensor surrogate = in.problem.upperObjective(in.x, target);
+    if (out.kbar == K) out.upperAtLast = surrogate.item<double>();  // saves the record an evaluation
     out.unrollMs = watch.lap();
     const TensorList wrt = in.initAuxiliary ? concat(in.x, in.y0) : in.x;
     split(gradients(surrogate, wrt, false, false), in.x.size(), out);

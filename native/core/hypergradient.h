@@ -1,5 +1,6 @@
 // Hypergradients of ALGORITHMS.md section 5 (with PTT of section 4 for the trajectory methods).
 #pragma once
+#include <limits>
 #include <memory>
 
 #include "core/dynamics.h"
@@ -35,6 +36,7 @@ struct HypergradientOutput {
   TensorList z;      // d surrogate / dz (IA only)
   TensorList yLast;  // y_K, detached
   int64_t kbar = 0;  // the iterate that defines the surrogate (K without PTT)
+  double upperAtLast = std::numeric_limits<double>::quiet_NaN();  // F(x, y_K) when the method computed it
   double unrollMs = 0;
   double backwardMs = 0;
 };

@@ -80,7 +80,7 @@ class TrajectorySolver : public Solver {
     }
     {
       torch::NoGradGuard noGrad;
-      record.upper = problem_->upperObjective(x_, out.yLast).item<double>();
+      record.upper = std::isnan(out.upperAtLast) ? problem_->upperObjective(x_, out.yLast).item<double>() : out.upperAtLast;
       record.lower = problem_->lowerObjective(x_, out.yLast).item<double>();
     }
     requireFinite(record.upper, iteration_, "F(x, y_K)");
