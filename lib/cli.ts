@@ -477,7 +477,9 @@ async function runWithMetrics(
         Object.assign(pending, { metrics: lastMetrics });
       }
       if (distanceEvery !== undefined && pending !== undefined && (atEnd || records.length % distanceEvery === 0)) {
-        Object.assign(pending, { distanceToOptimum: relativeDistance(plainValues(run.values().x), problem.optimum!.x) });
+        const { x, y, z } = run.values();
+        [...y, ...z].forEach((t) => t.dispose());
+        Object.assign(pending, { distanceToOptimum: relativeDistance(plainValues(x), problem.optimum!.x) });
       }
       flush();
       if (config.checkpointEvery !== undefined && records.length % config.checkpointEvery === 0) save();

@@ -260,14 +260,10 @@ Napi::Value ProblemWrap::data(const Napi::CallbackInfo& info) {
 // pretrain(steps, lr) -> y after `steps` gd steps on f at the starting x (the prior's anchor).
 Napi::Value ProblemWrap::pretrain(const Napi::CallbackInfo& info) {
   return guarded(info.Env(), "pretrain", [&] {
-    core::DynamicsOptions options;
-    options.steps = toInt64(info[0], "steps");
-    options.lr = info[1].IsNumber() ? info[1].As<Napi::Number>().DoubleValue() : 0;
-    const core::Dynamics gd(options);
-    const core::TensorList x = problem_->upperVariables().initial;
-    const core::State last = core::unroll(*problem_, gd, x, gd.initialState(problem_->lowerVariables().initial), 0,
-                                          options.steps, false);
-    return Napi::Value(TensorWrap::wrapList(info.Env(), core::cloned(last)));
+    const core::TensorList last =
+        core::descend(*problem_, problem_->upperVariables().initial, problem_->lowerVariables().initial,
+                      toInt64(info[0], "steps"), info[1].IsNumber() ? info[1].As<Napi::Number>().DoubleValue() : 0);
+    return Napi::Value(TensorWrap::wrapList(info.Env(), last));
   });
 }
 

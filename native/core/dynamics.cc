@@ -105,4 +105,12 @@ State unroll(Problem& problem, const Dynamics& dynamics, const TensorList& x, St
   return s;
 }
 
+TensorList descend(Problem& problem, const TensorList& x, const TensorList& y, int64_t steps, double lr) {
+  DynamicsOptions options;
+  options.steps = steps;
+  options.lr = lr;
+  const Dynamics gd(options);
+  return unroll(problem, gd, x, gd.initialState(y), 0, steps, false);
+}
+
 }  // namespace bilevel::core

@@ -42,6 +42,10 @@ class Dynamics {
 // Called after each step with the new step index k + 1 and the state.
 using StepVisitor = std::function<void(int64_t, const State&)>;
 
+// y after `steps` gd steps of size lr on f at a fixed x, without history (e.g. a prior's anchor:
+// the LL model pretrained on the training set).
+TensorList descend(Problem& problem, const TensorList& x, const TensorList& y, int64_t steps, double lr);
+
 // Runs steps [from, to) from s; without graph, x is detached and no history is kept.
 State unroll(Problem& problem, const Dynamics& dynamics, const TensorList& x, State s, int64_t from,
              int64_t to, bool graph, const StepVisitor& visit = nullptr);

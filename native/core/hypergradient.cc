@@ -1,5 +1,6 @@
 #include "core/hypergradient.h"
 
+#include <cmath>
 #include <limits>
 
 #include "core/error.h"
@@ -23,24 +24,42 @@ const char* methodName(Kind kind) {
   return "?";
 }
 
-// PTT's choice: Kbar = argmax_{1 <= k <= K} F(x, y_k), ties to the smallest k.
+// PTT's choice: Kbar = argmax_{1 <= k <= K} F(x, y_k), ties to the smallest k (argmax returns the
+// first maximum). The values stay where the problem lives until the end: one host sync per UL
+// iteration instead of one per LL step. For PTT-recompute, which re-unrolls to Kbar anyway.
 class PessimisticChoice {
  public:
+  void add(Problem& problem, const TensorList& x, const TensorList& y) {
+    torch::NoGradGuard noGrad;
+    values_.push_back(problem.upperObjective(x, y).detach());
+  }
+  // Sets out.kbar and out.upperAtLast = F(x, y_K).
+  void decide(HypergradientOutput& out) const {
+    const torch::Tensor host = torch::stack(values_).to(torch::kCPU, torch::kFloat64);
+    out.kbar = host.argmax().item<int64_t>() + 1;
+    out.upperAtLast = host[-1].item<double>();
+  }
+
+ private:
+  std::vector<torch::Tensor> values_;
+};
+
+// The same choice made step by step, for the variants that must hold on to the chosen iterate
+// (its graph, or its tangents) as they go: keeping every step's instead would cost O(K) memory.
+struct RunningChoice {
+  double best = -std::numeric_limits<double>::infinity();
+  double last = std::numeric_limits<double>::quiet_NaN();  // F at the latest y_k offered
+  int64_t kbar = 0;
+  // Whether y_k (k >= 1) is the new choice.
   bool offer(Problem& problem, const TensorList& x, const TensorList& y, int64_t k) {
     torch::NoGradGuard noGrad;
     const double value = problem.upperObjective(x, y).item<double>();
-    if (k == 1 || value > best_) {
-      best_ = value;
-      kbar_ = k;
-      return true;
-    }
-    return false;
+    last = value;
+    if (k > 1 && !(value > best)) return false;
+    best = value;
+    kbar = k;
+    return true;
   }
-  int64_t kbar() const { return kbar_; }
-
- private:
-  double best_ = -std::numeric_limits<double>::infinity();
-  int64_t kbar_ = 0;
 };
 
 // grad_x F and grad_y F at the leaves (x, y).
@@ -75,18 +94,19 @@ class ReverseHypergradient : public Hypergradient {
     if (in.truncation == Truncation::PessimisticRecompute) {
       PessimisticChoice choice;
       const State last = unroll(in.problem, in.dynamics, in.x, start, 0, K, false,
-                                [&](int64_t k, const State& s) { choice.offer(in.problem, in.x, in.dynamics.lowerOf(s, n), k); });
+                                [&](int64_t, const State& s) { choice.add(in.problem, in.x, in.dynamics.lowerOf(s, n)); });
       out.yLast = in.dynamics.lowerOf(last, n);
-      out.kbar = choice.kbar();
+      choice.decide(out);
       target = in.dynamics.lowerOf(unroll(in.problem, in.dynamics, in.x, start, 0, out.kbar, true), n);
     } else if (in.truncation == Truncation::Pessimistic) {
-      PessimisticChoice choice;
+      RunningChoice choice;
       const State last = unroll(in.problem, in.dynamics, in.x, start, 0, K, true, [&](int64_t k, const State& s) {
         TensorList y = in.dynamics.lowerOf(s, n);
         if (choice.offer(in.problem, in.x, y, k)) target = std::move(y);
       });
       out.yLast = detached(in.dynamics.lowerOf(last, n));
-      out.kbar = choice.kbar();
+      out.kbar = choice.kbar;
+      out.upperAtLast = choice.last;
     } else {
       const int64_t from = truncate_ > 0 ? K - truncate_ : 0;
       // T-RHG: the first K - T steps carry no history, so y_{K-T} is a constant.
@@ -96,7 +116,8 @@ class ReverseHypergradient : public Hypergradient {
       out.kbar = K;
     }
     const torch::Tensor surrogate = in.problem.upperObjective(in.x, target);
-    if (out.kbar == K) out.upperAtLast = surrogate.item<double>();  // saves the record an evaluation
+    // The record's F(x, y_K), so the solver need not evaluate it again.
+    if (out.kbar == K && std::isnan(out.upperAtLast)) out.upperAtLast = surrogate.item<double>();
     out.unrollMs = watch.lap();
     const TensorList wrt = in.initAuxiliary ? concat(in.x, in.y0) : in.x;
     split(gradients(surrogate, wrt, false, false), in.x.size(), out);
@@ -129,7 +150,7 @@ class ForwardHypergradient : public Hypergradient {
       for (size_t b = 0; b < in.dynamics.blocks(); ++b) tangents[c][b * n + (p - in.x.size())].view(-1)[j] = 1.0;
     }
     const TensorList x = leaves(in.x);
-    PessimisticChoice choice;
+    RunningChoice choice;
     TensorList chosenY;
     std::vector<TensorList> chosenTangents;
     double stepMs = 0, tangentMs = 0;
@@ -144,6 +165,7 @@ class ForwardHypergradient : public Hypergradient {
       if (in.truncation != Truncation::None) {
         TensorList y = in.dynamics.lowerOf(s, n);
         if (choice.offer(in.problem, x, y, k + 1)) {
+          out.kbar = k + 1;
           chosenY = y;
           chosenTangents.clear();
           for (const auto& t : tangents) chosenTangents.push_back(in.dynamics.lowerOf(t, n));
@@ -151,8 +173,9 @@ class ForwardHypergradient : public Hypergradient {
       }
     }
     out.yLast = in.dynamics.lowerOf(s, n);
-    out.kbar = in.truncation != Truncation::None ? choice.kbar() : in.dynamics.steps();
+    out.upperAtLast = choice.last;  // NaN without PTT: the solver evaluates it
     if (in.truncation == Truncation::None) {
+      out.kbar = in.dynamics.steps();
       chosenY = out.yLast;
       for (const auto& t : tangents) chosenTangents.push_back(in.dynamics.lowerOf(t, n));
     }

@@ -66,12 +66,14 @@ inline double norm(const TensorList& a) {
   return std::sqrt(dot(a, a).item<double>());
 }
 
+// One host sync for the whole list.
 inline bool allFinite(const TensorList& a) {
+  if (a.empty()) return true;
   torch::NoGradGuard noGrad;
-  for (const auto& t : a) {
-    if (!torch::isfinite(t).all().item<bool>()) return false;
-  }
-  return true;
+  std::vector<torch::Tensor> checks;
+  checks.reserve(a.size());
+  for (const auto& t : a) checks.push_back(torch::isfinite(t).all());
+  return torch::stack(checks).all().item<bool>();
 }
 
 // Gradients of a scalar w.r.t. inputs; an input the output does not depend on gets zeros.

@@ -11,24 +11,29 @@ torch::Tensor fourthPowerNorm(const torch::Tensor& v) { return v.pow(2).sum().po
 // the variable layout x in R^n, y = (y1, y2).
 class ToyProblem : public Problem {
  public:
-  ToyProblem(std::string name, Variables upper, Variables lower, torch::Tensor ones)
-      : Problem(std::move(upper), std::move(lower)), name_(std::move(name)), e_(std::move(ones)) {}
+  enum class Kind { Convex, Singleton, BammConvex };
+
+  ToyProblem(Kind kind, Variables upper, Variables lower, torch::Tensor ones)
+      : Problem(std::move(upper), std::move(lower)), kind_(kind), e_(std::move(ones)) {}
 
  protected:
   torch::Tensor evaluateUpper(const TensorList& x, const TensorList& y) override {
     const auto& y1 = y[0];
     const auto& y2 = y[1];
-    if (name_ == "convex") return fourthPowerNorm(x[0] - y2) + fourthPowerNorm(y1 - e_);
-    if (name_ == "singleton") return -x[0].sum() + fourthPowerNorm(x[0] - y2) + fourthPowerNorm(y1 - e_);
-    return 0.5 * (x[0] - y2).pow(2).sum() + 0.5 * (y1 - e_).pow(2).sum();  // bammConvex
+    switch (kind_) {
+      case Kind::Convex: return fourthPowerNorm(x[0] - y2) + fourthPowerNorm(y1 - e_);
+      case Kind::Singleton: return -x[0].sum() + fourthPowerNorm(x[0] - y2) + fourthPowerNorm(y1 - e_);
+      case Kind::BammConvex: return 0.5 * (x[0] - y2).pow(2).sum() + 0.5 * (y1 - e_).pow(2).sum();
+    }
+    throw Error("NATIVE", "unknown toy problem");
   }
   torch::Tensor evaluateLower(const TensorList& x, const TensorList& y) override {
-    if (name_ == "singleton") return fourthPowerNorm(y[0] + y[1] - x[0]);
+    if (kind_ == Kind::Singleton) return fourthPowerNorm(y[0] + y[1] - x[0]);
     return 0.5 * y[0].pow(2).sum() - (x[0] * y[0]).sum();
   }
 
  private:
-  std::string name_;
+  Kind kind_;
   torch::Tensor e_;
 };
 
@@ -106,17 +111,17 @@ std::shared_ptr<Problem> makeToyProblem(const ToyOptions& o) {
   if (name == "convex") {
     Variables upper{startOr(o.x0, {2 * e}, "x0"), {box(-10, 10, options)}};
     Variables lower{startOr(o.y0, {2 * e, 2 * e}, "y0"), {}};
-    return std::make_shared<ToyProblem>(name, std::move(upper), std::move(lower), e);
+    return std::make_shared<ToyProblem>(ToyProblem::Kind::Convex, std::move(upper), std::move(lower), e);
   }
   if (name == "singleton") {
     Variables upper{startOr(o.x0, {-e}, "x0"), {box(-1, 1, options)}};
     Variables lower{startOr(o.y0, {-e, -2 * e}, "y0"), {}};
-    return std::make_shared<ToyProblem>(name, std::move(upper), std::move(lower), e);
+    return std::make_shared<ToyProblem>(ToyProblem::Kind::Singleton, std::move(upper), std::move(lower), e);
   }
   if (name == "bammConvex") {
     Variables upper{startOr(o.x0, {0.01 * e}, "x0"), {}};
     Variables lower{startOr(o.y0, {0.01 * e, 0.01 * e}, "y0"), {}};
-    return std::make_shared<ToyProblem>(name, std::move(upper), std::move(lower), e);
+    return std::make_shared<ToyProblem>(ToyProblem::Kind::BammConvex, std::move(upper), std::move(lower), e);
   }
   throw Error("INVALID_ARGUMENT",
               "problem name must be one of convex, singleton, nonconvex, bammConvex; got '" + name + "'");
