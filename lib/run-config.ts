@@ -5,6 +5,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Type, type Static, type TObject, type TSchema } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
+import { parse as parseJsonc, type ParseError } from 'jsonc-parser';
 import {
   BammSchema, PriorSchema, SolverConfigSchema, TrajectorySolverSchema, TruncationSchema, dynamicsSchemas,
   hypergradientSchemas, initAuxiliarySchemas, optimizerSchemas, validate, validateVariant,
@@ -310,90 +311,17 @@ export function validateRunConfig(value: unknown): RunConfig {
   return config;
 }
 
-/**
- * Offset of the first syntax error in text (JSON.parse fails on it). V8 names the position for
- * some errors only ("Unexpected token '}', ... is not valid JSON" has none), so it is found here.
- */
-function syntaxErrorOffset(text: string): number {
-  let i = 0;
-  const fail = (): never => {
-    throw new SyntaxAt(i);
-  };
-  const skipSpace = () => {
-    while (i < text.length && ' \t\n\r'.includes(text[i])) i++;
-  };
-  const expect = (char: string) => (text[i] === char ? i++ : fail());
-  const literal = (word: string) => {
-    for (const char of word) expect(char);
-  };
-  const string = () => {
-    expect('"');
-    while (i < text.length && text[i] !== '"') {
-      if (text[i] < ' ') fail();
-      if (text[i] !== '\\') i++;
-      else if (/^u[0-9a-fA-F]{4}/.test(text.slice(i + 1, i + 6))) i += 6;
-      else if ('"\\/bfnrt'.includes(text[i + 1] ?? 'x')) i += 2;
-      else fail();
-    }
-    expect('"');
-  };
-  const number = () => {
-    const match = /-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?/y;
-    match.lastIndex = i;
-    if (!match.test(text)) fail();
-    i = match.lastIndex;
-  };
-  const members = (close: string, member: () => void) => {
-    i++;
-    skipSpace();
-    if (text[i] === close) return void i++;
-    for (;;) {
-      member();
-      skipSpace();
-      if (text[i] === ',') i++;
-      else return void expect(close);
-    }
-  };
-  const value = (): void => {
-    skipSpace();
-    const char = text[i];
-    if (char === '{') {
-      members('}', () => {
-        skipSpace();
-        string();
-        skipSpace();
-        expect(':');
-        value();
-      });
-    } else if (char === '[') members(']', value);
-    else if (char === '"') string();
-    else if (char === 't') literal('true');
-    else if (char === 'f') literal('false');
-    else if (char === 'n') literal('null');
-    else number();
-  };
-  try {
-    value();
-    skipSpace();
-    if (i < text.length) fail();
-  } catch (err) {
-    if (err instanceof SyntaxAt) return err.offset;
-    throw err;
-  }
-  return text.length;
-}
-
-class SyntaxAt {
-  constructor(readonly offset: number) {}
-}
-
 /** JSON.parse, with a syntax error reported as SOURCE:LINE:COLUMN: invalid JSON: REASON. */
 function parseJson(text: string, source: string): unknown {
   try {
     // Some editors save a byte-order mark, which JSON.parse refuses.
     return JSON.parse(text.replace(/^\uFEFF/, ''));
   } catch (err) {
-    const lines = text.slice(0, syntaxErrorOffset(text)).split('\n');
+    // V8 names the position for some errors only; jsonc-parser (strict: no comments, no trailing
+    // commas) finds it for all.
+    const errors: ParseError[] = [];
+    parseJsonc(text, errors, { disallowComments: true, allowTrailingComma: false });
+    const lines = text.slice(0, errors[0]?.offset ?? text.length).split('\n');
     const line = lines.length;
     const column = lines[lines.length - 1].length + 1;
     // V8's reason without its position or its quote of the text (already given as line:column).
