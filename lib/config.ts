@@ -164,6 +164,11 @@ export type TrajectorySolverConfig = Static<typeof TrajectorySolverSchema>;
 export type SolverConfig = Static<typeof SolverConfigSchema>;
 
 function describe(schema: TSchema): string {
+  // A choice of words ("float32" | "float64"): list them, rather than TypeBox's "expected union value".
+  const members = schema.anyOf as TSchema[] | undefined;
+  if (members !== undefined && members.every((m) => m.const !== undefined)) {
+    return `one of ${members.map((m) => JSON.stringify(m.const)).join(', ')}`;
+  }
   const parts: string[] = [];
   if (schema.type === 'integer') parts.push('an integer');
   else if (schema.type) parts.push(`a ${String(schema.type)}`);

@@ -207,14 +207,7 @@ function requiredFields(schema: TObject): string[] {
   return (schema.required ?? []).filter((key) => schema.properties[key].default === undefined);
 }
 
-// validate() describes a union by TypeBox's generic "expected union value" and a pattern by the
-// type alone; these two shapes get messages that list what is accepted.
-function checkLiterals(schema: TSchema, value: unknown, path: string): void {
-  if (Value.Check(schema, value)) return;
-  const choices = (schema.anyOf as TSchema[]).map((member) => JSON.stringify(member.const)).join(', ');
-  throw invalid(`${path}: must be one of ${choices}; got ${shown(value)}`);
-}
-
+// validate() describes a pattern by the type alone; the device gets a message that lists the forms.
 function checkDevice(value: unknown, path: string): void {
   if (!Value.Check(DeviceSchema, value)) throw invalid(`${path}: must be "cpu", "cuda" or "cuda:N"; got ${shown(value)}`);
 }
@@ -227,8 +220,8 @@ function checkStartValues(value: unknown, path: string): void {
 
 function validateHyperCleaning(problem: Record<string, unknown>): void {
   const { properties } = problemSchemas['hyper-cleaning'];
-  checkLiterals(properties.dataset, problem.dataset, 'problem.dataset');
-  if (problem.model !== undefined) checkLiterals(properties.model, problem.model, 'problem.model');
+  validate(properties.dataset, problem.dataset, 'problem.dataset');
+  if (problem.model !== undefined) validate(properties.model, problem.model, 'problem.model');
 }
 
 function validateProblem(value: unknown): ProblemConfig {
@@ -272,7 +265,7 @@ function validateTrajectorySolver(solver: Record<string, unknown>): SolverConfig
     validateVariant(initAuxiliarySchemas, 'optimizer', member, 'solver.initAuxiliary'));
   validateOptionalMember(solver.prior, 'solver.prior', (member) => validate(PriorSchema, member, 'solver.prior'));
   validateTruncation(solver.truncation, 'solver.truncation');
-  if (solver.lowerStart !== undefined) checkLiterals(TrajectorySolverSchema.properties.lowerStart, solver.lowerStart, 'solver.lowerStart');
+  if (solver.lowerStart !== undefined) validate(TrajectorySolverSchema.properties.lowerStart, solver.lowerStart, 'solver.lowerStart');
   return validate(TrajectorySolverSchema, solver, 'solver');
 }
 
@@ -300,7 +293,7 @@ export function validateRunConfig(value: unknown): RunConfig {
   const { properties } = RunConfigSchema;
   validate(properties.iterations, root.iterations, 'iterations');
   if (root.seed !== undefined) validate(properties.seed, root.seed, 'seed');
-  if (root.dtype !== undefined) checkLiterals(DtypeSchema, root.dtype, 'dtype');
+  if (root.dtype !== undefined) validate(DtypeSchema, root.dtype, 'dtype');
   if (root.device !== undefined) checkDevice(root.device, 'device');
   if (root.checkpointEvery !== undefined) validate(properties.checkpointEvery, root.checkpointEvery, 'checkpointEvery');
   if (root.metricsEvery !== undefined) validate(properties.metricsEvery, root.metricsEvery, 'metricsEvery');
