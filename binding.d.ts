@@ -27,9 +27,13 @@ export declare class NativeTensor {
   norm(p: number, dims: number[] | null, keepdim: boolean): NativeTensor;
   to(dtype: NativeDtype | null, device: string | null): NativeTensor;
   inplace(op: InPlaceOpName, other: NativeTensor | number): NativeTensor;
+  /** Frees the tensor and unwraps this object: use disposedTensor in its place afterwards. */
   dispose(): void;
   isDisposed(): boolean;
 }
+
+/** The stand-in for a disposed tensor: every method but dispose() throws DISPOSED. */
+export declare const disposedTensor: NativeTensor;
 
 export interface NativeBuildInfo {
   compiler: string;

@@ -138,6 +138,7 @@ export class Tensor implements Disposable {
   /** Frees the native memory now; any later use throws a DISPOSED BilevelError. */
   dispose(): void {
     this.#handle.dispose();
+    this.#handle = native.disposedTensor;
     for (const scope of scopes) scope.delete(this);
   }
   [Symbol.dispose](): void {

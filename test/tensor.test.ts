@@ -1,5 +1,6 @@
 import { expectCode } from './helpers';
 import { Generator, Tensor, arange, eye, grad, linspace, manualSeed, noGrad, ones, rand, randint, randn, tensor, tidy, zeros } from '../lib';
+import { native } from '../lib/binding';
 
 const f64 = { dtype: 'float64' as const };
 
@@ -137,6 +138,12 @@ describe('errors keep the process alive', () => {
     expect(t.disposed).toBe(true);
     expectCode(() => t.shape, 'DISPOSED');
     expectCode(() => ones([2]).add(t), 'DISPOSED');
+    t.dispose(); // a second dispose is harmless
+    // A native handle taken before dispose() is unwrapped, not dangling: native calls refuse it.
+    const held = ones([2]);
+    const raw = held.handle;
+    held.dispose();
+    expectCode(() => native.cat([raw], 0), 'DISPOSED');
   });
   test('unavailable device', () => {
     expectCode(() => zeros([2], { device: 'cuda:7' }), 'DEVICE', /cuda:7/);

@@ -127,6 +127,7 @@ Napi::Value releaseCachedMemory(const Napi::CallbackInfo& info) {
 Napi::Object init(Napi::Env env, Napi::Object exports) {
   core::installCachingCpuAllocator();
   exports.Set("NativeTensor", TensorWrap::define(env));
+  exports.Set("disposedTensor", TensorWrap::wrap(env, torch::Tensor()));
   exports.Set("setErrorClass", Napi::Function::New<setErrorClassJs>(env, "setErrorClass"));
   exports.Set("fromData", Napi::Function::New<fromData>(env, "fromData"));
   exports.Set("full", Napi::Function::New<full>(env, "full"));
