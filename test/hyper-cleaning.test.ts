@@ -5,7 +5,10 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as zlib from 'node:zlib';
-import { Solver, adam, gd, manualSeed, sgd, tasks, tensor, zeros, type Problem, type Tensor } from '../lib';
+import {
+  Solver, adam, cg, crossEntropy, defineProblem, forward, gd, linear, manualSeed, reverse, sgd, tasks, tensor, zeros,
+  type Problem, type SolverBuilder, type Tensor,
+} from '../lib';
 import { expectCode } from './helpers';
 
 const values = (t: Tensor): number[] => Array.from(t.toArray() as ArrayLike<number | bigint>, Number);
@@ -177,6 +180,60 @@ describe('mini-batches', () => {
     expect(lowerValues(4, 5)).not.toEqual(lowerValues(0, 5));
     expect(lowerValues(0, 5)).toEqual(lowerValues(0, 6)); // the full batch draws nothing
     expectCode(() => small(root, { batchSize: -1 }), 'INVALID_ARGUMENT', /batchSize must be an integer >= 0/);
+  });
+});
+
+describe('the fused LL gradient of the linear model', () => {
+  // 7 x 7 images with varied pixels (49 inputs: three 16-wide strips and a tail) and a training
+  // split of 50 rows (one full block of 32 and a partial one, with row tails).
+  function writeVaried(dir: string): void {
+    const images = (count: number, offset: number) => {
+      const buffer = idxImages(count, 7, 7, () => 0);
+      for (let i = 0; i < count * 49; i++) buffer[16 + i] = ((i + offset) * 37) % 251;
+      return buffer;
+    };
+    writeIdxDataset(dir, false, {
+      'train-images-idx3-ubyte': images(80, 0),
+      'train-labels-idx1-ubyte': idxLabels(Array.from({ length: 80 }, (_, i) => (i * 7) % 10)),
+      't10k-images-idx3-ubyte': images(20, 7),
+    });
+  }
+
+  // The same F and f written in TypeScript and differentiated by autograd: the reference.
+  function reference(task: Problem): Problem {
+    const d = task.data();
+    return defineProblem({
+      x: zeros([d.trainLabels.shape[0]]),
+      y: [zeros([10, d.trainFeatures.shape[1]]), zeros([10])],
+      upper: (_, [W, b]) => crossEntropy(linear(d.validationFeatures, W, b), d.validationLabels),
+      lower: ([x], [W, b]) => x.sigmoid().mul(crossEntropy(linear(d.trainFeatures, W, b), d.trainLabels, 'none')).mean(),
+    });
+  }
+
+  test.each([
+    ['reverse (fused backward)', reverse()],
+    ['forward (backward with a graph: autograd ops)', forward()],
+    ['cg (Hessian-vector products)', cg({ iterations: 5 })],
+  ])('three UL iterations with %s match autograd of the same f', (_, hypergradient) => {
+    const root = freshDir();
+    writeVaried(root);
+    const task = tasks.hyperCleaning({ root, trainSize: 50, validationSize: 20, testSize: 15, seed: 2 });
+    const builder: SolverBuilder = Solver.builder().dynamics(gd({ lr: 0.5, steps: 4 })).upper(sgd({ lr: 50 }))
+      .hypergradient(hypergradient).lowerStart('warm');
+    const trajectory = (problem: Problem) => {
+      using run = builder.build().start(problem);
+      const lower = Array.from({ length: 3 }, () => run.step().lower);
+      const v = run.values();
+      return { lower, x: values(v.x[0]), W: values(v.y[0]), b: values(v.y[1]) };
+    };
+    const fused = trajectory(task);
+    const expected = trajectory(reference(task));
+    expect(Math.max(...expected.x.map(Math.abs))).toBeGreaterThan(1e-3); // x moved
+    const close = (a: number[], b: number[]) => a.forEach((v, i) => expect(v).toBeCloseTo(b[i], 5));
+    close(fused.lower, expected.lower);
+    close(fused.x, expected.x);
+    close(fused.W, expected.W);
+    close(fused.b, expected.b);
   });
 });
 

@@ -6,6 +6,7 @@
 
 #include "core/datasets.h"
 #include "core/error.h"
+#include "core/linear_cross_entropy.h"
 
 namespace bilevel::core {
 namespace {
@@ -87,6 +88,17 @@ class HyperCleaningProblem : public Problem {
             {"validationLoss", evaluateUpper(x, y).item<double>()}};
   }
 
+  // grad_y f of the linear model by the fused kernel (float32 on the CPU), else by autograd.
+  TensorList lowerGradient(const TensorList& x, const TensorList& y, bool createGraph) override {
+    if (!linear_ || !fusedLinearCrossEntropyApplies(train_.features, kClasses)) {
+      return Problem::lowerGradient(x, y, createGraph);
+    }
+    torch::AutoGradMode mode(createGraph);
+    const Batch batch = lowerBatch(createGraph ? x[0] : x[0].detach());
+    const TensorList model = createGraph ? y : detached(y);
+    return linearCrossEntropyGradient(batch.features, batch.labels, torch::sigmoid(batch.logits), model[0], model[1]);
+  }
+
  protected:
   // F: the mean cross-entropy on the validation split.
   torch::Tensor evaluateUpper(const TensorList&, const TensorList& y) override {
@@ -95,12 +107,23 @@ class HyperCleaningProblem : public Problem {
   // f: the mean over training samples of sigmoid(x_i) * CE_i; with mini-batches, over batchSize
   // samples drawn (with replacement) from the global generator, which checkpoints save.
   torch::Tensor evaluateLower(const TensorList& x, const TensorList& y) override {
-    if (batchSize_ == 0) return weightedLoss(x[0], y, train_.features, train_.labels);
-    const torch::Tensor rows = torch::randint(train_.labels.size(0), {batchSize_}, torch::kInt64).to(train_.labels.device());
-    return weightedLoss(x[0].index_select(0, rows), y, train_.features.index_select(0, rows), train_.labels.index_select(0, rows));
+    const Batch batch = lowerBatch(x[0]);
+    return weightedLoss(batch.logits, y, batch.features, batch.labels);
   }
 
  private:
+  struct Batch {
+    torch::Tensor logits;  // x's entries for the rows (the sample weights are their sigmoids)
+    torch::Tensor features;
+    torch::Tensor labels;
+  };
+  // The training rows f is evaluated on: all, or batchSize drawn from the global generator.
+  Batch lowerBatch(const torch::Tensor& x) const {
+    if (batchSize_ == 0) return {x, train_.features, train_.labels};
+    const torch::Tensor rows = torch::randint(train_.labels.size(0), {batchSize_}, torch::kInt64).to(train_.labels.device());
+    return {x.index_select(0, rows), train_.features.index_select(0, rows), train_.labels.index_select(0, rows)};
+  }
+
   torch::Tensor weightedLoss(const torch::Tensor& weights, const TensorList& y, const torch::Tensor& features,
                              const torch::Tensor& labels) const {
     const auto losses = F::cross_entropy(logits(y, features), labels, F::CrossEntropyFuncOptions().reduction(torch::kNone));

@@ -1,0 +1,23 @@
+// The gradient in (W, b) of a per-sample-weighted softmax cross-entropy of a linear model,
+//   f(W, b) = (1/N) sum_i w_i CE(X_i W^T + b, label_i),
+// fused: for each block of rows of X, the logits, the softmax residual and its product with the
+// block are computed while the block is in cache, so X is read once per gradient instead of twice,
+// and no skinny GEMM (10 columns, which BLAS runs far below peak) is involved. Its backward (a
+// Hessian-vector product, what reverse-mode hypergradients need per LL step) is fused the same way.
+// This is the LL step of data hyper-cleaning with the linear model.
+#pragma once
+#include <torch/torch.h>
+
+#include "core/tensor_list.h"
+
+namespace bilevel::core {
+
+// Whether the fused kernel serves these features and classes: float32, CPU, 2-D, 10 classes.
+bool fusedLinearCrossEntropyApplies(const torch::Tensor& features, int64_t classes);
+
+// {grad_W f, grad_b f}, differentiable in weights, W and b: first-order backward passes run the
+// fused kernel; a backward that records a graph (create_graph) runs autograd ops.
+TensorList linearCrossEntropyGradient(const torch::Tensor& features, const torch::Tensor& labels,
+                                      const torch::Tensor& weights, const torch::Tensor& W, const torch::Tensor& b);
+
+}  // namespace bilevel::core
