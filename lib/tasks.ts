@@ -1,11 +1,12 @@
 // Learning tasks built into the core: their data never crosses into JavaScript.
 import * as fs from 'node:fs';
+import type { NativeHyperCleaningOptions } from '../binding';
 import { native } from './binding';
 import { BilevelError } from './errors';
 import { Problem } from './problem';
 import type { Device } from './tensor';
 
-export type HyperCleaningDataset = 'fashion-mnist' | 'mnist' | 'cifar10';
+export type HyperCleaningDataset = NativeHyperCleaningOptions['dataset'];
 
 export interface HyperCleaningOptions {
   /** Default 'fashion-mnist'. */
@@ -17,7 +18,7 @@ export interface HyperCleaningOptions {
    */
   root?: string;
   /** 'linear' (convex LL, the default) or 'mlp' (input-hidden-10 with ReLU, non-convex LL). */
-  model?: 'linear' | 'mlp';
+  model?: NativeHyperCleaningOptions['model'];
   /** Hidden units of the mlp (default 300). */
   hidden?: number;
   /** Split sizes (defaults 5000 / 5000 / 10000, the paper's). */

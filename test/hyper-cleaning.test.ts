@@ -13,14 +13,16 @@ import { expectCode } from './helpers';
 
 const values = (t: Tensor): number[] => Array.from(t.toArray() as ArrayLike<number | bigint>, Number);
 
-function idxImages(count: number, rows: number, cols: number, pixel: (i: number) => number): Buffer {
+// pixel(i, j): pixel j of image i.
+function idxImages(count: number, rows: number, cols: number, pixel: (i: number, j: number) => number): Buffer {
   const header = Buffer.alloc(16);
   header.writeUInt32BE(0x803, 0);
   header.writeUInt32BE(count, 4);
   header.writeUInt32BE(rows, 8);
   header.writeUInt32BE(cols, 12);
-  const body = Buffer.alloc(count * rows * cols);
-  for (let i = 0; i < count; i++) body.fill(pixel(i), i * rows * cols, (i + 1) * rows * cols);
+  const size = rows * cols;
+  const body = Buffer.alloc(count * size);
+  for (let i = 0; i < count * size; i++) body[i] = pixel(Math.floor(i / size), i % size);
   return Buffer.concat([header, body]);
 }
 
@@ -187,11 +189,7 @@ describe('the fused LL gradient of the linear model', () => {
   // 7 x 7 images with varied pixels (49 inputs: three 16-wide strips and a tail) and a training
   // split of 50 rows (one full block of 32 and a partial one, with row tails).
   function writeVaried(dir: string): void {
-    const images = (count: number, offset: number) => {
-      const buffer = idxImages(count, 7, 7, () => 0);
-      for (let i = 0; i < count * 49; i++) buffer[16 + i] = ((i + offset) * 37) % 251;
-      return buffer;
-    };
+    const images = (count: number, offset: number) => idxImages(count, 7, 7, (i, j) => ((i * 49 + j + offset) * 37) % 251);
     writeIdxDataset(dir, false, {
       'train-images-idx3-ubyte': images(80, 0),
       'train-labels-idx1-ubyte': idxLabels(Array.from({ length: 80 }, (_, i) => (i * 7) % 10)),

@@ -93,10 +93,10 @@ class HyperCleaningProblem : public Problem {
     if (!linear_ || !fusedLinearCrossEntropyApplies(train_.features, kClasses)) {
       return Problem::lowerGradient(x, y, createGraph);
     }
+    // Without createGraph no graph is recorded, so the result is history-free as the contract asks.
     torch::AutoGradMode mode(createGraph);
-    const Batch batch = lowerBatch(createGraph ? x[0] : x[0].detach());
-    const TensorList model = createGraph ? y : detached(y);
-    return linearCrossEntropyGradient(batch.features, batch.labels, torch::sigmoid(batch.logits), model[0], model[1]);
+    const Batch batch = lowerBatch(x[0]);
+    return linearCrossEntropyGradient(batch.features, batch.labels, torch::sigmoid(batch.weightLogits), y[0], y[1]);
   }
 
  protected:
@@ -108,12 +108,12 @@ class HyperCleaningProblem : public Problem {
   // samples drawn (with replacement) from the global generator, which checkpoints save.
   torch::Tensor evaluateLower(const TensorList& x, const TensorList& y) override {
     const Batch batch = lowerBatch(x[0]);
-    return weightedLoss(batch.logits, y, batch.features, batch.labels);
+    return weightedLoss(batch.weightLogits, y, batch.features, batch.labels);
   }
 
  private:
   struct Batch {
-    torch::Tensor logits;  // x's entries for the rows (the sample weights are their sigmoids)
+    torch::Tensor weightLogits;  // x's entries for the rows: the sample weights are their sigmoids
     torch::Tensor features;
     torch::Tensor labels;
   };
