@@ -4,10 +4,9 @@
 // --bandwidth: RHG on the linear model with K = 10 on one thread against the memory-traffic bound.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import {
-  Solver, full as filled, accelerated, adam, bda, cg, gd, neumann, reverse, setNumThreads, sgd, tasks, truncated, versions,
-  type Problem, type SolverBuilder,
-} from '../lib';
+import { Solver, full as filled, adam, gd, reverse, setNumThreads, tasks, versions, type Problem } from '../lib';
+import { methodNames, methodPresets, presetSolver, sharedSettings, type MethodName } from '../lib/method-presets';
+import { createSolver, validateRunConfig, type RunConfig } from '../lib/run-config';
 
 const full = process.argv.includes('--full');
 const protocol = full
@@ -16,24 +15,30 @@ const protocol = full
 const lowerLr = 0.1; // y and z by sgd (the authors use 0.03 with T = 3000)
 const upperLr = 0.1; // x by Adam (the authors use 0.01 with T = 3000)
 
-function methods(problem: Problem, K: number): Record<string, SolverBuilder> {
-  // Without IA, each UL iteration starts the LL model where the last one ended (warm start), as the
-  // reference implementations do; IA learns that start instead.
-  const base = () => Solver.builder().dynamics(gd({ lr: lowerLr, steps: K })).upper(adam({ lr: upperLr }));
-  const warm = () => base().lowerStart('warm');
-  const ia = () => base().initAuxiliary({ optimizer: sgd({ lr: lowerLr }) }).pessimisticTruncation();
-  return {
-    RHG: warm().hypergradient(reverse()),
-    'T-RHG': warm().hypergradient(truncated({ steps: Math.max(1, Math.floor(K / 2)) })),
-    BDA: Solver.builder().dynamics(bda({ lr: lowerLr, upperLr: lowerLr, mu: 0.5, steps: K })).upper(adam({ lr: upperLr }))
-      .lowerStart('warm'),
-    CG: warm().hypergradient(cg({ iterations: 10, damping: 1e-2 })),
-    Neumann: warm().hypergradient(neumann({ alpha: lowerLr, terms: 10 })),
-    'IAPTT-GM (IA + PTT, gd)': ia(),
-    'AIT (IA + PTT, accelerated)': Solver.builder().dynamics(accelerated({ lipschitz: 1 / (2 * lowerLr), steps: K }))
-      .upper(adam({ lr: upperLr })).initAuxiliary({ optimizer: sgd({ lr: lowerLr }) }).pessimisticTruncation(),
-    'AIT_P (+ prior, pretrained anchor)': ia().prior({ weight: 1, iterations: 1, anchor: problem.pretrainLower({ steps: 50, lr: lowerLr }) }),
-  };
+// The methods of `bilevel compare --methods rhg,trhg,...` on a config with these settings: gd
+// dynamics, Adam on x, warm-started y without IA, z by sgd, AIT_P's anchor pretrained for 50
+// steps. AIT keeps the config's dynamics, so its row comes from the same config with accelerated
+// dynamics (L = 1 / (2 lr): the same step size), as the paper runs it.
+function baseConfig(model: string, dynamics: object): RunConfig {
+  return validateRunConfig({
+    problem: { name: 'hyper-cleaning', dataset: 'fashion-mnist', model },
+    solver: {
+      dynamics, hypergradient: { type: 'reverse' }, upper: { optimizer: 'adam', lr: upperLr }, lowerStart: 'warm',
+      prior: { weight: 1, iterations: 1 },
+    },
+    iterations: protocol.T,
+    dtype: 'float32',
+    priorAnchor: { pretrainSteps: 50, lr: lowerLr },
+  });
+}
+
+function methodConfigs(model: string, K: number): [MethodName, RunConfig][] {
+  const gdBase = baseConfig(model, { type: 'gd', lr: lowerLr, steps: K });
+  const acceleratedBase = baseConfig(model, { type: 'accelerated', lipschitz: 1 / (2 * lowerLr), steps: K });
+  return methodNames.map((method) => {
+    const base = method === 'ait' ? acceleratedBase : gdBase;
+    return [method, validateRunConfig({ ...base, solver: presetSolver(method, sharedSettings(base.solver)) })];
+  });
 }
 
 interface Row {
@@ -45,8 +50,8 @@ interface Row {
   peakMiB: number;
 }
 
-function runMethod(problem: Problem, builder: SolverBuilder, T: number, label: string): Omit<Row, 'model' | 'method'> {
-  using run = builder.build().start(problem);
+function runMethod(problem: Problem, solver: Solver, T: number, label: string): Omit<Row, 'model' | 'method'> {
+  using run = solver.start(problem);
   let seconds = 0;
   let peak = 0;
   for (let t = 0; t < T; t++) {
@@ -70,8 +75,9 @@ function main(): void {
     const loadStart = Date.now();
     const problem = tasks.hyperCleaning({ model, seed: 0 });
     console.error(`${model}: loaded and split Fashion-MNIST in ${Date.now() - loadStart} ms`);
-    for (const [method, builder] of Object.entries(methods(problem, protocol.K))) {
-      rows.push({ model, method, ...runMethod(problem, builder, protocol.T, `${model} ${method}`) });
+    for (const [method, config] of methodConfigs(model, protocol.K)) {
+      const label = methodPresets[method].label;
+      rows.push({ model, method: label, ...runMethod(problem, createSolver(config, problem), protocol.T, `${model} ${label}`) });
     }
   }
   const minutes = (Date.now() - start) / 60000;
@@ -94,6 +100,9 @@ labels moved to another class (seed 0); x = one logit per training sample, Adam 
 sgd lr ${lowerLr}; methods without IA warm-start y from the last iteration; f = mean of sigmoid(x_i) CE_i, F = mean validation CE. ${full ? '' : 'CPU protocol: '}K = ${protocol.K},
 T = ${protocol.T} UL iterations${full ? ' (the paper\'s)' : ' (the paper: K = 100, T = 3000; run `-- --full` on a GPU)'}.
 Detection: sample i is predicted clean when x_i >= 0; uniform weights give F1 = 66.67.
+The methods are those of \`bilevel compare\` (lib/method-presets.ts) with their defaults (CG: 20
+iterations, Neumann: 20 terms); AIT runs with accelerated dynamics (L = 1 / (2 lr)), AIT_P with the
+prior (weight 1, first UL iteration) anchored at the model pretrained for 50 steps.
 
 ${table}
 
