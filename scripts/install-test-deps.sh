@@ -1,10 +1,14 @@
 #!/usr/bin/env bash
-# Installs what the tests and benchmarks read or drive (Debian packages; the library itself never
-# downloads anything): Fashion-MNIST into /usr/share/datasets/fashion-mnist, and Chromium, which
-# opens the HTML reports in the report test. Run as root. Installs nothing that is already there.
+# Installs what the tests, benchmarks and checks read or drive (Debian packages; the library itself
+# never downloads anything): Fashion-MNIST into /usr/share/datasets/fashion-mnist, Chromium, which
+# opens the HTML reports in the report test, and the tools scripts/check-libtorch2.sh uses.
+# Run as root. Installs nothing that is already there.
 set -euo pipefail
 source "$(dirname "$0")/apt-install.sh"
 packages=()
 [ -d /usr/share/datasets/fashion-mnist ] || packages+=(dataset-fashion-mnist)
 command -v chromium >/dev/null 2>&1 || packages+=(chromium)
+# scripts/check-libtorch2.sh fetches and unpacks a Debian package with these.
+command -v curl >/dev/null 2>&1 || packages+=(curl ca-certificates)
+command -v xz >/dev/null 2>&1 || packages+=(xz-utils)
 apt_install "${packages[@]}"

@@ -1,5 +1,7 @@
 #include "binding/errors.h"
 
+#include <c10/util/Exception.h>
+
 namespace bilevel::binding {
 namespace {
 Napi::FunctionReference errorClass;

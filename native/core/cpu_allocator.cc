@@ -76,9 +76,18 @@ void freeBlock(void* data) {
   if (size < kMinCachedBytes || !cache().keep(block, size)) c10::free_cpu(block);
 }
 
+// LibTorch 2.3 made Allocator::allocate non-const and added the pure copy_data.
+#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 3)
+#define BILEVEL_TORCH_2_3_ALLOCATOR 1
+#define BILEVEL_ALLOCATE_CONST
+#else
+#define BILEVEL_TORCH_2_3_ALLOCATOR 0
+#define BILEVEL_ALLOCATE_CONST const
+#endif
+
 class CachingCpuAllocator final : public c10::Allocator {
  public:
-  c10::DataPtr allocate(size_t bytes) const override {
+  c10::DataPtr allocate(size_t bytes) BILEVEL_ALLOCATE_CONST override {
     const size_t size = (bytes + 63) & ~static_cast<size_t>(63);
     void* block = size >= kMinCachedBytes ? cache().take(size) : nullptr;
     if (block == nullptr) block = c10::alloc_cpu(size + kHeaderBytes);
@@ -90,7 +99,7 @@ class CachingCpuAllocator final : public c10::Allocator {
 
   c10::DeleterFnPtr raw_deleter() const override { return &freeBlock; }
 
-#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 3)
+#if BILEVEL_TORCH_2_3_ALLOCATOR
   void copy_data(void* dest, const void* src, std::size_t count) const override { default_copy_data(dest, src, count); }
 #endif
 };

@@ -9,14 +9,23 @@
 
 namespace bilevel::core {
 
+// The type of the allocator totals the profiler hook receives (int64_t in LibTorch 1.x, size_t in 2.x).
+template <typename>
+struct ReportedTotal;
+template <typename Base, typename Total>
+struct ReportedTotal<void (Base::*)(void*, int64_t, Total, Total, c10::Device)> {
+  using type = Total;
+};
+
 class PeakMemory {
  public:
   PeakMemory() : report_(std::make_shared<Report>()), guard_(c10::DebugInfoKind::PROFILER_STATE, report_) {}
   int64_t peakBytes() const { return report_->peak; }
 
  private:
+  using Total = ReportedTotal<decltype(&c10::MemoryReportingInfoBase::reportMemoryUsage)>::type;
   struct Report : c10::MemoryReportingInfoBase {
-    void reportMemoryUsage(void*, int64_t bytes, int64_t, int64_t, c10::Device) override {
+    void reportMemoryUsage(void*, int64_t bytes, Total, Total, c10::Device) override {
       current += bytes;
       peak = std::max(peak, current);
     }
