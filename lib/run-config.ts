@@ -15,7 +15,7 @@ import { BilevelError } from './errors';
 import type { Problem } from './problem';
 import { problems, type NonconvexOptions } from './problems';
 import { Solver } from './solver';
-import { datasetRoot, tasks } from './tasks';
+import { HyperCleaningSchema, datasetRoot, tasks } from './tasks';
 import { tensor, type Device, type Tensor } from './tensor';
 
 const strict = { additionalProperties: false } as const;
@@ -46,36 +46,7 @@ export const problemSchemas = {
     strict,
   ),
   'toy/bamm-convex': Type.Object({ name: Type.Literal('toy/bamm-convex'), ...toyFields(100) }, strict),
-  'hyper-cleaning': Type.Object(
-    {
-      name: Type.Literal('hyper-cleaning'),
-      dataset: Type.Union([Type.Literal('fashion-mnist'), Type.Literal('mnist'), Type.Literal('cifar10')], {
-        description: 'the dataset: IDX files (fashion-mnist, mnist) or CIFAR-10 binary batches (cifar10)',
-      }),
-      root: Type.Optional(Type.String({
-        minLength: 1,
-        description: 'the folder with the dataset\'s files, relative to the config file (default: $BILEVEL_FASHION_MNIST or '
-          + '/usr/share/datasets/fashion-mnist, $BILEVEL_MNIST, $BILEVEL_CIFAR10)',
-      })),
-      model: Type.Optional(Type.Union([Type.Literal('linear'), Type.Literal('mlp')], {
-        description: 'the LL model: linear (convex LL, default) or mlp (input-hidden-10 with ReLU, non-convex LL)',
-      })),
-      hidden: Type.Optional(Type.Integer({ minimum: 1, description: 'hidden units of the mlp (default 300)' })),
-      trainSize: Type.Optional(Type.Integer({ minimum: 1, description: 'training samples (default 5000)' })),
-      validationSize: Type.Optional(Type.Integer({ minimum: 1, description: 'validation samples (default 5000)' })),
-      testSize: Type.Optional(Type.Integer({ minimum: 1, description: 'test samples (default 10000)' })),
-      corruption: Type.Optional(Type.Number({
-        minimum: 0, maximum: 1, description: 'share of training labels moved to another class (default 0.5)',
-      })),
-      batchSize: Type.Optional(Type.Integer({
-        minimum: 0, description: 'f on this many training samples drawn per evaluation (default 0: the full batch)',
-      })),
-      seed: Type.Optional(Type.Integer({
-        minimum: 0, description: 'seeds the split, the corruption and the mlp\'s initialization (default: the run\'s seed)',
-      })),
-    },
-    strict,
-  ),
+  'hyper-cleaning': Type.Object({ name: Type.Literal('hyper-cleaning'), ...HyperCleaningSchema.properties }, strict),
 };
 
 /** The problems with task metrics (problem.metrics()); the toys have none. */
@@ -220,7 +191,7 @@ function checkStartValues(value: unknown, path: string): void {
 
 function validateHyperCleaning(problem: Record<string, unknown>): void {
   const { properties } = problemSchemas['hyper-cleaning'];
-  validate(properties.dataset, problem.dataset, 'problem.dataset');
+  if (problem.dataset !== undefined) validate(properties.dataset, problem.dataset, 'problem.dataset');
   if (problem.model !== undefined) validate(properties.model, problem.model, 'problem.model');
 }
 
@@ -375,7 +346,7 @@ function dataRoot(problem: HyperCleaningConfig, configDir: string): string {
     return root;
   }
   try {
-    return datasetRoot(problem.dataset);
+    return datasetRoot(problem.dataset ?? 'fashion-mnist');
   } catch (err) {
     throw invalid(`problem.root: ${(err as Error).message}`, err as Error);
   }

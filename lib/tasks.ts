@@ -1,42 +1,63 @@
 // Learning tasks built into the core: their data never crosses into JavaScript.
 import * as fs from 'node:fs';
+import { Type, type Static } from '@sinclair/typebox';
 import type { NativeHyperCleaningOptions } from '../binding';
 import { native } from './binding';
+import { validate } from './config';
 import { BilevelError } from './errors';
 import { Problem } from './problem';
 import type { Device } from './tensor';
 
-export type HyperCleaningDataset = NativeHyperCleaningOptions['dataset'];
+const strict = { additionalProperties: false } as const;
+const count = (description: string) => Type.Optional(Type.Integer({ minimum: 1, description }));
 
-export interface HyperCleaningOptions {
-  /** Default 'fashion-mnist'. */
-  dataset?: HyperCleaningDataset;
-  /**
-   * The folder with the dataset's files (IDX, gzipped or raw; CIFAR-10 binary batches). Default:
-   * $BILEVEL_FASHION_MNIST or /usr/share/datasets/fashion-mnist (Debian's dataset-fashion-mnist),
-   * $BILEVEL_MNIST, $BILEVEL_CIFAR10. Nothing is ever downloaded.
-   */
-  root?: string;
-  /** 'linear' (convex LL, the default) or 'mlp' (input-hidden-10 with ReLU, non-convex LL). */
-  model?: NativeHyperCleaningOptions['model'];
-  /** Hidden units of the mlp (default 300). */
-  hidden?: number;
-  /** Split sizes (defaults 5000 / 5000 / 10000, the paper's). */
-  trainSize?: number;
-  validationSize?: number;
-  testSize?: number;
-  /** The share of training labels moved to a different random class (default 0.5). */
-  corruption?: number;
-  /**
-   * Mini-batches: f on this many training samples drawn (with replacement) at each evaluation, from
-   * the global generator (manualSeed; checkpoints save its state). Default 0: the full batch.
-   */
-  batchSize?: number;
-  /** Seeds the split, the corruption and the mlp's initialization (default 0). */
-  seed?: number;
-  dtype?: 'float32' | 'float64';
-  device?: Device;
-}
+/**
+ * The options of data hyper-cleaning, declared once: the TypeScript API validates against it and a
+ * run config's `problem` is `{ name: 'hyper-cleaning', ...these }` (lib/run-config.ts).
+ */
+export const HyperCleaningSchema = Type.Object(
+  {
+    dataset: Type.Optional(Type.Union([Type.Literal('fashion-mnist'), Type.Literal('mnist'), Type.Literal('cifar10')], {
+      description: 'the dataset: IDX files (fashion-mnist, the default; mnist) or CIFAR-10 binary batches (cifar10)',
+    })),
+    root: Type.Optional(Type.String({
+      minLength: 1,
+      description: 'the folder with the dataset\'s files, gzipped or raw (in a run config: relative to the config file); '
+        + 'default $BILEVEL_FASHION_MNIST or /usr/share/datasets/fashion-mnist (Debian\'s dataset-fashion-mnist), '
+        + '$BILEVEL_MNIST, $BILEVEL_CIFAR10. Nothing is ever downloaded',
+    })),
+    model: Type.Optional(Type.Union([Type.Literal('linear'), Type.Literal('mlp')], {
+      description: 'the LL model: linear (convex LL, the default) or mlp (input-hidden-10 with ReLU, non-convex LL)',
+    })),
+    hidden: count('hidden units of the mlp (default 300)'),
+    trainSize: count('training samples (default 5000, the paper\'s)'),
+    validationSize: count('validation samples (default 5000)'),
+    testSize: count('test samples (default 10000)'),
+    corruption: Type.Optional(Type.Number({
+      minimum: 0, maximum: 1, description: 'the share of training labels moved to a different random class (default 0.5)',
+    })),
+    batchSize: Type.Optional(Type.Integer({
+      minimum: 0,
+      description: 'mini-batches: f on this many training samples drawn (with replacement) at each evaluation from the '
+        + 'global generator (manualSeed; checkpoints save its state); default 0: the full batch',
+    })),
+    seed: Type.Optional(Type.Integer({
+      minimum: 0,
+      description: 'seeds the split, the corruption and the mlp\'s initialization (default 0; in a run config: the run\'s seed)',
+    })),
+  },
+  strict,
+);
+
+/** See each field's description in HyperCleaningSchema; dtype and device as for tensors. */
+export type HyperCleaningOptions = Static<typeof HyperCleaningSchema> & { dtype?: 'float32' | 'float64'; device?: Device };
+export type HyperCleaningDataset = NonNullable<HyperCleaningOptions['dataset']>;
+
+// The schema's words are the native module's (binding.d.ts): a compile error if they drift apart.
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : never) : never;
+const sameWords: Same<HyperCleaningDataset, NativeHyperCleaningOptions['dataset']> &
+  Same<HyperCleaningOptions['model'], NativeHyperCleaningOptions['model']> = true;
+void sameWords;
 
 const defaultRoots: Record<HyperCleaningDataset, { variable: string; fallback?: string }> = {
   'fashion-mnist': { variable: 'BILEVEL_FASHION_MNIST', fallback: '/usr/share/datasets/fashion-mnist' },
@@ -67,13 +88,15 @@ export function datasetRoot(dataset: HyperCleaningDataset, root?: string): strin
  * metrics(): testAccuracy, precision, recall and f1 of clean-sample detection (x_i >= 0), validationLoss.
  */
 function hyperCleaning(options: HyperCleaningOptions = {}): Problem {
+  const { dtype, device, ...taskOptions } = options;
+  validate(HyperCleaningSchema, taskOptions, 'hyperCleaning');
   const dataset = options.dataset ?? 'fashion-mnist';
   const handle = native.createHyperCleaningProblem({
-    ...options,
+    ...taskOptions,
     dataset,
     root: datasetRoot(dataset, options.root),
-    dtype: options.dtype ?? 'float32',
-    device: options.device ?? 'cpu',
+    dtype: dtype ?? 'float32',
+    device: device ?? 'cpu',
   });
   return new Problem(handle, 'hyper-cleaning');
 }

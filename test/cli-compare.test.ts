@@ -201,8 +201,6 @@ describe('hyper-cleaning run configs', () => {
     const cases: { name: string; config: unknown; message: RegExp }[] = [
       { name: 'unknown dataset', config: hyperCleaning({ dataset: 'imagenet' }),
         message: /^problem\.dataset: must be one of "fashion-mnist", "mnist", "cifar10"; got "imagenet"$/ },
-      { name: 'missing dataset', config: { ...hyperCleaning(), problem: { name: 'hyper-cleaning', root: dataDir } },
-        message: /^problem\.dataset: required field is missing$/ },
       { name: 'missing root folder', config: hyperCleaning({ root: path.join(workDir, 'nowhere') }),
         message: /^problem\.root: no such folder: \S*nowhere$/ },
       { name: 'bad model', config: hyperCleaning({ model: 'resnet' }), message: /^problem\.model: must be one of "linear", "mlp"; got "resnet"$/ },

@@ -6,8 +6,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as zlib from 'node:zlib';
 import {
-  Solver, adam, cg, crossEntropy, defineProblem, forward, gd, linear, manualSeed, reverse, sgd, tasks, tensor, zeros,
-  type Problem, type SolverBuilder, type Tensor,
+  Solver, adam, bda, cg, crossEntropy, defineProblem, finiteDifference, forward, gd, linear, manualSeed, reverse, sgd,
+  tasks, tensor, zeros, type DynamicsConfig, type HypergradientConfig, type Problem, type Tensor,
 } from '../lib';
 import { expectCode } from './helpers';
 
@@ -124,6 +124,20 @@ describe('IDX datasets', () => {
     writeIdxDataset(valid, true);
     expectCode(() => small(valid, { trainSize: 35, validationSize: 10 }), 'INVALID_ARGUMENT', /exceeds the 40 training images/);
   });
+
+  test('options are checked against the same schema as run configs: the field, the range, the value', () => {
+    const root = freshDir();
+    writeIdxDataset(root, false);
+    const refusals: [Record<string, unknown>, RegExp][] = [
+      [{ trainSize: 0 }, /^hyperCleaning\.trainSize: must be an integer >= 1; got 0$/],
+      [{ hidden: 2.5 }, /^hyperCleaning\.hidden: must be an integer >= 1; got 2\.5$/],
+      [{ corruption: 1.5 }, /^hyperCleaning\.corruption: must be a number >= 0 <= 1; got 1\.5$/],
+      [{ model: 'resnet' }, /^hyperCleaning\.model: must be one of "linear", "mlp"; got "resnet"$/],
+      [{ dataset: 'imagenet' }, /^hyperCleaning\.dataset: must be one of "fashion-mnist", "mnist", "cifar10"; got "imagenet"$/],
+      [{ epochs: 3 }, /^hyperCleaning\.epochs: unknown field \(allowed: dataset, root, model, hidden, /],
+    ];
+    for (const [extra, message] of refusals) expectCode(() => small(root, extra), 'INVALID_ARGUMENT', message);
+  });
 });
 
 describe('CIFAR-10 binary batches', () => {
@@ -181,11 +195,11 @@ describe('mini-batches', () => {
     expect(lowerValues(4, 5)).not.toEqual(lowerValues(4, 6));
     expect(lowerValues(4, 5)).not.toEqual(lowerValues(0, 5));
     expect(lowerValues(0, 5)).toEqual(lowerValues(0, 6)); // the full batch draws nothing
-    expectCode(() => small(root, { batchSize: -1 }), 'INVALID_ARGUMENT', /batchSize must be an integer >= 0/);
+    expectCode(() => small(root, { batchSize: -1 }), 'INVALID_ARGUMENT', /^hyperCleaning\.batchSize: must be an integer >= 0; got -1$/);
   });
 });
 
-describe('the fused LL gradient of the linear model', () => {
+describe('the fused kernels of the linear model (f, F and grad_y f)', () => {
   // 7 x 7 images with varied pixels (49 inputs: three 16-wide strips and a tail) and a training
   // split of 50 rows (one full block of 32 and a partial one, with row tails).
   function writeVaried(dir: string): void {
@@ -208,27 +222,35 @@ describe('the fused LL gradient of the linear model', () => {
     });
   }
 
+  const trajectorySolver = (dynamics: DynamicsConfig, hypergradient: HypergradientConfig) =>
+    Solver.builder().dynamics(dynamics).upper(sgd({ lr: 50 })).hypergradient(hypergradient).lowerStart('warm').build();
+  const steps = 4;
+  // f's and F's values, grad_y f, and their derivatives in x (through the weights), W and b, first
+  // and second order, are each reached by one of these.
   test.each([
-    ['reverse (fused backward)', reverse()],
-    ['forward (backward with a graph: autograd ops)', forward()],
-    ['cg (Hessian-vector products)', cg({ iterations: 5 })],
-  ])('three UL iterations with %s match autograd of the same f', (_, hypergradient) => {
+    ['reverse (fused backward of grad_y f, one-pass backward of F)', trajectorySolver(gd({ lr: 0.5, steps }), reverse())],
+    ['forward (backward with a graph: autograd ops)', trajectorySolver(gd({ lr: 0.5, steps }), forward())],
+    ['cg (Hessian-vector products)', trajectorySolver(gd({ lr: 0.5, steps }), cg({ iterations: 5 }))],
+    ['finiteDifference (d f / d x through the weights)', trajectorySolver(gd({ lr: 0.5, steps }), finiteDifference())],
+    ['bda + reverse (grad_y F inside the recorded unroll)', trajectorySolver(bda({ lr: 0.5, upperLr: 0.5, steps }), reverse())],
+    ['sl-BAMM (F and f differentiated twice)', Solver.bamm({ lr: 50, beta: 0.5 })],
+  ])('three UL iterations with %s match autograd of the same F and f', (_, solver) => {
     const root = freshDir();
     writeVaried(root);
     const task = tasks.hyperCleaning({ root, trainSize: 50, validationSize: 20, testSize: 15, seed: 2 });
-    const builder: SolverBuilder = Solver.builder().dynamics(gd({ lr: 0.5, steps: 4 })).upper(sgd({ lr: 50 }))
-      .hypergradient(hypergradient).lowerStart('warm');
     const trajectory = (problem: Problem) => {
-      using run = builder.build().start(problem);
-      const lower = Array.from({ length: 3 }, () => run.step().lower);
+      using run = solver.start(problem);
+      const records = Array.from({ length: 3 }, () => run.step());
       const v = run.values();
-      return { lower, x: values(v.x[0]), W: values(v.y[0]), b: values(v.y[1]) };
+      return { lower: records.map((r) => r.lower), upper: records.map((r) => r.upper), x: values(v.x[0]),
+        W: values(v.y[0]), b: values(v.y[1]) };
     };
     const fused = trajectory(task);
     const expected = trajectory(reference(task));
-    expect(Math.max(...expected.x.map(Math.abs))).toBeGreaterThan(1e-3); // x moved
+    expect(Math.max(...expected.x.map(Math.abs))).toBeGreaterThan(1e-4); // x moved
     const close = (a: number[], b: number[]) => a.forEach((v, i) => expect(v).toBeCloseTo(b[i], 5));
     close(fused.lower, expected.lower);
+    close(fused.upper, expected.upper);
     close(fused.x, expected.x);
     close(fused.W, expected.W);
     close(fused.b, expected.b);

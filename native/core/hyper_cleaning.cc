@@ -90,9 +90,7 @@ class HyperCleaningProblem : public Problem {
 
   // grad_y f of the linear model by the fused kernel (float32 on the CPU), else by autograd.
   TensorList lowerGradient(const TensorList& x, const TensorList& y, bool createGraph) override {
-    if (!linear_ || !fusedLinearCrossEntropyApplies(train_.features, kClasses)) {
-      return Problem::lowerGradient(x, y, createGraph);
-    }
+    if (!fused(train_.features)) return Problem::lowerGradient(x, y, createGraph);
     // Without createGraph no graph is recorded, so the result is history-free as the contract asks.
     torch::AutoGradMode mode(createGraph);
     const Batch batch = lowerBatch(x[0]);
@@ -102,13 +100,13 @@ class HyperCleaningProblem : public Problem {
  protected:
   // F: the mean cross-entropy on the validation split.
   torch::Tensor evaluateUpper(const TensorList&, const TensorList& y) override {
-    return F::cross_entropy(logits(y, validation_.features), validation_.labels);
+    return meanLoss(y, validation_.features, validation_.labels, torch::Tensor());
   }
   // f: the mean over training samples of sigmoid(x_i) * CE_i; with mini-batches, over batchSize
   // samples drawn (with replacement) from the global generator, which checkpoints save.
   torch::Tensor evaluateLower(const TensorList& x, const TensorList& y) override {
     const Batch batch = lowerBatch(x[0]);
-    return weightedLoss(batch.weightLogits, y, batch.features, batch.labels);
+    return meanLoss(y, batch.features, batch.labels, torch::sigmoid(batch.weightLogits));
   }
 
  private:
@@ -124,10 +122,20 @@ class HyperCleaningProblem : public Problem {
     return {x.index_select(0, rows), train_.features.index_select(0, rows), train_.labels.index_select(0, rows)};
   }
 
-  torch::Tensor weightedLoss(const torch::Tensor& weights, const TensorList& y, const torch::Tensor& features,
-                             const torch::Tensor& labels) const {
+  // Whether the linear model's fused kernels serve these features (float32 on the CPU).
+  bool fused(const torch::Tensor& features) const {
+    return linear_ && fusedLinearCrossEntropyApplies(features, kClasses);
+  }
+
+  // The mean over rows of weights_i CE_i for the model y (weights undefined: all 1).
+  torch::Tensor meanLoss(const TensorList& y, const torch::Tensor& features, const torch::Tensor& labels,
+                         const torch::Tensor& weights) const {
+    if (fused(features)) {
+      return linearCrossEntropy(features, labels, weights.defined() ? weights : torch::ones({features.size(0)}, features.options()),
+                                y[0], y[1]);
+    }
     const auto losses = F::cross_entropy(logits(y, features), labels, F::CrossEntropyFuncOptions().reduction(torch::kNone));
-    return (torch::sigmoid(weights) * losses).mean();
+    return weights.defined() ? (weights * losses).mean() : losses.mean();
   }
 
   torch::Tensor logits(const TensorList& y, const torch::Tensor& features) const {

@@ -62,15 +62,22 @@ struct RunningChoice {
   }
 };
 
-// grad_x F and grad_y F at the leaves (x, y).
+// grad_x F and grad_y F at the leaves (x, y), and F(x, y) itself.
 struct UpperGradients {
   TensorList x;
   TensorList y;
+  torch::Tensor value;
 };
 UpperGradients upperGradients(Problem& problem, const TensorList& x, const TensorList& y) {
-  const TensorList both = gradients(problem.upperObjective(x, y), concat(x, y), false, false);
+  const torch::Tensor value = problem.upperObjective(x, y);
+  const TensorList both = gradients(value, concat(x, y), false, false);
   const auto middle = both.begin() + static_cast<std::ptrdiff_t>(x.size());
-  return {TensorList(both.begin(), middle), TensorList(middle, both.end())};
+  return {TensorList(both.begin(), middle), TensorList(middle, both.end()), value.detach()};
+}
+
+// The record's F(x, y_K) from the gradients taken at y_K, so the solver need not evaluate it again.
+void keepUpperAtLast(const UpperGradients& atLast, HypergradientOutput& out) {
+  if (std::isnan(out.upperAtLast)) out.upperAtLast = atLast.value.item<double>();
 }
 
 // Splits gradients w.r.t. concat(x, z) back into (x, z).
@@ -182,6 +189,7 @@ class ForwardHypergradient : public Hypergradient {
     Stopwatch watch;
     const TensorList y = leaves(chosenY);
     const UpperGradients direct = upperGradients(in.problem, x, y);
+    if (in.truncation == Truncation::None) keepUpperAtLast(direct, out);
     TensorList grads = zerosLike(params);
     for (size_t c = 0; c < columns.size(); ++c) {
       const auto [p, j] = columns[c];
@@ -242,6 +250,7 @@ class ImplicitHypergradient : public Hypergradient {
     const TensorList x = leaves(in.x);
     const TensorList y = leaves(out.yLast);
     const UpperGradients direct = upperGradients(in.problem, x, y);
+    keepUpperAtLast(direct, out);
     const TensorList gy = in.problem.lowerGradient(x, y, true);
     auto hessianTimes = [&](const TensorList& v) { return gradients(dot(gy, v), y, false, true); };
     const TensorList v = o_.kind == Kind::Neumann ? neumann(hessianTimes, direct.y) : conjugateGradient(hessianTimes, direct.y);
@@ -302,6 +311,7 @@ class FiniteDifferenceHypergradient : public Hypergradient {
     const TensorList x = leaves(in.x);
     const TensorList y = leaves(out.yLast);
     const UpperGradients direct = upperGradients(in.problem, x, y);
+    keepUpperAtLast(direct, out);
     const TensorList& v = direct.y;
     const double vNorm = norm(v);
     out.x = direct.x;
@@ -328,7 +338,9 @@ class FirstOrderHypergradient : public Hypergradient {
     out.kbar = in.dynamics.steps();
     out.unrollMs = watch.lap();
     const TensorList x = leaves(in.x);
-    out.x = gradients(in.problem.upperObjective(x, out.yLast), x, false, false);
+    const torch::Tensor upper = in.problem.upperObjective(x, out.yLast);
+    out.x = gradients(upper, x, false, false);
+    out.upperAtLast = upper.item<double>();
     out.backwardMs = watch.lap();
     return out;
   }

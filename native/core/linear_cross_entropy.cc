@@ -83,9 +83,11 @@ void rowsTimesTransposed(const float* X, int64_t R, int64_t D, const float* M, c
 }
 
 // acc[c][:] += sum_r T[r][c] X_r for the R rows of a block; the C sums of a 16-column strip stay
-// in registers while the rows stream through.
+// in registers while the rows stream through. The block is in L2 by now (its logits were just
+// taken); next, when given, is the following block's first row: its lines are fetched meanwhile,
+// so the next logits tile reads L2 instead of waiting on memory.
 BILEVEL_VECTOR_CLONES
-void accumulateTransposed(const float* X, int64_t R, int64_t D, const float* T, float* acc) {
+void accumulateTransposed(const float* X, int64_t R, int64_t D, const float* T, float* acc, const float* next) {
   const int64_t vectorEnd = D / kLanes * kLanes;
   for (int64_t d = 0; d < vectorEnd; d += kLanes) {
     Vec a[kClasses];
@@ -93,6 +95,7 @@ void accumulateTransposed(const float* X, int64_t R, int64_t D, const float* T, 
     for (int c = 0; c < kClasses; ++c) a[c] = load(acc + c * D + d);
     for (int64_t r = 0; r < R; ++r) {
       const Vec x = load(X + r * D + d);
+      if (next != nullptr) __builtin_prefetch(next + r * D + d);
 #pragma GCC unroll 16
       for (int c = 0; c < kClasses; ++c) a[c] += T[r * kClasses + c] * x;
     }
@@ -106,42 +109,94 @@ void accumulateTransposed(const float* X, int64_t R, int64_t D, const float* T, 
   }
 }
 
-// One pass over X: per block, L = X_b M^T + m, then rowFn(i, L_i, T_i) for each row, then
-// {grad, gradBias} += {T^T X_b, column sums of T}. Threads own blocks and their own sums, which
-// are added in thread order, so a run is reproducible for a given thread count.
-template <typename RowFn>
-void fusedPass(const torch::Tensor& X, const torch::Tensor& M, const torch::Tensor& m, torch::Tensor& grad,
-               torch::Tensor& gradBias, const RowFn& rowFn) {
-  const int64_t N = X.size(0), D = X.size(1);
-  const float* x = X.data_ptr<float>();
-  const float* mp = M.data_ptr<float>();
-  const float* bp = m.data_ptr<float>();
+// {grad, gradBias} += {T^T X_b, column sums of T} for a block of R rows.
+void accumulateBlock(const float* xb, int64_t R, int64_t D, const float* t, float* sums, const float* next) {
+  accumulateTransposed(xb, R, D, t, sums, next);
+  for (int64_t r = 0; r < R; ++r) {
+    for (int c = 0; c < kClasses; ++c) sums[kClasses * D + c] += t[r * kClasses + c];
+  }
+}
+
+int64_t blockCount(int64_t rows) { return (rows + kBlock - 1) / kBlock; }
+
+// Runs blockFn(block, sums) over the blocks of X's rows and returns {grad [C, D], gradBias [C]},
+// the sums the blocks added. Threads own blocks and their own sums, which are added in thread
+// order, so a run is reproducible for a given thread count.
+template <typename BlockFn>
+std::pair<torch::Tensor, torch::Tensor> blockSums(const torch::Tensor& X, const BlockFn& blockFn) {
+  const int64_t D = X.size(1);
   const int64_t stride = kClasses * D + kClasses;
-  const int64_t blocks = (N + kBlock - 1) / kBlock;
   std::vector<float> partial(static_cast<size_t>(at::get_num_threads() * stride), 0.0f);
-  at::parallel_for(0, blocks, 1, [&](int64_t begin, int64_t end) {
+  at::parallel_for(0, blockCount(X.size(0)), 1, [&](int64_t begin, int64_t end) {
     float* sums = partial.data() + at::get_thread_num() * stride;
-    float logits[kBlock * kClasses];
-    float t[kBlock * kClasses];
-    for (int64_t block = begin; block < end; ++block) {
-      const int64_t first = block * kBlock, R = std::min(kBlock, N - first);
-      const float* xb = x + first * D;
-      rowsTimesTransposed(xb, R, D, mp, bp, logits);
-      for (int64_t r = 0; r < R; ++r) rowFn(first + r, logits + r * kClasses, t + r * kClasses);
-      accumulateTransposed(xb, R, D, t, sums);
-      for (int64_t r = 0; r < R; ++r) {
-        for (int c = 0; c < kClasses; ++c) sums[kClasses * D + c] += t[r * kClasses + c];
-      }
-    }
+    for (int64_t block = begin; block < end; ++block) blockFn(block, sums);
   });
-  grad = torch::zeros({kClasses, D}, X.options());
-  gradBias = torch::zeros({kClasses}, X.options());
+  torch::Tensor grad = torch::zeros({kClasses, D}, X.options());
+  torch::Tensor gradBias = torch::zeros({kClasses}, X.options());
   float* g = grad.data_ptr<float>();
   float* gb = gradBias.data_ptr<float>();
   for (size_t offset = 0; offset < partial.size(); offset += stride) {
     for (int64_t j = 0; j < kClasses * D; ++j) g[j] += partial[offset + j];
     for (int c = 0; c < kClasses; ++c) gb[c] += partial[offset + kClasses * D + c];
   }
+  return {grad, gradBias};
+}
+
+// One pass over X: per block, L = X_b M^T + m, then rowFn(i, L_i, T_i) for each row, then
+// {grad, gradBias} += {T^T X_b, column sums of T} while the block is still in cache.
+template <typename RowFn>
+std::pair<torch::Tensor, torch::Tensor> fusedPass(const torch::Tensor& X, const torch::Tensor& M,
+                                                  const torch::Tensor& m, const RowFn& rowFn) {
+  const int64_t N = X.size(0), D = X.size(1);
+  const float* x = X.data_ptr<float>();
+  const float* mp = M.data_ptr<float>();
+  const float* bp = m.data_ptr<float>();
+  const int64_t blocks = blockCount(N);
+  return blockSums(X, [&](int64_t block, float* sums) {
+    float logits[kBlock * kClasses];
+    float t[kBlock * kClasses];
+    const int64_t first = block * kBlock, R = std::min(kBlock, N - first);
+    const float* xb = x + first * D;
+    rowsTimesTransposed(xb, R, D, mp, bp, logits);
+    for (int64_t r = 0; r < R; ++r) rowFn(first + r, logits + r * kClasses, t + r * kClasses);
+    accumulateBlock(xb, R, D, t, sums, block + 1 < blocks ? xb + R * D : nullptr);
+  });
+}
+
+// {T^T X, column sums of T} for a T [N, C] given row by row: one pass over X.
+std::pair<torch::Tensor, torch::Tensor> accumulatePass(const torch::Tensor& X, const float* T) {
+  const int64_t N = X.size(0), D = X.size(1);
+  const float* x = X.data_ptr<float>();
+  return blockSums(X, [&](int64_t block, float* sums) {
+    const int64_t first = block * kBlock, R = std::min(kBlock, N - first);
+    accumulateBlock(x + first * D, R, D, T + first * kClasses, sums, nullptr);
+  });
+}
+
+// rowFn(i, L_i) for the rows of L = X M^T + m: one pass over X, nothing accumulated.
+template <typename RowFn>
+void logitsPass(const torch::Tensor& X, const torch::Tensor& M, const torch::Tensor& m, const RowFn& rowFn) {
+  const int64_t N = X.size(0), D = X.size(1);
+  const float* x = X.data_ptr<float>();
+  const float* mp = M.data_ptr<float>();
+  const float* bp = m.data_ptr<float>();
+  at::parallel_for(0, blockCount(N), 1, [&](int64_t begin, int64_t end) {
+    float logits[kBlock * kClasses];
+    for (int64_t block = begin; block < end; ++block) {
+      const int64_t first = block * kBlock, R = std::min(kBlock, N - first);
+      rowsTimesTransposed(x + first * D, R, D, mp, bp, logits);
+      for (int64_t r = 0; r < R; ++r) rowFn(first + r, logits + r * kClasses);
+    }
+  });
+}
+
+// P_i = softmax(L_i) into p; returns CE_i = logsumexp(L_i) - L_i[label].
+inline float softmaxCrossEntropy(const float* logits, int64_t label, float* p) {
+  const float top = *std::max_element(logits, logits + kClasses);
+  float total = 0;
+  for (int c = 0; c < kClasses; ++c) total += (p[c] = std::exp(logits[c] - top));
+  for (int c = 0; c < kClasses; ++c) p[c] /= total;
+  return std::log(total) + top - logits[label];
 }
 
 struct Inputs {
@@ -152,34 +207,29 @@ Inputs contiguousInputs(const torch::Tensor& features, const torch::Tensor& labe
   return {features.contiguous(), labels.to(torch::kInt64).contiguous(), weights.detach().contiguous()};
 }
 
-// Forward: {grad_W, grad_b, P} with P the softmax of the logits (kept for the backward).
-TensorList forwardPass(const Inputs& in, const torch::Tensor& W, const torch::Tensor& b) {
+// Forward of the gradient: {grad_W, grad_b, P} with P the softmax of the logits (kept for the backward).
+TensorList gradientForward(const Inputs& in, const torch::Tensor& W, const torch::Tensor& b) {
   const int64_t N = in.features.size(0);
   torch::Tensor probabilities = torch::empty({N, kClasses}, in.features.options());
   float* P = probabilities.data_ptr<float>();
   const float* w = in.weights.data_ptr<float>();
   const int64_t* label = in.labels.data_ptr<int64_t>();
   const float inverseN = 1.0f / static_cast<float>(N);
-  torch::Tensor grad, gradBias;
-  fusedPass(in.features, W.detach().contiguous(), b.detach().contiguous(), grad, gradBias,
-            [&](int64_t i, const float* logits, float* t) {
-              const float top = *std::max_element(logits, logits + kClasses);
-              float total = 0;
-              for (int c = 0; c < kClasses; ++c) total += (P[i * kClasses + c] = std::exp(logits[c] - top));
-              const float scale = w[i] * inverseN;
-              for (int c = 0; c < kClasses; ++c) {
-                P[i * kClasses + c] /= total;
-                t[c] = scale * (P[i * kClasses + c] - (c == label[i] ? 1.0f : 0.0f));
-              }
-            });
+  auto [grad, gradBias] = fusedPass(in.features, W.detach().contiguous(), b.detach().contiguous(),
+                                    [&](int64_t i, const float* logits, float* t) {
+                                      float* p = P + i * kClasses;
+                                      softmaxCrossEntropy(logits, label[i], p);
+                                      const float scale = w[i] * inverseN;
+                                      for (int c = 0; c < kClasses; ++c) t[c] = scale * (p[c] - (c == label[i] ? 1.0f : 0.0f));
+                                    });
   return {grad, gradBias, probabilities};
 }
 
 // Backward of {grad_W, grad_b} against cotangents (U, u): with V = X U^T + u,
 //   d/dw_i = <P_i - e_label, V_i> / N,   {d/dW, d/db} = {H^T X, column sums of H},
 //   H_i = (w_i / N) P_i * (V_i - <P_i, V_i>)   (the softmax Jacobian applied to w_i V_i / N).
-TensorList backwardPass(const Inputs& in, const torch::Tensor& probabilities, const torch::Tensor& U,
-                        const torch::Tensor& u) {
+TensorList gradientBackward(const Inputs& in, const torch::Tensor& probabilities, const torch::Tensor& U,
+                            const torch::Tensor& u) {
   const int64_t N = in.features.size(0);
   torch::Tensor gradWeights = torch::empty({N}, in.features.options());
   float* dw = gradWeights.data_ptr<float>();
@@ -187,8 +237,7 @@ TensorList backwardPass(const Inputs& in, const torch::Tensor& probabilities, co
   const float* w = in.weights.data_ptr<float>();
   const int64_t* label = in.labels.data_ptr<int64_t>();
   const float inverseN = 1.0f / static_cast<float>(N);
-  torch::Tensor gradW, gradB;
-  fusedPass(in.features, U.contiguous(), u.contiguous(), gradW, gradB, [&](int64_t i, const float* v, float* t) {
+  auto [gradW, gradB] = fusedPass(in.features, U.contiguous(), u.contiguous(), [&](int64_t i, const float* v, float* t) {
     const float* p = P + i * kClasses;
     float projected = 0;
     for (int c = 0; c < kClasses; ++c) projected += p[c] * v[c];
@@ -201,9 +250,9 @@ TensorList backwardPass(const Inputs& in, const torch::Tensor& probabilities, co
 
 // The same backward in autograd ops, for backward passes that record a graph (forward-mode
 // hypergradients differentiate the backward once more).
-TensorList recordedBackward(const torch::Tensor& X, const torch::Tensor& labels, const torch::Tensor& weights,
-                            const torch::Tensor& W, const torch::Tensor& b, const torch::Tensor& U,
-                            const torch::Tensor& u) {
+TensorList recordedGradientBackward(const torch::Tensor& X, const torch::Tensor& labels, const torch::Tensor& weights,
+                                    const torch::Tensor& W, const torch::Tensor& b, const torch::Tensor& U,
+                                    const torch::Tensor& u) {
   const double inverseN = 1.0 / static_cast<double>(X.size(0));
   const torch::Tensor P = torch::softmax(torch::addmm(b, X, W.t()), 1);
   const torch::Tensor residual = P - torch::one_hot(labels, kClasses).to(P.scalar_type());
@@ -216,11 +265,16 @@ TensorList recordedBackward(const torch::Tensor& X, const torch::Tensor& labels,
 using torch::autograd::AutogradContext;
 using torch::autograd::variable_list;
 
+// The cotangent given, or zeros shaped like the output it belongs to when autograd passed none.
+torch::Tensor cotangentOr(const torch::Tensor& cotangent, const torch::Tensor& like) {
+  return cotangent.defined() ? cotangent : torch::zeros_like(like);
+}
+
 struct FusedGradient : public torch::autograd::Function<FusedGradient> {
   static variable_list forward(AutogradContext* ctx, const torch::Tensor& weights, const torch::Tensor& W,
                                const torch::Tensor& b, const torch::Tensor& features, const torch::Tensor& labels) {
     const Inputs in = contiguousInputs(features, labels, weights);
-    TensorList out = forwardPass(in, W, b);
+    TensorList out = gradientForward(in, W, b);
     ctx->save_for_backward({weights, W, b});
     ctx->saved_data["features"] = in.features;
     ctx->saved_data["labels"] = in.labels;
@@ -232,13 +286,73 @@ struct FusedGradient : public torch::autograd::Function<FusedGradient> {
     const variable_list saved = ctx->get_saved_variables();
     const torch::Tensor features = ctx->saved_data["features"].toTensor();
     const torch::Tensor labels = ctx->saved_data["labels"].toTensor();
-    const torch::Tensor U = cotangents[0].defined() ? cotangents[0] : torch::zeros_like(saved[1]);
-    const torch::Tensor u = cotangents[1].defined() ? cotangents[1] : torch::zeros_like(saved[2]);
+    const torch::Tensor U = cotangentOr(cotangents[0], saved[1]);
+    const torch::Tensor u = cotangentOr(cotangents[1], saved[2]);
     TensorList grads = torch::GradMode::is_enabled()
-                           ? recordedBackward(features, labels, saved[0], saved[1], saved[2], U, u)
-                           : backwardPass(contiguousInputs(features, labels, saved[0]),
-                                          ctx->saved_data["probabilities"].toTensor(), U, u);
+                           ? recordedGradientBackward(features, labels, saved[0], saved[1], saved[2], U, u)
+                           : gradientBackward(contiguousInputs(features, labels, saved[0]),
+                                              ctx->saved_data["probabilities"].toTensor(), U, u);
     return {grads[0], grads[1], grads[2], torch::Tensor(), torch::Tensor()};
+  }
+};
+
+// The loss's backward in autograd ops, for backward passes that record a graph.
+TensorList recordedLossBackward(const torch::Tensor& X, const torch::Tensor& labels, const torch::Tensor& weights,
+                                const torch::Tensor& W, const torch::Tensor& b, const torch::Tensor& g) {
+  const torch::Tensor scale = g / static_cast<double>(X.size(0));
+  const torch::Tensor logP = torch::log_softmax(torch::addmm(b, X, W.t()), 1);
+  const torch::Tensor losses = -logP.gather(1, labels.unsqueeze(1)).squeeze(1);
+  const torch::Tensor residual = (logP.exp() - torch::one_hot(labels, kClasses).to(logP.scalar_type())) *
+                                 (weights * scale).unsqueeze(1);
+  return {losses * scale, residual.t().mm(X), residual.sum(0)};
+}
+
+// f itself: the forward keeps the softmax P and the per-row CE_i, so the backward is one
+// accumulation pass over X: {d/dW, d/db} = g {R^T X, column sums of R}, R_i = (w_i / N)(P_i - e_label),
+// and d/dw_i = g CE_i / N.
+struct FusedLoss : public torch::autograd::Function<FusedLoss> {
+  static torch::Tensor forward(AutogradContext* ctx, const torch::Tensor& weights, const torch::Tensor& W,
+                               const torch::Tensor& b, const torch::Tensor& features, const torch::Tensor& labels) {
+    const Inputs in = contiguousInputs(features, labels, weights);
+    const int64_t N = in.features.size(0);
+    torch::Tensor probabilities = torch::empty({N, kClasses}, in.features.options());
+    torch::Tensor losses = torch::empty({N}, in.features.options());
+    float* P = probabilities.data_ptr<float>();
+    float* ce = losses.data_ptr<float>();
+    const int64_t* label = in.labels.data_ptr<int64_t>();
+    logitsPass(in.features, W.detach().contiguous(), b.detach().contiguous(), [&](int64_t i, const float* logits) {
+      ce[i] = softmaxCrossEntropy(logits, label[i], P + i * kClasses);
+    });
+    ctx->save_for_backward({weights, W, b});
+    ctx->saved_data["features"] = in.features;
+    ctx->saved_data["labels"] = in.labels;
+    ctx->saved_data["probabilities"] = probabilities;
+    ctx->saved_data["losses"] = losses;
+    return (in.weights.to(torch::kFloat64) * losses.to(torch::kFloat64)).mean().to(losses.scalar_type());
+  }
+
+  static variable_list backward(AutogradContext* ctx, variable_list cotangents) {
+    const variable_list saved = ctx->get_saved_variables();
+    const torch::Tensor features = ctx->saved_data["features"].toTensor();
+    const torch::Tensor labels = ctx->saved_data["labels"].toTensor();
+    const torch::Tensor g = cotangents[0];
+    if (torch::GradMode::is_enabled()) {
+      const TensorList grads = recordedLossBackward(features, labels, saved[0], saved[1], saved[2], g);
+      return {grads[0], grads[1], grads[2], torch::Tensor(), torch::Tensor()};
+    }
+    const Inputs in = contiguousInputs(features, labels, saved[0]);
+    const int64_t N = features.size(0);
+    const float scale = g.item<float>() / static_cast<float>(N);
+    torch::Tensor residual = ctx->saved_data["probabilities"].toTensor().clone();
+    float* R = residual.data_ptr<float>();
+    const float* w = in.weights.data_ptr<float>();
+    const int64_t* label = in.labels.data_ptr<int64_t>();
+    for (int64_t i = 0; i < N; ++i) {
+      R[i * kClasses + label[i]] -= 1.0f;
+      for (int c = 0; c < kClasses; ++c) R[i * kClasses + c] *= w[i] * scale;
+    }
+    auto [gradW, gradB] = accumulatePass(in.features, R);
+    return {ctx->saved_data["losses"].toTensor() * scale, gradW, gradB, torch::Tensor(), torch::Tensor()};
   }
 };
 
@@ -247,6 +361,11 @@ struct FusedGradient : public torch::autograd::Function<FusedGradient> {
 bool fusedLinearCrossEntropyApplies(const torch::Tensor& features, int64_t classes) {
   return classes == kClasses && features.dim() == 2 && features.scalar_type() == torch::kFloat32 &&
          features.device().is_cpu();
+}
+
+torch::Tensor linearCrossEntropy(const torch::Tensor& features, const torch::Tensor& labels,
+                                 const torch::Tensor& weights, const torch::Tensor& W, const torch::Tensor& b) {
+  return FusedLoss::apply(weights, W, b, features, labels);
 }
 
 TensorList linearCrossEntropyGradient(const torch::Tensor& features, const torch::Tensor& labels,
