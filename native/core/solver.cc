@@ -159,7 +159,10 @@ void requireFinite(const TensorList& values, int64_t iteration, const char* what
 }
 
 void requireFinite(double value, int64_t iteration, const char* what) {
-  if (!std::isfinite(value)) refuseNonFinite(iteration, std::string(what) + " = " + std::to_string(value));
+  if (std::isfinite(value)) return;
+  // Spelled out: a NaN's sign bit depends on the kernels that made it ("-nan" from to_string).
+  const char* shown = std::isnan(value) ? "nan" : value > 0 ? "inf" : "-inf";
+  refuseNonFinite(iteration, std::string(what) + " = " + shown);
 }
 
 void checkOptions(const TrajectorySolverOptions& o) {
