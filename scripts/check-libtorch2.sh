@@ -14,8 +14,9 @@ include="$cache/usr/include"
 if [ ! -f "$include/torch/csrc/api/include/torch/version.h" ]; then
   mkdir -p "$cache"
   # The package's current file name, from trixie's contrib index (its version moves with updates).
+  # awk reads the whole index: leaving early would end xz with SIGPIPE, which pipefail reports.
   deb_path=$(curl -fsSL "$mirror/dists/trixie/contrib/binary-amd64/Packages.xz" | xz -dc |
-    awk '$0 == "Package: libtorch-cuda-dev" { found = 1 } found && /^Filename: / { print $2; exit }')
+    awk '$0 == "Package: libtorch-cuda-dev" { found = 1 } found && !done && /^Filename: / { print $2; done = 1 }')
   if [ -z "$deb_path" ]; then
     echo "check-libtorch2: libtorch-cuda-dev not found in Debian trixie's contrib index" >&2
     exit 1
