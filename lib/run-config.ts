@@ -189,18 +189,8 @@ function checkStartValues(value: unknown, path: string): void {
   throw invalid(`${path}: must be an array of numbers or an array of arrays of numbers (one per variable); got ${shown(value)}`);
 }
 
-function validateHyperCleaning(problem: Record<string, unknown>): void {
-  const { properties } = problemSchemas['hyper-cleaning'];
-  if (problem.dataset !== undefined) validate(properties.dataset, problem.dataset, 'problem.dataset');
-  if (problem.model !== undefined) validate(properties.model, problem.model, 'problem.model');
-}
-
 function validateProblem(value: unknown): ProblemConfig {
   const problem = objectAt(value, 'problem');
-  if (problem.name === 'hyper-cleaning') {
-    checkFields(problemSchemas['hyper-cleaning'], problem, 'problem');
-    validateHyperCleaning(problem);
-  }
   checkStartValues(problem.x0, 'problem.x0');
   checkStartValues(problem.y0, 'problem.y0');
   return validateVariant(problemSchemas, 'name', problem, 'problem');

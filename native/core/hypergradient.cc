@@ -75,9 +75,10 @@ UpperGradients upperGradients(Problem& problem, const TensorList& x, const Tenso
   return {TensorList(both.begin(), middle), TensorList(middle, both.end()), value.detach()};
 }
 
-// The record's F(x, y_K) from the gradients taken at y_K, so the solver need not evaluate it again.
-void keepUpperAtLast(const UpperGradients& atLast, HypergradientOutput& out) {
-  if (std::isnan(out.upperAtLast)) out.upperAtLast = atLast.value.item<double>();
+// The record's F(x, y_K) from a value the method computed at y_K, so the solver need not evaluate
+// it again (PTT has set it already).
+void keepUpperAtLast(const torch::Tensor& upperAtLast, HypergradientOutput& out) {
+  if (std::isnan(out.upperAtLast)) out.upperAtLast = upperAtLast.item<double>();
 }
 
 // Splits gradients w.r.t. concat(x, z) back into (x, z).
@@ -123,8 +124,7 @@ class ReverseHypergradient : public Hypergradient {
       out.kbar = K;
     }
     const torch::Tensor surrogate = in.problem.upperObjective(in.x, target);
-    // The record's F(x, y_K), so the solver need not evaluate it again.
-    if (out.kbar == K && std::isnan(out.upperAtLast)) out.upperAtLast = surrogate.item<double>();
+    if (out.kbar == K) keepUpperAtLast(surrogate, out);
     out.unrollMs = watch.lap();
     const TensorList wrt = in.initAuxiliary ? concat(in.x, in.y0) : in.x;
     split(gradients(surrogate, wrt, false, false), in.x.size(), out);
@@ -180,7 +180,7 @@ class ForwardHypergradient : public Hypergradient {
       }
     }
     out.yLast = in.dynamics.lowerOf(s, n);
-    out.upperAtLast = choice.last;  // NaN without PTT: the solver evaluates it
+    out.upperAtLast = choice.last;  // NaN without PTT: taken from F at y_K below
     if (in.truncation == Truncation::None) {
       out.kbar = in.dynamics.steps();
       chosenY = out.yLast;
@@ -189,7 +189,7 @@ class ForwardHypergradient : public Hypergradient {
     Stopwatch watch;
     const TensorList y = leaves(chosenY);
     const UpperGradients direct = upperGradients(in.problem, x, y);
-    if (in.truncation == Truncation::None) keepUpperAtLast(direct, out);
+    if (in.truncation == Truncation::None) keepUpperAtLast(direct.value, out);
     TensorList grads = zerosLike(params);
     for (size_t c = 0; c < columns.size(); ++c) {
       const auto [p, j] = columns[c];
@@ -250,7 +250,7 @@ class ImplicitHypergradient : public Hypergradient {
     const TensorList x = leaves(in.x);
     const TensorList y = leaves(out.yLast);
     const UpperGradients direct = upperGradients(in.problem, x, y);
-    keepUpperAtLast(direct, out);
+    keepUpperAtLast(direct.value, out);
     const TensorList gy = in.problem.lowerGradient(x, y, true);
     auto hessianTimes = [&](const TensorList& v) { return gradients(dot(gy, v), y, false, true); };
     const TensorList v = o_.kind == Kind::Neumann ? neumann(hessianTimes, direct.y) : conjugateGradient(hessianTimes, direct.y);
@@ -311,7 +311,7 @@ class FiniteDifferenceHypergradient : public Hypergradient {
     const TensorList x = leaves(in.x);
     const TensorList y = leaves(out.yLast);
     const UpperGradients direct = upperGradients(in.problem, x, y);
-    keepUpperAtLast(direct, out);
+    keepUpperAtLast(direct.value, out);
     const TensorList& v = direct.y;
     const double vNorm = norm(v);
     out.x = direct.x;
@@ -340,7 +340,7 @@ class FirstOrderHypergradient : public Hypergradient {
     const TensorList x = leaves(in.x);
     const torch::Tensor upper = in.problem.upperObjective(x, out.yLast);
     out.x = gradients(upper, x, false, false);
-    out.upperAtLast = upper.item<double>();
+    keepUpperAtLast(upper, out);
     out.backwardMs = watch.lap();
     return out;
   }

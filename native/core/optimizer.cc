@@ -48,10 +48,6 @@ TensorList Optimizer::step(const TensorList& params, const TensorList& grads, co
   return project(next, sets);
 }
 
-}  // namespace bilevel::core
-
-namespace bilevel::core {
-
 void Optimizer::save(StateWriter& writer, const std::string& prefix) const {
   writer.tensors(prefix + ".first", first_);
   writer.tensors(prefix + ".second", second_);
