@@ -31,7 +31,7 @@ version=$(awk '/define TORCH_VERSION_(MAJOR|MINOR|PATCH)/ { printf "%s%s", sep, 
 echo "check-libtorch2: compiling native/ against LibTorch $version headers (CUDA build) from $cache"
 
 flags=(-std=c++17 -fsyntax-only -D_GLIBCXX_USE_CXX11_ABI=1
-  -DNAPI_VERSION=8 -DNAPI_CPP_EXCEPTIONS
+  -DNAPI_VERSION=8 -DNAPI_CPP_EXCEPTIONS -DBILEVEL_HAVE_SLEEF
   -Inode_modules/node-api-headers/include -Inode_modules/node-addon-api -Inative
   -isystem "$include" -isystem "$include/torch/csrc/api/include")
 export flags_string="${flags[*]}"

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Makes the native build's dependencies available on Debian/Ubuntu: installs libtorch-dev when no
-# LibTorch is found, zlib1g-dev (gzipped datasets) when zlib's header is missing, and OpenBLAS
-# for Debian's LibTorch.
+# LibTorch is found, zlib1g-dev (gzipped datasets) when zlib's header is missing, libsleef-dev
+# (vectorized exp for the fused softmax) when SLEEF's library is missing, and OpenBLAS for
+# Debian's LibTorch.
 # Run as root. Installs nothing that is already there (LIBTORCH, Torch_DIR, a Python torch or a
 # system LibTorch all count).
 set -euo pipefail
@@ -18,6 +19,7 @@ have_libtorch() {
 }
 have_libtorch || packages+=(libtorch-dev cmake g++ make)
 [ -f /usr/include/zlib.h ] || packages+=(zlib1g-dev)
+[ -f "/usr/lib/$arch/libsleef.so" ] || packages+=(libsleef-dev)
 # Debian's LibTorch calls the system BLAS, which defaults to the reference implementation; the
 # OpenMP build of OpenBLAS shares LibTorch's thread pool and runs the learning tasks ~7x faster.
 if { dpkg -s libtorch-dev >/dev/null 2>&1 || [[ " ${packages[*]} " == *" libtorch-dev "* ]]; } &&

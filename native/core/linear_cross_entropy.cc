@@ -5,6 +5,16 @@
 #include <algorithm>
 #include <cmath>
 
+// SLEEF's vectorized exp (the library PyTorch's CPU kernels use) for the softmax of each block.
+// sleef.h declares its AVX-512 functions only in units compiled for AVX-512 (this one is compiled
+// for every x86-64 and picks AVX-512 at run time), so the one function used is declared here.
+// Without SLEEF (or AVX-512) the softmax runs scalar std::exp.
+#if defined(BILEVEL_HAVE_SLEEF) && defined(__GNUC__) && defined(__x86_64__)
+#include <immintrin.h>
+extern "C" __m512 Sleef_expf16_u10avx512f(__m512);
+#define BILEVEL_VECTOR_SOFTMAX 1
+#endif
+
 // The helpers pass 64-byte vectors by value only when inlined into the clones below.
 #pragma GCC diagnostic ignored "-Wpsabi"
 
@@ -38,25 +48,57 @@ __attribute__((always_inline)) inline float horizontalSum(Vec v) {
   return (q[0] + q[1]) + (q[2] + q[3]);
 }
 
-// out[r][c] = X_r . M_c for 4 rows and H classes, all 4H sums in registers.
-template <int H>
+// Lane i of the result is the sum of v[i]'s lanes, for 16 vectors: each level adds the low and
+// high halves of two vectors' partial sums, so 16 sums cost 15 adds and 30 permutes instead of
+// 16 separate horizontal reductions.
+__attribute__((always_inline)) inline Vec pairSums16(Vec a, Vec b) {
+  return __builtin_shufflevector(a, b, 0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23) +
+         __builtin_shufflevector(a, b, 8, 9, 10, 11, 12, 13, 14, 15, 24, 25, 26, 27, 28, 29, 30, 31);
+}
+__attribute__((always_inline)) inline Vec pairSums8(Vec a, Vec b) {
+  return __builtin_shufflevector(a, b, 0, 1, 2, 3, 8, 9, 10, 11, 16, 17, 18, 19, 24, 25, 26, 27) +
+         __builtin_shufflevector(a, b, 4, 5, 6, 7, 12, 13, 14, 15, 20, 21, 22, 23, 28, 29, 30, 31);
+}
+__attribute__((always_inline)) inline Vec pairSums4(Vec a, Vec b) {
+  return __builtin_shufflevector(a, b, 0, 1, 4, 5, 8, 9, 12, 13, 16, 17, 20, 21, 24, 25, 28, 29) +
+         __builtin_shufflevector(a, b, 2, 3, 6, 7, 10, 11, 14, 15, 18, 19, 22, 23, 26, 27, 30, 31);
+}
+__attribute__((always_inline)) inline Vec pairSums2(Vec a, Vec b) {
+  return __builtin_shufflevector(a, b, 0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30) +
+         __builtin_shufflevector(a, b, 1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
+}
+__attribute__((always_inline)) inline Vec transposedSums(const Vec* v) {
+  Vec eighths[8], quarters[4], halves[2];
+  for (int i = 0; i < 8; ++i) eighths[i] = pairSums16(v[2 * i], v[2 * i + 1]);
+  for (int i = 0; i < 4; ++i) quarters[i] = pairSums8(eighths[2 * i], eighths[2 * i + 1]);
+  for (int i = 0; i < 2; ++i) halves[i] = pairSums4(quarters[2 * i], quarters[2 * i + 1]);
+  return pairSums2(halves[0], halves[1]);
+}
+
+// out[r][c] = X_r . M_c for 4 rows and 5 classes, all 20 sums in registers.
+constexpr int kTileClasses = kClasses / 2;
 __attribute__((always_inline)) inline void dotTile(const float* x, int64_t D, const float* M, float* out) {
-  Vec sums[4][H] = {};
+  constexpr int count = 4 * kTileClasses;
+  static_assert(count >= kLanes, "transposedSums reduces the first 16 sums");
+  Vec sums[count] = {};
   const int64_t vectorEnd = D / kLanes * kLanes;
   for (int64_t d = 0; d < vectorEnd; d += kLanes) {
-    Vec w[H];
+    Vec w[kTileClasses];
 #pragma GCC unroll 16
-    for (int c = 0; c < H; ++c) w[c] = load(M + c * D + d);
+    for (int c = 0; c < kTileClasses; ++c) w[c] = load(M + c * D + d);
 #pragma GCC unroll 4
     for (int r = 0; r < 4; ++r) {
       const Vec u = load(x + r * D + d);
 #pragma GCC unroll 16
-      for (int c = 0; c < H; ++c) sums[r][c] += u * w[c];
+      for (int c = 0; c < kTileClasses; ++c) sums[r * kTileClasses + c] += u * w[c];
     }
   }
+  float totals[count];
+  store(totals, transposedSums(sums));
+  for (int i = kLanes; i < count; ++i) totals[i] = horizontalSum(sums[i]);
   for (int r = 0; r < 4; ++r) {
-    for (int c = 0; c < H; ++c) {
-      float s = horizontalSum(sums[r][c]);
+    for (int c = 0; c < kTileClasses; ++c) {
+      float s = totals[r * kTileClasses + c];
       for (int64_t d = vectorEnd; d < D; ++d) s += x[r * D + d] * M[c * D + d];
       out[r * kClasses + c] = s;
     }
@@ -66,11 +108,10 @@ __attribute__((always_inline)) inline void dotTile(const float* x, int64_t D, co
 // out[r][c] = X_r . M_c + m_c for the R rows of a block.
 BILEVEL_VECTOR_CLONES
 void rowsTimesTransposed(const float* X, int64_t R, int64_t D, const float* M, const float* m, float* out) {
-  constexpr int half = kClasses / 2;
   int64_t r = 0;
   for (; r + 4 <= R; r += 4) {
-    dotTile<half>(X + r * D, D, M, out + r * kClasses);
-    dotTile<kClasses - half>(X + r * D, D, M + half * D, out + r * kClasses + half);
+    dotTile(X + r * D, D, M, out + r * kClasses);
+    dotTile(X + r * D, D, M + kTileClasses * D, out + r * kClasses + kTileClasses);
   }
   for (; r < R; ++r) {
     for (int c = 0; c < kClasses; ++c) {
@@ -82,27 +123,45 @@ void rowsTimesTransposed(const float* X, int64_t R, int64_t D, const float* M, c
   for (int64_t i = 0; i < R * kClasses; ++i) out[i] += m[i % kClasses];
 }
 
-// acc[c][:] += sum_r T[r][c] X_r for the R rows of a block; the C sums of a 16-column strip stay
-// in registers while the rows stream through. The block is in L2 by now (its logits were just
-// taken); next, when given, is the following block's first row: its lines are fetched meanwhile,
-// so the next logits tile reads L2 instead of waiting on memory.
+// acc[c][d, d + 16 S) += sum_r T[r][c] X_r[d, d + 16 S): the C x S sums stay in registers while
+// the rows stream through (two strips make 20 independent FMA chains per row and halve the
+// broadcasts of T per FMA). next, when given, is the following block's first row: its lines
+// are fetched meanwhile, so the next logits tile reads cache instead of waiting on memory.
+template <int S>
+__attribute__((always_inline)) inline void accumulateStrips(const float* X, int64_t R, int64_t D, const float* T,
+                                                            float* acc, const float* next, int64_t d) {
+  Vec a[S][kClasses];
+#pragma GCC unroll 16
+  for (int c = 0; c < kClasses; ++c) {
+    for (int s = 0; s < S; ++s) a[s][c] = load(acc + c * D + d + s * kLanes);
+  }
+  for (int64_t r = 0; r < R; ++r) {
+    Vec x[S];
+    for (int s = 0; s < S; ++s) {
+      x[s] = load(X + r * D + d + s * kLanes);
+      if (next != nullptr) __builtin_prefetch(next + r * D + d + s * kLanes);
+    }
+#pragma GCC unroll 16
+    for (int c = 0; c < kClasses; ++c) {
+      const float t = T[r * kClasses + c];
+      for (int s = 0; s < S; ++s) a[s][c] += t * x[s];
+    }
+  }
+#pragma GCC unroll 16
+  for (int c = 0; c < kClasses; ++c) {
+    for (int s = 0; s < S; ++s) store(acc + c * D + d + s * kLanes, a[s][c]);
+  }
+}
+
+// acc[c][:] += sum_r T[r][c] X_r for the R rows of a block, which is in cache by now (its
+// logits were just taken).
 BILEVEL_VECTOR_CLONES
 void accumulateTransposed(const float* X, int64_t R, int64_t D, const float* T, float* acc, const float* next) {
   const int64_t vectorEnd = D / kLanes * kLanes;
-  for (int64_t d = 0; d < vectorEnd; d += kLanes) {
-    Vec a[kClasses];
-#pragma GCC unroll 16
-    for (int c = 0; c < kClasses; ++c) a[c] = load(acc + c * D + d);
-    for (int64_t r = 0; r < R; ++r) {
-      const Vec x = load(X + r * D + d);
-      if (next != nullptr) __builtin_prefetch(next + r * D + d);
-#pragma GCC unroll 16
-      for (int c = 0; c < kClasses; ++c) a[c] += T[r * kClasses + c] * x;
-    }
-#pragma GCC unroll 16
-    for (int c = 0; c < kClasses; ++c) store(acc + c * D + d, a[c]);
-  }
-  for (int64_t d = vectorEnd; d < D; ++d) {
+  int64_t d = 0;
+  for (; d + 2 * kLanes <= vectorEnd; d += 2 * kLanes) accumulateStrips<2>(X, R, D, T, acc, next, d);
+  for (; d < vectorEnd; d += kLanes) accumulateStrips<1>(X, R, D, T, acc, next, d);
+  for (; d < D; ++d) {
     for (int64_t r = 0; r < R; ++r) {
       for (int c = 0; c < kClasses; ++c) acc[c * D + d] += T[r * kClasses + c] * X[r * D + d];
     }
@@ -142,11 +201,11 @@ std::pair<torch::Tensor, torch::Tensor> blockSums(const torch::Tensor& X, const 
   return {grad, gradBias};
 }
 
-// One pass over X: per block, L = X_b M^T + m, then rowFn(i, L_i, T_i) for each row, then
-// {grad, gradBias} += {T^T X_b, column sums of T} while the block is still in cache.
-template <typename RowFn>
+// One pass over X: per block of R rows from `first`, L = X_b M^T + m, then blockFn(first, R, L, T)
+// fills T [R, C], then {grad, gradBias} += {T^T X_b, column sums of T} while the block is in cache.
+template <typename BlockFn>
 std::pair<torch::Tensor, torch::Tensor> fusedPass(const torch::Tensor& X, const torch::Tensor& M,
-                                                  const torch::Tensor& m, const RowFn& rowFn) {
+                                                  const torch::Tensor& m, const BlockFn& blockFn) {
   const int64_t N = X.size(0), D = X.size(1);
   const float* x = X.data_ptr<float>();
   const float* mp = M.data_ptr<float>();
@@ -158,7 +217,7 @@ std::pair<torch::Tensor, torch::Tensor> fusedPass(const torch::Tensor& X, const 
     const int64_t first = block * kBlock, R = std::min(kBlock, N - first);
     const float* xb = x + first * D;
     rowsTimesTransposed(xb, R, D, mp, bp, logits);
-    for (int64_t r = 0; r < R; ++r) rowFn(first + r, logits + r * kClasses, t + r * kClasses);
+    blockFn(first, R, logits, t);
     accumulateBlock(xb, R, D, t, sums, block + 1 < blocks ? xb + R * D : nullptr);
   });
 }
@@ -173,9 +232,9 @@ std::pair<torch::Tensor, torch::Tensor> accumulatePass(const torch::Tensor& X, c
   });
 }
 
-// rowFn(i, L_i) for the rows of L = X M^T + m: one pass over X, nothing accumulated.
-template <typename RowFn>
-void logitsPass(const torch::Tensor& X, const torch::Tensor& M, const torch::Tensor& m, const RowFn& rowFn) {
+// blockFn(first, R, L) for the blocks of L = X M^T + m: one pass over X, nothing accumulated.
+template <typename BlockFn>
+void logitsPass(const torch::Tensor& X, const torch::Tensor& M, const torch::Tensor& m, const BlockFn& blockFn) {
   const int64_t N = X.size(0), D = X.size(1);
   const float* x = X.data_ptr<float>();
   const float* mp = M.data_ptr<float>();
@@ -185,18 +244,47 @@ void logitsPass(const torch::Tensor& X, const torch::Tensor& M, const torch::Ten
     for (int64_t block = begin; block < end; ++block) {
       const int64_t first = block * kBlock, R = std::min(kBlock, N - first);
       rowsTimesTransposed(x + first * D, R, D, mp, bp, logits);
-      for (int64_t r = 0; r < R; ++r) rowFn(first + r, logits + r * kClasses);
+      blockFn(first, R, logits);
     }
   });
 }
 
-// P_i = softmax(L_i) into p; returns CE_i = logsumexp(L_i) - L_i[label].
-inline float softmaxCrossEntropy(const float* logits, int64_t label, float* p) {
-  const float top = *std::max_element(logits, logits + kClasses);
-  float total = 0;
-  for (int c = 0; c < kClasses; ++c) total += (p[c] = std::exp(logits[c] - top));
-  for (int c = 0; c < kClasses; ++c) p[c] /= total;
-  return std::log(total) + top - logits[label];
+// P_r = softmax(L_r) for R rows, and logSumExp_r = log sum_c exp L_rc when logSumExp is given.
+void softmaxRowsScalar(const float* logits, int64_t R, float* P, float* logSumExp) {
+  for (int64_t r = 0; r < R; ++r) {
+    const float* l = logits + r * kClasses;
+    float* p = P + r * kClasses;
+    const float top = *std::max_element(l, l + kClasses);
+    float total = 0;
+    for (int c = 0; c < kClasses; ++c) total += (p[c] = std::exp(l[c] - top));
+    const float inverse = 1.0f / total;
+    for (int c = 0; c < kClasses; ++c) p[c] *= inverse;
+    if (logSumExp != nullptr) logSumExp[r] = std::log(total) + top;
+  }
+}
+
+#ifdef BILEVEL_VECTOR_SOFTMAX
+// The same with a row's 10 classes in the lanes of one masked 16-lane vector.
+__attribute__((target("avx512f"))) void softmaxRowsAvx512(const float* logits, int64_t R, float* P,
+                                                          float* logSumExp) {
+  const __mmask16 classes = (1u << kClasses) - 1;
+  for (int64_t r = 0; r < R; ++r) {
+    const __m512 l = _mm512_maskz_loadu_ps(classes, logits + r * kClasses);
+    const float top = _mm512_mask_reduce_max_ps(classes, l);
+    const __m512 e = Sleef_expf16_u10avx512f(_mm512_sub_ps(l, _mm512_set1_ps(top)));
+    const float total = _mm512_mask_reduce_add_ps(classes, e);
+    _mm512_mask_storeu_ps(P + r * kClasses, classes, _mm512_mul_ps(e, _mm512_set1_ps(1.0f / total)));
+    if (logSumExp != nullptr) logSumExp[r] = std::log(total) + top;
+  }
+}
+#endif
+
+void softmaxRows(const float* logits, int64_t R, float* P, float* logSumExp) {
+#ifdef BILEVEL_VECTOR_SOFTMAX
+  static const bool avx512 = __builtin_cpu_supports("avx512f");
+  if (avx512) return softmaxRowsAvx512(logits, R, P, logSumExp);
+#endif
+  softmaxRowsScalar(logits, R, P, logSumExp);
 }
 
 struct Inputs {
@@ -216,11 +304,14 @@ TensorList gradientForward(const Inputs& in, const torch::Tensor& W, const torch
   const int64_t* label = in.labels.data_ptr<int64_t>();
   const float inverseN = 1.0f / static_cast<float>(N);
   auto [grad, gradBias] = fusedPass(in.features, W.detach().contiguous(), b.detach().contiguous(),
-                                    [&](int64_t i, const float* logits, float* t) {
-                                      float* p = P + i * kClasses;
-                                      softmaxCrossEntropy(logits, label[i], p);
-                                      const float scale = w[i] * inverseN;
-                                      for (int c = 0; c < kClasses; ++c) t[c] = scale * (p[c] - (c == label[i] ? 1.0f : 0.0f));
+                                    [&](int64_t first, int64_t R, const float* logits, float* t) {
+                                      softmaxRows(logits, R, P + first * kClasses, nullptr);
+                                      for (int64_t i = first; i < first + R; ++i, t += kClasses) {
+                                        const float* p = P + i * kClasses;
+                                        const float scale = w[i] * inverseN;
+                                        for (int c = 0; c < kClasses; ++c) t[c] = scale * p[c];
+                                        t[label[i]] -= scale;
+                                      }
                                     });
   return {grad, gradBias, probabilities};
 }
@@ -237,14 +328,17 @@ TensorList gradientBackward(const Inputs& in, const torch::Tensor& probabilities
   const float* w = in.weights.data_ptr<float>();
   const int64_t* label = in.labels.data_ptr<int64_t>();
   const float inverseN = 1.0f / static_cast<float>(N);
-  auto [gradW, gradB] = fusedPass(in.features, U.contiguous(), u.contiguous(), [&](int64_t i, const float* v, float* t) {
-    const float* p = P + i * kClasses;
-    float projected = 0;
-    for (int c = 0; c < kClasses; ++c) projected += p[c] * v[c];
-    dw[i] = (projected - v[label[i]]) * inverseN;
-    const float scale = w[i] * inverseN;
-    for (int c = 0; c < kClasses; ++c) t[c] = scale * p[c] * (v[c] - projected);
-  });
+  auto [gradW, gradB] = fusedPass(in.features, U.contiguous(), u.contiguous(),
+                                  [&](int64_t first, int64_t R, const float* V, float* t) {
+                                    for (int64_t i = first; i < first + R; ++i, V += kClasses, t += kClasses) {
+                                      const float* p = P + i * kClasses;
+                                      float projected = 0;
+                                      for (int c = 0; c < kClasses; ++c) projected += p[c] * V[c];
+                                      dw[i] = (projected - V[label[i]]) * inverseN;
+                                      const float scale = w[i] * inverseN;
+                                      for (int c = 0; c < kClasses; ++c) t[c] = scale * p[c] * (V[c] - projected);
+                                    }
+                                  });
   return {gradWeights, gradW, gradB};
 }
 
@@ -320,9 +414,11 @@ struct FusedLoss : public torch::autograd::Function<FusedLoss> {
     float* P = probabilities.data_ptr<float>();
     float* ce = losses.data_ptr<float>();
     const int64_t* label = in.labels.data_ptr<int64_t>();
-    logitsPass(in.features, W.detach().contiguous(), b.detach().contiguous(), [&](int64_t i, const float* logits) {
-      ce[i] = softmaxCrossEntropy(logits, label[i], P + i * kClasses);
-    });
+    logitsPass(in.features, W.detach().contiguous(), b.detach().contiguous(),
+               [&](int64_t first, int64_t R, const float* logits) {
+                 softmaxRows(logits, R, P + first * kClasses, ce + first);
+                 for (int64_t r = 0; r < R; ++r) ce[first + r] -= logits[r * kClasses + label[first + r]];
+               });
     ctx->save_for_backward({weights, W, b});
     ctx->saved_data["features"] = in.features;
     ctx->saved_data["labels"] = in.labels;
