@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <utility>
 
 // SLEEF's vectorized exp (the library PyTorch's CPU kernels use) for the softmax of each block.
 // sleef.h declares its AVX-512 functions only in units compiled for AVX-512 (this one is compiled
@@ -48,31 +49,32 @@ __attribute__((always_inline)) inline float horizontalSum(Vec v) {
   return (q[0] + q[1]) + (q[2] + q[3]);
 }
 
-// Lane i of the result is the sum of v[i]'s lanes, for 16 vectors: each level adds the low and
-// high halves of two vectors' partial sums, so 16 sums cost 15 adds and 30 permutes instead of
-// 16 separate horizontal reductions.
-__attribute__((always_inline)) inline Vec pairSums16(Vec a, Vec b) {
-  return __builtin_shufflevector(a, b, 0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23) +
-         __builtin_shufflevector(a, b, 8, 9, 10, 11, 12, 13, 14, 15, 24, 25, 26, 27, 28, 29, 30, 31);
+// Two vectors each holding 16 / G partial sums of G adjacent lanes become one holding 32 / G
+// partial sums of G / 2 lanes: result lane k takes lane halfLane(G, k) of the pair (a, b) plus the
+// lane G / 2 further on. Sums keep their order, a's first.
+constexpr int halfLane(int G, int k) {
+  const int half = G / 2, sum = k / half, offset = k % half, perVector = kLanes / G;
+  return sum < perVector ? sum * G + offset : kLanes + (sum - perVector) * G + offset;
 }
-__attribute__((always_inline)) inline Vec pairSums8(Vec a, Vec b) {
-  return __builtin_shufflevector(a, b, 0, 1, 2, 3, 8, 9, 10, 11, 16, 17, 18, 19, 24, 25, 26, 27) +
-         __builtin_shufflevector(a, b, 4, 5, 6, 7, 12, 13, 14, 15, 20, 21, 22, 23, 28, 29, 30, 31);
+template <int G, size_t... K>
+__attribute__((always_inline)) inline Vec pairSums(Vec a, Vec b, std::index_sequence<K...>) {
+  return __builtin_shufflevector(a, b, halfLane(G, K)...) + __builtin_shufflevector(a, b, (halfLane(G, K) + G / 2)...);
 }
-__attribute__((always_inline)) inline Vec pairSums4(Vec a, Vec b) {
-  return __builtin_shufflevector(a, b, 0, 1, 4, 5, 8, 9, 12, 13, 16, 17, 20, 21, 24, 25, 28, 29) +
-         __builtin_shufflevector(a, b, 2, 3, 6, 7, 10, 11, 14, 15, 18, 19, 22, 23, 26, 27, 30, 31);
+template <int G>
+__attribute__((always_inline)) inline void pairSumsLevel(Vec* v, int count) {
+  for (int i = 0; i < count; ++i) v[i] = pairSums<G>(v[2 * i], v[2 * i + 1], std::make_index_sequence<kLanes>());
 }
-__attribute__((always_inline)) inline Vec pairSums2(Vec a, Vec b) {
-  return __builtin_shufflevector(a, b, 0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30) +
-         __builtin_shufflevector(a, b, 1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
-}
+
+// Lane i of the result is the sum of v[i]'s lanes, for 16 vectors: four levels of pairSums,
+// 15 adds and 30 permutes instead of 16 separate horizontal reductions.
 __attribute__((always_inline)) inline Vec transposedSums(const Vec* v) {
-  Vec eighths[8], quarters[4], halves[2];
-  for (int i = 0; i < 8; ++i) eighths[i] = pairSums16(v[2 * i], v[2 * i + 1]);
-  for (int i = 0; i < 4; ++i) quarters[i] = pairSums8(eighths[2 * i], eighths[2 * i + 1]);
-  for (int i = 0; i < 2; ++i) halves[i] = pairSums4(quarters[2 * i], quarters[2 * i + 1]);
-  return pairSums2(halves[0], halves[1]);
+  Vec partial[kLanes];
+  std::copy(v, v + kLanes, partial);
+  pairSumsLevel<16>(partial, 8);
+  pairSumsLevel<8>(partial, 4);
+  pairSumsLevel<4>(partial, 2);
+  pairSumsLevel<2>(partial, 1);
+  return partial[0];
 }
 
 // out[r][c] = X_r . M_c for 4 rows and 5 classes, all 20 sums in registers.
