@@ -16,9 +16,6 @@ extern "C" __m512 Sleef_expf16_u10avx512f(__m512);
 #define BILEVEL_VECTOR_SOFTMAX 1
 #endif
 
-// The helpers pass 64-byte vectors by value only when inlined into the clones below.
-#pragma GCC diagnostic ignored "-Wpsabi"
-
 // One build for every x86-64 CPU: GCC compiles each kernel for AVX-512, AVX2 and the baseline
 // and picks the best the CPU has at load time.
 #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
