@@ -15,7 +15,7 @@ import { BilevelError } from './errors';
 import type { Problem } from './problem';
 import { problems, type NonconvexOptions } from './problems';
 import { Solver } from './solver';
-import { HyperCleaningSchema, datasetRoot, tasks } from './tasks';
+import { HyperCleaningSchema, datasetRoot, defaultDataset, tasks } from './tasks';
 import { tensor, type Device, type Tensor } from './tensor';
 
 const strict = { additionalProperties: false } as const;
@@ -336,7 +336,7 @@ function dataRoot(problem: HyperCleaningConfig, configDir: string): string {
     return root;
   }
   try {
-    return datasetRoot(problem.dataset ?? 'fashion-mnist');
+    return datasetRoot(problem.dataset ?? defaultDataset);
   } catch (err) {
     throw invalid(`problem.root: ${(err as Error).message}`, err as Error);
   }

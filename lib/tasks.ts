@@ -52,6 +52,8 @@ export const HyperCleaningSchema = Type.Object(
 /** See each field's description in HyperCleaningSchema; dtype and device as for tensors. */
 export type HyperCleaningOptions = Static<typeof HyperCleaningSchema> & { dtype?: 'float32' | 'float64'; device?: Device };
 export type HyperCleaningDataset = NonNullable<HyperCleaningOptions['dataset']>;
+/** The dataset when none is named. */
+export const defaultDataset: HyperCleaningDataset = 'fashion-mnist';
 
 // The schema's words are the native module's (binding.d.ts): a compile error if they drift apart.
 type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : never) : never;
@@ -90,7 +92,7 @@ export function datasetRoot(dataset: HyperCleaningDataset, root?: string): strin
 function hyperCleaning(options: HyperCleaningOptions = {}): Problem {
   const { dtype, device, ...taskOptions } = options;
   validate(HyperCleaningSchema, taskOptions, 'hyperCleaning');
-  const dataset = options.dataset ?? 'fashion-mnist';
+  const dataset = options.dataset ?? defaultDataset;
   const handle = native.createHyperCleaningProblem({
     ...taskOptions,
     dataset,

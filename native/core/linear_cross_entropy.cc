@@ -209,7 +209,6 @@ std::pair<torch::Tensor, torch::Tensor> fusedPass(const torch::Tensor& X, const 
   const float* x = X.data_ptr<float>();
   const float* mp = M.data_ptr<float>();
   const float* bp = m.data_ptr<float>();
-  const int64_t blocks = blockCount(N);
   return blockSums(X, [&](int64_t block, float* sums) {
     float logits[kBlock * kClasses];
     float t[kBlock * kClasses];
@@ -217,7 +216,8 @@ std::pair<torch::Tensor, torch::Tensor> fusedPass(const torch::Tensor& X, const 
     const float* xb = x + first * D;
     rowsTimesTransposed(xb, R, D, mp, bp, logits);
     blockFn(first, R, logits, t);
-    accumulateBlock(xb, R, D, t, sums, block + 1 < blocks ? xb + R * D : nullptr);
+    // The next block is prefetched row for row, so only a full one (nothing past X's end).
+    accumulateBlock(xb, R, D, t, sums, first + 2 * kBlock <= N ? xb + R * D : nullptr);
   });
 }
 
@@ -286,6 +286,12 @@ void softmaxRows(const float* logits, int64_t R, float* P, float* logSumExp) {
   softmaxRowsScalar(logits, R, P, logSumExp);
 }
 
+// t = scale (p - e_label): the gradient in the logits of scale CE, given the softmax p.
+inline void crossEntropyLogitGradient(const float* p, int64_t label, float scale, float* t) {
+  for (int c = 0; c < kClasses; ++c) t[c] = scale * p[c];
+  t[label] -= scale;
+}
+
 struct Inputs {
   torch::Tensor features, labels, weights;
 };
@@ -306,10 +312,7 @@ TensorList gradientForward(const Inputs& in, const torch::Tensor& W, const torch
                                     [&](int64_t first, int64_t R, const float* logits, float* t) {
                                       softmaxRows(logits, R, P + first * kClasses, nullptr);
                                       for (int64_t i = first; i < first + R; ++i, t += kClasses) {
-                                        const float* p = P + i * kClasses;
-                                        const float scale = w[i] * inverseN;
-                                        for (int c = 0; c < kClasses; ++c) t[c] = scale * p[c];
-                                        t[label[i]] -= scale;
+                                        crossEntropyLogitGradient(P + i * kClasses, label[i], w[i] * inverseN, t);
                                       }
                                     });
   return {grad, gradBias, probabilities};
@@ -438,14 +441,13 @@ struct FusedLoss : public torch::autograd::Function<FusedLoss> {
     const Inputs in = contiguousInputs(features, labels, saved[0]);
     const int64_t N = features.size(0);
     const float scale = g.item<float>() / static_cast<float>(N);
-    torch::Tensor residual = ctx->saved_data["probabilities"].toTensor().clone();
+    const torch::Tensor probabilities = ctx->saved_data["probabilities"].toTensor();
+    torch::Tensor residual = torch::empty_like(probabilities);
+    const float* P = probabilities.data_ptr<float>();
     float* R = residual.data_ptr<float>();
     const float* w = in.weights.data_ptr<float>();
     const int64_t* label = in.labels.data_ptr<int64_t>();
-    for (int64_t i = 0; i < N; ++i) {
-      R[i * kClasses + label[i]] -= 1.0f;
-      for (int c = 0; c < kClasses; ++c) R[i * kClasses + c] *= w[i] * scale;
-    }
+    for (int64_t i = 0; i < N; ++i) crossEntropyLogitGradient(P + i * kClasses, label[i], w[i] * scale, R + i * kClasses);
     auto [gradW, gradB] = accumulatePass(in.features, R);
     return {ctx->saved_data["losses"].toTensor() * scale, gradW, gradB, torch::Tensor(), torch::Tensor()};
   }
