@@ -5,6 +5,8 @@ export type BilevelErrorCode =
   | 'DISPOSED'
   | 'INVALID_ARGUMENT'
   | 'NON_FINITE'
+  /** A file could not be read or written (the system's reason in the message). */
+  | 'IO'
   | 'NATIVE';
 
 /** The one error type of the library; `code` says what kind of failure it is. */

@@ -2,7 +2,10 @@
 // runs many on a worker thread (native problems only), streaming records back.
 #include <napi.h>
 
+#include <algorithm>
 #include <atomic>
+#include <mutex>
+#include <vector>
 
 #include "binding/convert.h"
 #include "binding/errors.h"
@@ -35,6 +38,46 @@ Napi::Object toJs(Napi::Env env, const core::IterationRecord& r) {
 struct RunState {
   std::atomic<bool> stop{false};
   bool running = false;  // JS thread only
+};
+
+// The runs in flight in each environment. When an environment ends its runs are asked to stop,
+// so the exit waits for one UL iteration instead of the whole run: process.exit() joins libuv's
+// thread pool before any environment cleanup hook runs, so the process 'exit' event is the signal
+// there; the cleanup hook covers environments torn down without it (worker.terminate()).
+class RunsInFlight {
+ public:
+  static RunsInFlight& instance() {
+    static RunsInFlight* runs = new RunsInFlight();  // never destroyed: hooks may run at exit
+    return *runs;
+  }
+
+  void add(napi_env env, const std::shared_ptr<RunState>& state) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    runs_.push_back({env, state});
+  }
+
+  void remove(const std::shared_ptr<RunState>& state) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    runs_.erase(std::remove_if(runs_.begin(), runs_.end(), [&](const Entry& e) { return e.state.lock() == state; }), runs_.end());
+  }
+
+  // napi_add_env_cleanup_hook's callback; the argument is the ending environment.
+  static void stopAll(void* env) {
+    RunsInFlight& self = instance();
+    std::lock_guard<std::mutex> lock(self.mutex_);
+    for (const Entry& e : self.runs_) {
+      if (e.env != env) continue;
+      if (auto state = e.state.lock()) state->stop.store(true);
+    }
+  }
+
+ private:
+  struct Entry {
+    napi_env env;
+    std::weak_ptr<RunState> state;
+  };
+  std::mutex mutex_;
+  std::vector<Entry> runs_;
 };
 
 // Runs UL iterations off the JS thread; each record reaches JS through the worker's thread-safe
@@ -95,6 +138,7 @@ class RunWorker : public Napi::AsyncProgressQueueWorker<core::IterationRecord> {
 
   void settle() {
     state_->running = false;
+    RunsInFlight::instance().remove(state_);
     if (!callbackError_.IsEmpty()) {
       deferred_.Reject(callbackError_.Value());
     } else if (!code_.empty()) {
@@ -136,15 +180,36 @@ class SolverWrap : public Napi::ObjectWrap<SolverWrap> {
   }
 
  private:
-  // The solver, when it is neither disposed nor running on a worker.
+  // The solver, when it is neither disposed, nor running on a worker, nor in use by a call of
+  // this thread (an objective written in JS calling back into the solver that runs it).
   core::Solver& idle() {
-    if (!solver_) throw CodedError("DISPOSED", "solver was disposed");
+    if (!solver_ || disposeRequested_) throw CodedError("DISPOSED", "solver was disposed");
     if (state_->running) throw CodedError("INVALID_ARGUMENT", "the solver is running off the main thread; await its run or stop it");
+    if (inUse_) {
+      throw CodedError("INVALID_ARGUMENT", "the solver is in the middle of a call (an objective called back into the solver running it)");
+    }
     return *solver_;
   }
 
+  // Runs body(solver) with the solver marked in use; a dispose() requested meanwhile happens after.
+  template <typename Body>
+  auto exclusive(Body&& body) {
+    core::Solver& solver = idle();
+    inUse_ = true;
+    struct Release {
+      SolverWrap& self;
+      ~Release() {
+        self.inUse_ = false;
+        if (self.disposeRequested_) self.solver_.reset();
+      }
+    } release{*this};
+    return body(solver);
+  }
+
   Napi::Value step(const Napi::CallbackInfo& info) {
-    return guarded(info.Env(), "step", [&] { return Napi::Value(toJs(info.Env(), idle().step())); });
+    return guarded(info.Env(), "step", [&] {
+      return Napi::Value(toJs(info.Env(), exclusive([](core::Solver& s) { return s.step(); })));
+    });
   }
 
   // run(iterations, onRecord) -> Promise<number of iterations done>, on a worker thread.
@@ -159,6 +224,7 @@ class SolverWrap : public Napi::ObjectWrap<SolverWrap> {
       if (!info[1].IsFunction()) throw CodedError("INVALID_ARGUMENT", "onRecord must be a function");
       state_->stop.store(false);
       state_->running = true;
+      RunsInFlight::instance().add(info.Env(), state_);
       auto* worker = new RunWorker(info[1].As<Napi::Function>(), solver_, state_, iterations);  // deletes itself
       const Napi::Promise promise = worker->promise();
       worker->Queue();
@@ -192,7 +258,8 @@ class SolverWrap : public Napi::ObjectWrap<SolverWrap> {
   Napi::Value save(const Napi::CallbackInfo& info) {
     return guarded(info.Env(), "save", [&] {
       if (!info[0].IsString() || !info[1].IsString()) throw CodedError("INVALID_ARGUMENT", "save(path, meta) takes two strings");
-      core::saveCheckpoint(idle(), info[0].As<Napi::String>().Utf8Value(), info[1].As<Napi::String>().Utf8Value());
+      const std::string path = info[0].As<Napi::String>().Utf8Value(), meta = info[1].As<Napi::String>().Utf8Value();
+      exclusive([&](core::Solver& s) { core::saveCheckpoint(s, path, meta); });
       return info.Env().Undefined();
     });
   }
@@ -201,19 +268,27 @@ class SolverWrap : public Napi::ObjectWrap<SolverWrap> {
   Napi::Value load(const Napi::CallbackInfo& info) {
     return guarded(info.Env(), "load", [&] {
       if (!info[0].IsString()) throw CodedError("INVALID_ARGUMENT", "load(path) takes a string");
-      return Napi::Value(Napi::String::New(info.Env(), core::loadCheckpoint(idle(), info[0].As<Napi::String>().Utf8Value())));
+      const std::string path = info[0].As<Napi::String>().Utf8Value();
+      return Napi::Value(Napi::String::New(info.Env(), exclusive([&](core::Solver& s) { return core::loadCheckpoint(s, path); })));
     });
   }
 
-  // Frees the solver; a run in progress stops after its iteration and then frees it.
+  // Frees the solver; a run in progress stops after its iteration and then frees it, and a call
+  // in progress on this thread (dispose() from an objective) frees it when it returns.
   Napi::Value dispose(const Napi::CallbackInfo& info) {
     state_->stop.store(true);
-    solver_.reset();
+    if (inUse_) {
+      disposeRequested_ = true;
+    } else {
+      solver_.reset();
+    }
     return info.Env().Undefined();
   }
 
   std::shared_ptr<core::Solver> solver_;
   std::shared_ptr<RunState> state_ = std::make_shared<RunState>();
+  bool inUse_ = false;
+  bool disposeRequested_ = false;
 };
 
 std::unique_ptr<core::Solver> makeSolver(const SolverOptions& options, std::shared_ptr<core::Problem> problem) {
@@ -221,10 +296,50 @@ std::unique_ptr<core::Solver> makeSolver(const SolverOptions& options, std::shar
   return core::makeTrajectorySolver(std::move(problem), std::get<core::TrajectorySolverOptions>(options));
 }
 
+// JSON with object keys sorted at every level, so equal configs give equal text whatever their
+// field order; members that are not JSON (tensors, functions) count by their JSON form.
+void appendCanonicalJson(Napi::Env env, const Napi::Value& value, std::string& out, int depth) {
+  if (depth > 32) throw CodedError("INVALID_ARGUMENT", "config: nested deeper than 32 levels");
+  if (value.IsArray()) {
+    const Napi::Array array = value.As<Napi::Array>();
+    out += '[';
+    for (uint32_t i = 0; i < array.Length(); ++i) {
+      if (i > 0) out += ',';
+      appendCanonicalJson(env, array.Get(i), out, depth + 1);
+    }
+    out += ']';
+  } else if (value.IsObject() && !value.IsFunction()) {
+    const Napi::Object object = value.As<Napi::Object>();
+    const Napi::Array names = object.GetPropertyNames();
+    std::vector<std::string> keys;
+    for (uint32_t i = 0; i < names.Length(); ++i) keys.push_back(names.Get(i).ToString().Utf8Value());
+    std::sort(keys.begin(), keys.end());
+    out += '{';
+    bool first = true;
+    for (const std::string& key : keys) {
+      const Napi::Value member = object.Get(key);
+      if (member.IsUndefined() || member.IsFunction()) continue;
+      if (!first) out += ',';
+      first = false;
+      appendCanonicalJson(env, Napi::String::New(env, key), out, depth + 1);
+      out += ':';
+      appendCanonicalJson(env, member, out, depth + 1);
+    }
+    out += '}';
+  } else {
+    const Napi::Object json = env.Global().Get("JSON").As<Napi::Object>();
+    const Napi::Value text = json.Get("stringify").As<Napi::Function>().Call(json, {value});
+    out += text.IsString() ? text.As<Napi::String>().Utf8Value() : "null";
+  }
+}
+
 // createSolver(config, problem) -> NativeSolver
 Napi::Value createSolver(const Napi::CallbackInfo& info) {
   return guarded(info.Env(), "createSolver", [&] {
     std::unique_ptr<core::Solver> solver = makeSolver(parseSolverConfig(info[0]), ProblemWrap::unwrap(info[1]));
+    std::string configuration;
+    appendCanonicalJson(info.Env(), info[0], configuration, 0);
+    solver->setConfiguration(std::move(configuration));
     return Napi::Value(constructor.New({Napi::External<std::unique_ptr<core::Solver>>::New(info.Env(), &solver)}));
   });
 }
@@ -239,7 +354,16 @@ Napi::Value checkSolverConfig(const Napi::CallbackInfo& info) {
 
 }  // namespace
 
+// process.on('exit') listener of this environment.
+Napi::Value stopRunsOnExit(const Napi::CallbackInfo& info) {
+  RunsInFlight::stopAll(static_cast<napi_env>(info.Env()));
+  return info.Env().Undefined();
+}
+
 void registerSolvers(Napi::Env env, Napi::Object exports) {
+  napi_add_env_cleanup_hook(env, RunsInFlight::stopAll, static_cast<napi_env>(env));
+  const Napi::Object process = env.Global().Get("process").As<Napi::Object>();
+  process.Get("on").As<Napi::Function>().Call(process, {Napi::String::New(env, "exit"), Napi::Function::New<stopRunsOnExit>(env, "stopRunsOnExit")});
   exports.Set("NativeSolver", SolverWrap::define(env));
   exports.Set("createSolver", Napi::Function::New<createSolver>(env, "createSolver"));
   exports.Set("checkSolverConfig", Napi::Function::New<checkSolverConfig>(env, "checkSolverConfig"));

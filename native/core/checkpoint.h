@@ -1,10 +1,20 @@
 // Checkpoints: a solver's whole state (everything a bit-exact continuation needs) and a caller's
-// metadata string, in LibTorch's archive format, written atomically (temp file, fsync, rename).
+// metadata string, as named records (tensors with dtype and shape, texts) in a format of our own:
+// a header (magic, format, CRC-32 and length of the payload), then the records. A truncated or
+// bit-flipped file is refused by the header before anything is parsed, and the parser checks
+// every length against the bytes left, so even a re-sealed malicious file is an error, never a
+// crash (LibTorch's archive reader runs a pickle parser that crashes on some edited files).
+// Files are written atomically (temp file, fsync, rename) by plain system calls whose every
+// failure becomes an error (LibTorch's own file writer reports a full disk by throwing from a
+// destructor, which ends the process).
 #pragma once
 #include <torch/torch.h>
 
 #include <functional>
+#include <map>
+#include <set>
 #include <string>
+#include <variant>
 
 #include "core/tensor_list.h"
 
@@ -12,34 +22,52 @@ namespace bilevel::core {
 
 class Solver;
 
+// A checkpoint's records by name: a CPU tensor or a text.
+using Records = std::map<std::string, std::variant<torch::Tensor, std::string>>;
+
 class StateWriter {
  public:
   void tensors(const std::string& name, const TensorList& values);
+  void tensor(const std::string& name, const torch::Tensor& value);
   void integer(const std::string& name, int64_t value);
-  torch::serialize::OutputArchive& archive() { return archive_; }
+  void text(const std::string& name, const std::string& value);
+  const Records& records() const { return records_; }
 
  private:
-  torch::serialize::OutputArchive archive_;
+  Records records_;
 };
 
 // Reads are checked against what the running solver holds, so a checkpoint of another problem or
-// config is refused before anything is changed.
+// config is refused before anything is changed. Every read key is remembered: a checkpoint that
+// holds keys the solver never read was written by a differently built solver and is refused too.
 class StateReader {
  public:
-  StateReader(torch::serialize::InputArchive& archive, std::string path) : archive_(archive), path_(std::move(path)) {}
-  // The tensors saved under name, which must match `like` in count and shapes (empty `like`: any).
+  StateReader(Records records, std::string path) : records_(std::move(records)), path_(std::move(path)) {}
+  // Exactly the tensors of `like`: the same count, shapes and dtypes (empty `like`: none).
   TensorList tensors(const std::string& name, const TensorList& like);
-  int64_t integer(const std::string& name);
+  // State created lazily (optimizer moments before the first step): none, or exactly `like`.
+  TensorList optionalTensors(const std::string& name, const TensorList& like);
+  // An integer within [min, max].
+  int64_t integer(const std::string& name, int64_t min, int64_t max);
+  std::string text(const std::string& name);
+  torch::Tensor tensor(const std::string& key);
+  // Refuses keys the reads above did not ask for.
+  void requireAllRead();
+  const std::string& path() const { return path_; }
 
  private:
-  torch::Tensor tensor(const std::string& key);
-  torch::serialize::InputArchive& archive_;
+  TensorList read(const std::string& name, int64_t count, const TensorList& like);
+  [[noreturn]] void refuse(const std::string& what) const;
+  Records records_;
   std::string path_;
+  std::set<std::string> read_;
 };
 
 // A load reads and checks everything first and returns the step that commits it.
 using Commit = std::function<void()>;
 
+// Throws IO (naming the path and the system's reason) when the file cannot be written; the
+// previous file at path is then left as it was.
 void saveCheckpoint(const Solver& solver, const std::string& path, const std::string& meta);
 // Restores the solver from path and returns the metadata; on any error the solver is unchanged.
 std::string loadCheckpoint(Solver& solver, const std::string& path);

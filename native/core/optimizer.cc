@@ -1,10 +1,24 @@
 #include "core/optimizer.h"
 
 #include <cmath>
+#include <limits>
 
 #include "core/error.h"
 
 namespace bilevel::core {
+namespace {
+const char* kindName(OptimizerOptions::Kind kind) {
+  switch (kind) {
+    case OptimizerOptions::Kind::Sgd:
+      return "sgd";
+    case OptimizerOptions::Kind::Momentum:
+      return "momentum";
+    case OptimizerOptions::Kind::Adam:
+      return "adam";
+  }
+  return "unknown";
+}
+}  // namespace
 
 Optimizer::Optimizer(OptimizerOptions options) : options_(options) {
   if (!(options_.lr > 0)) throw Error("INVALID_ARGUMENT", "optimizer lr must be > 0");
@@ -49,15 +63,27 @@ TensorList Optimizer::step(const TensorList& params, const TensorList& grads, co
 }
 
 void Optimizer::save(StateWriter& writer, const std::string& prefix) const {
+  writer.integer(prefix + ".kind", static_cast<int64_t>(options_.kind));
   writer.tensors(prefix + ".first", first_);
   writer.tensors(prefix + ".second", second_);
   writer.integer(prefix + ".steps", steps_);
 }
 
 Commit Optimizer::load(StateReader& reader, const std::string& prefix, const TensorList& params) {
-  TensorList first = reader.tensors(prefix + ".first", params);
-  TensorList second = reader.tensors(prefix + ".second", params);
-  const int64_t steps = reader.integer(prefix + ".steps");
+  const auto kind = static_cast<OptimizerOptions::Kind>(
+      reader.integer(prefix + ".kind", 0, static_cast<int64_t>(OptimizerOptions::Kind::Adam)));
+  if (kind != options_.kind) {
+    throw Error("INVALID_ARGUMENT", reader.path() + ": '" + prefix + "' is " + kindName(kind) + " in the checkpoint, " +
+                                        kindName(options_.kind) + " in this solver");
+  }
+  TensorList first = reader.optionalTensors(prefix + ".first", params);
+  TensorList second = reader.optionalTensors(prefix + ".second", params);
+  const int64_t steps = reader.integer(prefix + ".steps", 0, std::numeric_limits<int64_t>::max());
+  // The moments are made by the first step: none before it, both after it.
+  if (first.empty() != (steps == 0) || second.empty() != (steps == 0)) {
+    throw Error("INVALID_ARGUMENT", reader.path() + ": '" + prefix + "' holds moments that do not match its " +
+                                        std::to_string(steps) + " steps");
+  }
   return [this, first, second, steps] {
     first_ = first;
     second_ = second;

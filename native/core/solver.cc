@@ -1,5 +1,7 @@
 #include "core/solver.h"
 
+#include <limits>
+
 #include "core/error.h"
 #include "core/memory.h"
 #include "core/stopwatch.h"
@@ -118,6 +120,7 @@ Solver::Solver(std::shared_ptr<Problem> problem)
       y_(cloned(problem_->lowerVariables().initial)) {}
 
 void Solver::save(StateWriter& writer) const {
+  writer.text("configuration", configuration_);
   writer.tensors("x", x_);
   writer.tensors("y", y_);
   writer.integer("iteration", iteration_);
@@ -125,9 +128,12 @@ void Solver::save(StateWriter& writer) const {
 }
 
 Commit Solver::load(StateReader& reader) {
+  if (reader.text("configuration") != configuration_) {
+    throw Error("INVALID_ARGUMENT", reader.path() + ": the checkpoint was written by a solver with another configuration");
+  }
   TensorList x = reader.tensors("x", x_);
   TensorList y = reader.tensors("y", y_);
-  const int64_t iteration = reader.integer("iteration");
+  const int64_t iteration = reader.integer("iteration", 0, std::numeric_limits<int64_t>::max());
   Commit own = loadOwn(reader);
   return [this, x, y, iteration, own] {
     x_ = x;

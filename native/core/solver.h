@@ -31,6 +31,9 @@ class Solver {
   TensorList lowerValues() const { return y_; }
   virtual TensorList auxiliaryValues() const { return {}; }
   bool anyThread() const { return problem_->anyThread(); }
+  // A canonical text of the configuration that built this solver (the binding's JSON of it):
+  // checkpoints record it, and a load into a solver of another configuration is refused.
+  void setConfiguration(std::string configuration) { configuration_ = std::move(configuration); }
   // The whole state (x, y, the iteration, and each solver's own: z, optimizer moments, v).
   void save(StateWriter& writer) const;
   // Reads and checks a saved state; nothing changes until the returned step runs.
@@ -50,6 +53,9 @@ class Solver {
   TensorList x_;
   TensorList y_;
   int64_t iteration_ = 0;
+
+ private:
+  std::string configuration_;
 };
 
 // Initialization Auxiliary (Eq. 5): y_0 = z, learned by its own optimizer inside its own set.
