@@ -1,23 +1,28 @@
 // Typed, validated factories for the composable pieces of a solver: dynamics, hypergradients,
 // optimizers. Each returns the plain config object (the JSON shape), defaults filled in.
-import type { Static, TSchema } from '@sinclair/typebox';
+import type { TSchema } from '@sinclair/typebox';
+import * as check from './arguments';
 import {
   dynamicsSchemas, hypergradientSchemas, optimizerSchemas, validate,
-  type DynamicsConfig, type HypergradientConfig, type OptimizerConfig,
+  type DynamicsByType, type DynamicsConfig, type HypergradientByType, type HypergradientConfig, type OptimizerByName,
+  type OptimizerConfig, type TruncatedConfig,
 } from './config';
 
 // A factory for one member of a family: its options minus the tag, validated, defaults filled.
-function member<M extends Record<string, TSchema>, K extends keyof M & string>(
-  schemas: M, tagKey: string, tag: K, family: string,
+// The options are typed by the family's documented interfaces, so an editor shows each one's default.
+function member<Family, K extends keyof Family & string>(
+  schemas: Record<keyof Family, TSchema>, tagKey: string, tag: K, family: string,
 ) {
-  type Config = Static<M[K]>;
+  type Config = Family[K];
+  const path = `${family}(${tag})`;
   return (options: Partial<Omit<Config, 'type' | 'optimizer'>> = {}): Config =>
-    validate(schemas[tag], { ...options, [tagKey]: tag }, `${family}(${tag})`) as Config;
+    validate(schemas[tag], { ...check.object(options, path), [tagKey]: tag }, path) as Config;
 }
-const dynamics = <K extends keyof typeof dynamicsSchemas>(type: K) => member(dynamicsSchemas, 'type', type, 'dynamics');
-const hypergradient = <K extends keyof typeof hypergradientSchemas>(type: K) =>
-  member(hypergradientSchemas, 'type', type, 'hypergradient');
-const optimizer = <K extends keyof typeof optimizerSchemas>(kind: K) => member(optimizerSchemas, 'optimizer', kind, 'optimizer');
+const dynamics = <K extends keyof DynamicsByType>(type: K) => member<DynamicsByType, K>(dynamicsSchemas, 'type', type, 'dynamics');
+const hypergradient = <K extends keyof HypergradientByType>(type: K) =>
+  member<HypergradientByType, K>(hypergradientSchemas, 'type', type, 'hypergradient');
+const optimizer = <K extends keyof OptimizerByName>(kind: K) =>
+  member<OptimizerByName, K>(optimizerSchemas, 'optimizer', kind, 'optimizer');
 
 /** y_{k+1} = Proj(y_k - lr grad_y f) (Eq. 8). */
 export const gd = dynamics('gd');
@@ -31,7 +36,7 @@ export const accelerated = dynamics('accelerated');
 /** RHG: reverse mode through the whole trajectory (or up to Kbar under PTT). */
 export const reverse = hypergradient('reverse');
 /** T-RHG: reverse mode through the last `steps` LL steps only. */
-export const truncated = (options: { steps: number }): Static<(typeof hypergradientSchemas)['truncated']> =>
+export const truncated = (options: Omit<TruncatedConfig, 'type'>): TruncatedConfig =>
   hypergradient('truncated')(options);
 /** FHG: forward mode, memory independent of K; one tangent per scalar of x (and z). */
 export const forward = hypergradient('forward');

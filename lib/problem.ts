@@ -1,8 +1,9 @@
 // Bilevel problems: F and f written in TypeScript (defineProblem) or built into the core.
 import type { NativeBox, NativeProblem, NativeSets, NativeTensor } from '../binding';
 import { native } from './binding';
+import * as check from './arguments';
 import { BilevelError } from './errors';
-import { Tensor, handleOf, tidy } from './tensor';
+import { Tensor, handleOf, oneOrMoreHandles, tensorHandles, tidy } from './tensor';
 
 /** A box [min, max]; bounds are numbers or tensors broadcastable to the variable. */
 export interface Box {
@@ -45,7 +46,8 @@ export interface Optimum {
   upper: number;
 }
 
-export class Problem {
+/** A problem; Metrics names what metrics() returns (a task states its own, e.g. HyperCleaningMetrics). */
+export class Problem<Metrics extends Record<string, number> = Record<string, number>> {
   /** @internal */
   readonly native: NativeProblem;
 
@@ -68,8 +70,10 @@ export class Problem {
   }
 
   /** The task's metrics at (x, y), e.g. test accuracy and F1 for hyper-cleaning; {} for toys. */
-  metrics(values: { x: Tensor[]; y: Tensor[] }): Record<string, number> {
-    return this.native.metrics(values.x.map(handleOf), values.y.map(handleOf));
+  metrics(values: { x: Tensor[]; y: Tensor[] }): Metrics {
+    check.object(values, 'metrics.values');
+    // The native task returns its own names, which its factory states as Metrics.
+    return this.native.metrics(tensorHandles(values.x, 'metrics.values.x'), tensorHandles(values.y, 'metrics.values.y')) as Metrics;
   }
 
   /**
@@ -77,25 +81,33 @@ export class Problem {
    * task, the model pretrained on the training set (AIT_P's prior anchor).
    */
   pretrainLower(options: { steps: number; lr: number }): Tensor[] {
-    const { steps, lr } = options;
-    if (!Number.isInteger(steps) || steps < 1) throw new BilevelError('INVALID_ARGUMENT', `steps: must be an integer >= 1; got ${steps}`);
-    if (!(lr > 0)) throw new BilevelError('INVALID_ARGUMENT', `lr: must be a number > 0; got ${lr}`);
-    return this.native.pretrain(steps, lr).map((h) => new Tensor(h));
+    const { steps, lr } = check.options(options, 'pretrainLower.options', ['steps', 'lr']);
+    const count = check.integer(steps, 'pretrainLower.options.steps', 1);
+    if (!(check.finite(lr, 'pretrainLower.options.lr') > 0)) check.fail('pretrainLower.options.lr', 'a number > 0', lr);
+    return this.native.pretrain(count, lr).map((h) => new Tensor(h));
   }
 }
 
-const list = (t: Tensor | Tensor[]): Tensor[] => (Array.isArray(t) ? t : [t]);
+function bound(value: number | Tensor | undefined, field: string): number | NativeTensor | undefined {
+  if (value === undefined || value instanceof Tensor) return value?.handle;
+  if (typeof value !== 'number' || Number.isNaN(value)) check.fail(field, 'a number, a Tensor or undefined', value);
+  return value;
+}
 
-function nativeBox(box: Box | undefined): NativeBox | null {
+function nativeBox(box: Box | undefined, field: string): NativeBox | null {
   if (box === undefined) return null;
-  const bound = (b: number | Tensor | undefined) => (b instanceof Tensor ? handleOf(b) : b);
-  return { min: bound(box.min), max: bound(box.max) };
+  const { min, max } = check.options(box, field, ['min', 'max']);
+  if (typeof min === 'number' && typeof max === 'number' && min > max) check.fail(`${field}.max`, `>= min (${min})`, max);
+  return { min: bound(min, `${field}.min`), max: bound(max, `${field}.max`) };
 }
 
-function nativeSets(sets: Box | (Box | undefined)[] | undefined): NativeSets {
+function nativeSets(sets: Box | (Box | undefined)[] | undefined, field: string): NativeSets {
   if (sets === undefined) return null;
-  return Array.isArray(sets) ? sets.map(nativeBox) : nativeBox(sets);
+  return Array.isArray(sets) ? sets.map((box, i) => nativeBox(box, `${field}[${i}]`)) : nativeBox(sets, field);
 }
+
+const DEFINITION_KEYS: readonly (keyof ProblemDefinition)[] =
+  ['x', 'y', 'xSet', 'ySet', 'upper', 'lower', 'lowerGradient', 'upperGradient'];
 
 function objective(fn: Objective, which: string) {
   return (x: NativeTensor[], y: NativeTensor[]): NativeTensor => {
@@ -120,18 +132,19 @@ function gradient(fn: Gradient | undefined, which: string) {
 
 /** A problem whose F and f are TypeScript functions of the Tensor API. */
 export function defineProblem(definition: ProblemDefinition, name = 'custom'): Problem {
-  if (typeof definition.upper !== 'function' || typeof definition.lower !== 'function') {
-    throw new BilevelError('INVALID_ARGUMENT', 'defineProblem: upper and lower must be functions (x, y) => Tensor');
-  }
+  const field = 'defineProblem.definition';
+  const { x, y, xSet, ySet, upper, lower, upperGradient, lowerGradient } = check.options(definition, field, DEFINITION_KEYS);
+  const optionalCallable = <F extends Gradient>(fn: F | undefined, key: string) =>
+    fn === undefined ? undefined : check.callable(fn, `${field}.${key}`);
   const handle = native.createProblem({
-    x: list(definition.x).map(handleOf),
-    y: list(definition.y).map(handleOf),
-    xSets: nativeSets(definition.xSet),
-    ySets: nativeSets(definition.ySet),
-    upper: objective(definition.upper, 'upper'),
-    lower: objective(definition.lower, 'lower'),
-    upperGradient: gradient(definition.upperGradient, 'upperGradient'),
-    lowerGradient: gradient(definition.lowerGradient, 'lowerGradient'),
+    x: oneOrMoreHandles(x, `${field}.x`),
+    y: oneOrMoreHandles(y, `${field}.y`),
+    xSets: nativeSets(xSet, `${field}.xSet`),
+    ySets: nativeSets(ySet, `${field}.ySet`),
+    upper: objective(check.callable(upper, `${field}.upper`), 'upper'),
+    lower: objective(check.callable(lower, `${field}.lower`), 'lower'),
+    upperGradient: gradient(optionalCallable(upperGradient, 'upperGradient'), 'upperGradient'),
+    lowerGradient: gradient(optionalCallable(lowerGradient, 'lowerGradient'), 'lowerGradient'),
   });
-  return new Problem(handle, name);
+  return new Problem(handle, check.string(name, 'defineProblem.name'));
 }

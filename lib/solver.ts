@@ -6,13 +6,13 @@ import { native } from './binding';
 import {
   BammSchema, PriorSchema, TrajectorySolverSchema, dynamicsSchemas, hypergradientSchemas, initAuxiliarySchemas,
   optimizerSchemas, validate, validateVariant,
-  type BammConfig, type DynamicsConfig, type HypergradientConfig, type OptimizerConfig, type SolverConfig,
+  type BammConfig, type BoxConfig, type DynamicsConfig, type HypergradientConfig, type OptimizerConfig, type SolverConfig,
   type TrajectorySolverConfig,
 } from './config';
-import { BilevelError } from './errors';
+import * as check from './arguments';
 import { gd, reverse, sgd } from './methods';
-import type { Problem } from './problem';
-import { Tensor, handleOf } from './tensor';
+import { Problem } from './problem';
+import { Tensor, handleOf, tensorHandles } from './tensor';
 import './symbols';
 
 /** What one UL iteration did and cost. */
@@ -43,6 +43,15 @@ interface TensorOptions {
   anchor?: Tensor[];
 }
 
+function problemHandle(problem: Problem, field: string): Problem['native'] {
+  if (!(problem instanceof Problem)) check.fail(field, 'a Problem', problem);
+  return problem.native;
+}
+
+function abortSignal(signal: AbortSignal | undefined, field: string): void {
+  if (signal !== undefined && !(signal instanceof AbortSignal)) check.fail(field, 'an AbortSignal', signal);
+}
+
 /** A run in progress: one problem, the solver's state, stepped by hand. */
 export class SolverRun implements Disposable {
   #native: NativeSolver;
@@ -68,6 +77,9 @@ export class SolverRun implements Disposable {
    * Resolves with the number of iterations done. The run refuses step() and values() meanwhile.
    */
   async advance(iterations: number, onRecord: (record: IterationRecord) => void, signal?: AbortSignal): Promise<number> {
+    check.integer(iterations, 'advance.iterations', 0);
+    check.callable(onRecord, 'advance.onRecord');
+    abortSignal(signal, 'advance.signal');
     const stop = () => this.#native.stop();
     signal?.addEventListener('abort', stop, { once: true });
     try {
@@ -127,12 +139,12 @@ export class Solver {
 
   /** sl-BAMM, the single-loop solver of section 6 (defaults: the authors' code). */
   static bamm(options: Partial<Omit<BammConfig, 'type'>> = {}): Solver {
-    return new Solver(validate(BammSchema, { ...options, type: 'bamm' }, 'bamm'));
+    return new Solver(validate(BammSchema, { ...check.object(options, 'bamm.options'), type: 'bamm' }, 'bamm'));
   }
 
   /** Starts a run on problem; step it with run.step(), dispose it when done. */
   start(problem: Problem): SolverRun {
-    return new SolverRun(native.createSolver(this.#nativeConfig(), problem.native));
+    return new SolverRun(native.createSolver(this.#nativeConfig(), problemHandle(problem, 'start.problem')));
   }
 
   /**
@@ -140,10 +152,11 @@ export class Solver {
    * TypeScript objectives step on the main thread, yielding to the event loop after each iteration.
    */
   async run(problem: Problem, options: RunOptions): Promise<RunResult> {
-    const { iterations, onIteration, signal } = options;
-    if (!Number.isInteger(iterations) || iterations < 0) {
-      throw new BilevelError('INVALID_ARGUMENT', `iterations: must be an integer >= 0; got ${JSON.stringify(iterations)}`);
-    }
+    problemHandle(problem, 'run.problem');
+    const { iterations, onIteration, signal } = check.options(options, 'run.options', ['iterations', 'onIteration', 'signal']);
+    check.integer(iterations, 'run.options.iterations', 0);
+    if (onIteration !== undefined) check.callable(onIteration, 'run.options.onIteration');
+    abortSignal(signal, 'run.options.signal');
     using run = this.start(problem);
     const records: IterationRecord[] = [];
     if (run.offThread) {
@@ -182,20 +195,20 @@ export class Solver {
 }
 
 export interface InitAuxiliaryOptions {
-  /** z's optimizer (default sgd with its default lr). */
+  /** z's optimizer. @default sgd() (lr 0.01) */
   optimizer?: OptimizerConfig;
-  /** Z (default: the LL set). */
-  set?: { min?: number; max?: number };
-  /** z_0 (default: the problem's y_0). */
+  /** Z, the box z is projected onto. @default the LL set */
+  set?: BoxConfig;
+  /** z_0. @default the problem's y_0 */
   initial?: Tensor[];
 }
 
 export interface PriorOptions {
-  /** lambda in g(z) = lambda / 2 ||z - z_p||^2. */
+  /** lambda in g(z) = lambda / 2 ||z - z_p||^2. @default 1 */
   weight?: number;
-  /** Apply g during the first N UL iterations only (0: always). */
+  /** Apply g during the first N UL iterations only (0: always). @default 0 */
   iterations?: number;
-  /** z_p (default: z_0). */
+  /** z_p. @default z_0 */
   anchor?: Tensor[];
 }
 
@@ -228,7 +241,9 @@ export class SolverBuilder {
 
   /** Initialization Auxiliary (Eq. 5): y_0 = z, learned jointly with x. */
   initAuxiliary(options: InitAuxiliaryOptions = {}): this {
-    const { optimizer = sgd(), set, initial } = options;
+    const field = 'initAuxiliary.options';
+    const { optimizer = sgd(), set, initial } = check.options(options, field, ['optimizer', 'set', 'initial']);
+    if (initial !== undefined) tensorHandles(initial, `${field}.initial`);
     this.#initAuxiliary = validateVariant(initAuxiliarySchemas, 'optimizer', { ...optimizer, set }, 'initAuxiliary');
     this.#tensors.initial = initial;
     return this;
@@ -236,15 +251,21 @@ export class SolverBuilder {
 
   /** Prior regularization of z (Eq. 6); needs initAuxiliary. */
   prior(options: PriorOptions = {}): this {
-    const { anchor, ...rest } = options;
+    const { anchor, ...rest } = check.object(options, 'prior.options');
+    if (anchor !== undefined) tensorHandles(anchor, 'prior.options.anchor');
     this.#prior = validate(PriorSchema, rest, 'prior');
     this.#tensors.anchor = anchor;
     return this;
   }
 
   /** PTT (Alg. 3): differentiate F(x, y_Kbar), Kbar = argmax_k F(x, y_k). */
-  pessimisticTruncation(options: { recompute?: boolean } = {}): this {
-    this.#truncation = options.recompute ? { type: 'pessimistic', recompute: true } : 'pessimistic';
+  pessimisticTruncation(options: {
+    /** Re-unroll the Kbar steps with the graph, memory O(Kbar). @default false */
+    recompute?: boolean;
+  } = {}): this {
+    const { recompute } = check.options(options, 'pessimisticTruncation.options', ['recompute']);
+    if (recompute !== undefined) check.boolean(recompute, 'pessimisticTruncation.options.recompute');
+    this.#truncation = recompute ? { type: 'pessimistic', recompute: true } : 'pessimistic';
     return this;
   }
 

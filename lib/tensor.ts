@@ -1,16 +1,31 @@
 import './symbols';
-import type { BinaryOpName, InPlaceOpName, NativeData, NativeGenerator, NativeTensor, RandomKind, UnaryOpName } from '../binding';
+import type {
+  BinaryOpName, InPlaceOpName, NativeData, NativeGenerator, NativeTensor, RandomKind, ReduceOpName, ShapeOpName, UnaryOpName,
+} from '../binding';
+import * as check from './arguments';
 import { native } from './binding';
-import { BilevelError } from './errors';
+import { DTYPES, defaultDtypeOf, flattenNested, scalarFor, toNativeData, typedArrayKind, type Dtype } from './tensor-data';
 
-export type Dtype = 'float32' | 'float64' | 'int64' | 'bool';
+export type { Dtype };
 export type Device = 'cpu' | 'cuda' | `cuda:${number}`;
 export type NestedArray = number | NestedArray[];
+/** What tensor() reads: a number, rectangular nested arrays of numbers, or any TypedArray. */
+export type TensorData =
+  | NestedArray | Float32Array | Float64Array | BigInt64Array | BigUint64Array | Int8Array | Int16Array | Int32Array
+  | Uint8Array | Uint8ClampedArray | Uint16Array | Uint32Array;
 
 export interface CreateOptions {
   dtype?: Dtype;
   device?: Device;
   requiresGrad?: boolean;
+}
+
+const DEVICE_PATTERN = /^(cpu|cuda(:\d+)?)$/;
+const isDtype = (value: unknown): value is Dtype => DTYPES.includes(value as Dtype);
+
+function device(value: unknown, field: string): Device {
+  if (typeof value !== 'string' || !DEVICE_PATTERN.test(value)) check.fail(field, "'cpu', 'cuda' or 'cuda:N'", value, 'DEVICE');
+  return value as Device;
 }
 
 // Tensors made inside tidy() scopes; the innermost scope is last.
@@ -48,7 +63,7 @@ export class Tensor implements Disposable {
   }
 
   requiresGrad_(flag = true): this {
-    this.#handle.setRequiresGrad(flag);
+    this.#handle.setRequiresGrad(check.boolean(flag, 'requiresGrad_.flag'));
     return this;
   }
   item(): number {
@@ -74,7 +89,7 @@ export class Tensor implements Disposable {
   mul(other: Tensor | number): Tensor { return this.#binary('mul', other); }
   div(other: Tensor | number): Tensor { return this.#binary('div', other); }
   pow(exponent: Tensor | number): Tensor { return this.#binary('pow', exponent); }
-  matmul(other: Tensor): Tensor { return this.#binary('matmul', other); }
+  matmul(other: Tensor): Tensor { return new Tensor(this.#handle.binary('matmul', tensorHandle(other, 'matmul.other'))); }
   maximum(other: Tensor | number): Tensor { return this.#binary('maximum', other); }
   minimum(other: Tensor | number): Tensor { return this.#binary('minimum', other); }
   eq(other: Tensor | number): Tensor { return this.#binary('eq', other); }
@@ -96,41 +111,47 @@ export class Tensor implements Disposable {
   abs(): Tensor { return this.#unary('abs'); }
   clone(): Tensor { return this.#unary('clone'); }
 
-  reshape(shape: number[]): Tensor { return new Tensor(this.#handle.reshape('reshape', shape)); }
-  view(shape: number[]): Tensor { return this.reshape(shape); }
-  permute(dims: number[]): Tensor { return new Tensor(this.#handle.reshape('permute', dims)); }
-  transpose(dim0: number, dim1: number): Tensor { return new Tensor(this.#handle.reshape('transpose', [dim0, dim1])); }
-  squeeze(dim?: number): Tensor { return new Tensor(this.#handle.reshape('squeeze', dim === undefined ? [] : [dim])); }
-  unsqueeze(dim: number): Tensor { return new Tensor(this.#handle.reshape('unsqueeze', [dim])); }
+  /** The same elements in a new shape; one size may be -1 (inferred). */
+  reshape(shape: number[]): Tensor { return this.#shapeOp('reshape', check.integers(shape, 'reshape.shape', -1)); }
+  view(shape: number[]): Tensor { return this.#shapeOp('reshape', check.integers(shape, 'view.shape', -1)); }
+  permute(dims: number[]): Tensor { return this.#shapeOp('permute', check.integers(dims, 'permute.dims')); }
+  transpose(dim0: number, dim1: number): Tensor {
+    return this.#shapeOp('transpose', [check.integer(dim0, 'transpose.dim0'), check.integer(dim1, 'transpose.dim1')]);
+  }
+  squeeze(dim?: number): Tensor { return this.#shapeOp('squeeze', dim === undefined ? [] : [check.integer(dim, 'squeeze.dim')]); }
+  unsqueeze(dim: number): Tensor { return this.#shapeOp('unsqueeze', [check.integer(dim, 'unsqueeze.dim')]); }
 
   clamp(min: number | null, max: number | null = null): Tensor {
-    return new Tensor(this.#handle.clamp(min, max, false));
+    const [lo, hi] = clampBounds(min, max, 'clamp');
+    return new Tensor(this.#handle.clamp(lo, hi, false));
   }
   /** p-norm over all elements, or over dims. */
   norm(p = 2, dims?: number[], keepdim = false): Tensor {
-    return new Tensor(this.#handle.norm(p, dims ?? null, keepdim));
+    const order = check.number(p, 'norm.p');
+    return new Tensor(this.#handle.norm(order, optionalDims(dims, 'norm.dims'), check.boolean(keepdim, 'norm.keepdim')));
   }
-  /** A copy converted to a dtype and/or moved to a device. */
+  /** A copy converted to a dtype ('float32', ...) or moved to a device ('cpu', 'cuda', 'cuda:N'). */
   to(target: Dtype | Device): Tensor {
-    const isDtype = ['float32', 'float64', 'int64', 'bool'].includes(target);
-    return new Tensor(this.#handle.to(isDtype ? (target as Dtype) : null, isDtype ? null : target));
+    if (isDtype(target)) return new Tensor(this.#handle.to(target, null));
+    if (typeof target === 'string' && DEVICE_PATTERN.test(target)) return new Tensor(this.#handle.to(null, target));
+    return check.fail('to.target', `a dtype (${DTYPES.join(', ')}) or a device (cpu, cuda, cuda:N)`, target);
   }
 
   add_(other: Tensor | number): this { return this.#inPlace('add_', other); }
   sub_(other: Tensor | number): this { return this.#inPlace('sub_', other); }
   mul_(other: Tensor | number): this { return this.#inPlace('mul_', other); }
-  copy_(source: Tensor): this { return this.#inPlace('copy_', source); }
+  copy_(source: Tensor): this {
+    this.#handle.inplace('copy_', tensorHandle(source, 'copy_.source'));
+    return this;
+  }
   clamp_(min: number | null, max: number | null = null): this {
-    this.#handle.clamp(min, max, true);
+    const [lo, hi] = clampBounds(min, max, 'clamp_');
+    this.#handle.clamp(lo, hi, true);
     return this;
   }
 
-  sum(dims?: number[], keepdim = false): Tensor {
-    return new Tensor(this.#handle.reduce('sum', dims ?? null, keepdim));
-  }
-  mean(dims?: number[], keepdim = false): Tensor {
-    return new Tensor(this.#handle.reduce('mean', dims ?? null, keepdim));
-  }
+  sum(dims?: number[], keepdim = false): Tensor { return this.#reduce('sum', dims, keepdim); }
+  mean(dims?: number[], keepdim = false): Tensor { return this.#reduce('mean', dims, keepdim); }
   detach(): Tensor {
     return new Tensor(this.#handle.detach());
   }
@@ -145,90 +166,159 @@ export class Tensor implements Disposable {
     this.dispose();
   }
 
-  #binary(op: BinaryOpName, other: Tensor | number): Tensor {
-    return new Tensor(this.#handle.binary(op, typeof other === 'number' ? other : handleOf(other)));
+  #binary(op: BinaryOpName, other: unknown): Tensor {
+    return new Tensor(this.#handle.binary(op, operand(other, op)));
   }
-  #inPlace(op: InPlaceOpName, other: Tensor | number): this {
-    this.#handle.inplace(op, typeof other === 'number' ? other : handleOf(other));
+  #inPlace(op: InPlaceOpName, other: unknown): this {
+    this.#handle.inplace(op, operand(other, op));
     return this;
   }
   #unary(op: UnaryOpName): Tensor {
     return new Tensor(this.#handle.unary(op));
   }
+  #shapeOp(op: ShapeOpName, ints: number[]): Tensor {
+    return new Tensor(this.#handle.reshape(op, ints));
+  }
+  #reduce(op: ReduceOpName, dims: number[] | undefined, keepdim: boolean): Tensor {
+    return new Tensor(this.#handle.reduce(op, optionalDims(dims, `${op}.dims`), check.boolean(keepdim, `${op}.keepdim`)));
+  }
 }
 
-/** @internal the native handle of a live Tensor argument. */
-export function handleOf(value: unknown): NativeTensor {
-  if (!(value instanceof Tensor)) throw new BilevelError('INVALID_ARGUMENT', 'expected a Tensor');
+/** The native handle of a Tensor argument; anything else is refused naming field. */
+export function tensorHandle(value: unknown, field: string): NativeTensor {
+  if (!(value instanceof Tensor)) check.fail(field, 'a Tensor', value);
   return value.handle;
 }
 
-function shapeOfNested(data: NestedArray): number[] {
-  const shape: number[] = [];
-  for (let level: NestedArray = data; Array.isArray(level); level = level[0]) shape.push(level.length);
-  return shape;
+/** The native handles of an array of Tensors ("field[i]" names a wrong element). */
+export function tensorHandles(value: unknown, field: string): NativeTensor[] {
+  return check.array(value, field).map((t, i) => tensorHandle(t, `${field}[${i}]`));
 }
 
-/** Creates a tensor from a TypedArray or nested number arrays; `shape` defaults to the nesting. */
-export function tensor(data: NestedArray | NativeData, shape?: number[], options: CreateOptions = {}): Tensor {
-  const dtype = options.dtype ?? (data instanceof Float32Array ? 'float32' : 'float64');
-  let typed: NativeData;
-  if (ArrayBuffer.isView(data)) {
-    typed = data;
-  } else {
-    const flat = [data].flat(Infinity as 1) as number[];
-    if (flat.some((v) => typeof v !== 'number')) {
-      throw new BilevelError('INVALID_ARGUMENT', 'tensor: nested data must contain only numbers');
-    }
-    typed = toTyped(flat, dtype);
-  }
-  const finalShape = shape ?? (ArrayBuffer.isView(data) ? [typed.length] : shapeOfNested(data as NestedArray));
-  const t = new Tensor(native.fromData(typed, finalShape, options.device ?? 'cpu'));
-  if (options.requiresGrad) t.requiresGrad_(true);
-  return t;
+/** The native handles of one Tensor or an array of them. */
+export function oneOrMoreHandles(value: unknown, field: string): NativeTensor[] {
+  if (value instanceof Tensor) return [value.handle];
+  if (!Array.isArray(value)) check.fail(field, 'a Tensor or an array of Tensors', value);
+  return tensorHandles(value, field);
 }
 
-function toTyped(flat: number[], dtype: Dtype): NativeData {
-  switch (dtype) {
-    case 'float32': return Float32Array.from(flat);
-    case 'float64': return Float64Array.from(flat);
-    case 'int64': return BigInt64Array.from(flat, (v) => BigInt(Math.trunc(v)));
-    case 'bool': return Uint8Array.from(flat, (v) => (v ? 1 : 0));
-    default: throw new BilevelError('DTYPE', `tensor: unknown dtype '${String(dtype)}'`);
-  }
+/** @internal the native handle of a Tensor argument whose field is not known. */
+export function handleOf(value: unknown): NativeTensor {
+  return tensorHandle(value, 'argument');
 }
 
-export function full(shape: number[], value: number, options: CreateOptions = {}): Tensor {
-  const t = new Tensor(native.full(shape, value, options.dtype ?? 'float32', options.device ?? 'cpu'));
-  if (options.requiresGrad) t.requiresGrad_(true);
-  return t;
+function operand(value: unknown, op: string): NativeTensor | number {
+  if (typeof value === 'number') return value;
+  if (value instanceof Tensor) return value.handle;
+  return check.fail(`${op}.other`, 'a Tensor or a number', value);
 }
-export const zeros = (shape: number[], options?: CreateOptions): Tensor => full(shape, 0, options);
-export const ones = (shape: number[], options?: CreateOptions): Tensor => full(shape, 1, options);
 
-function finish(t: Tensor, options: CreateOptions): Tensor {
+function optionalDims(dims: unknown, field: string): number[] | null {
+  return dims === undefined ? null : check.integers(dims, field);
+}
+
+function clampBounds(min: unknown, max: unknown, op: string): [number | null, number | null] {
+  const bound = (value: unknown, field: string) => (value === null ? null : check.number(value, field));
+  const lo = bound(min, `${op}.min`);
+  const hi = bound(max, `${op}.max`);
+  if (lo === null && hi === null) check.fail(`${op}.min`, 'a number when max is null', min);
+  if (lo !== null && hi !== null && lo > hi) check.fail(`${op}.max`, `>= min (${lo})`, hi);
+  return [lo, hi];
+}
+
+interface CheckedOptions {
+  dtype: Dtype | undefined;
+  device: Device;
+  requiresGrad: boolean;
+}
+
+const CREATE_KEYS: readonly (keyof RandomOptions)[] = ['dtype', 'device', 'requiresGrad'];
+
+function createOptions(value: RandomOptions | undefined, field: string, known = CREATE_KEYS): CheckedOptions {
+  const options = check.options(value, field, known);
+  return {
+    dtype: options.dtype === undefined ? undefined : check.oneOf(options.dtype, DTYPES, `${field}.dtype`, 'DTYPE'),
+    device: options.device === undefined ? 'cpu' : device(options.device, `${field}.device`),
+    requiresGrad: options.requiresGrad === undefined ? false : check.boolean(options.requiresGrad, `${field}.requiresGrad`),
+  };
+}
+
+function finish(handle: NativeTensor, options: CheckedOptions): Tensor {
+  const t = new Tensor(handle);
   return options.requiresGrad ? t.requiresGrad_(true) : t;
 }
-const dtypeOf = (options: CreateOptions, fallback: Dtype = 'float32'): Dtype => options.dtype ?? fallback;
-const deviceOf = (options: CreateOptions): Device => options.device ?? 'cpu';
 
-export function eye(n: number, options: CreateOptions = {}): Tensor {
-  return finish(new Tensor(native.eye(n, dtypeOf(options), deviceOf(options))), options);
+const UINT8_AS_BOOL = ' (a Uint8Array is read as bool unless options.dtype names another dtype)';
+
+/**
+ * Creates a tensor from a number, nested arrays or any TypedArray; `shape` defaults to the nesting
+ * (a TypedArray: its length). The dtype defaults to the data's own (nested arrays: float64); a
+ * given dtype always wins, converting the values, and a value it cannot hold is refused.
+ */
+export function tensor(data: TensorData, shape?: number[], options?: CreateOptions): Tensor {
+  const checked = createOptions(options, 'tensor.options');
+  const kind = typedArrayKind(data);
+  let values: ArrayLike<number | bigint>;
+  let dataShape: number[];
+  let dtype: Dtype;
+  if (kind !== undefined) {
+    values = data as ArrayLike<number | bigint>;
+    dataShape = [values.length];
+    dtype = checked.dtype ?? defaultDtypeOf(kind);
+  } else if (typeof data === 'number' || Array.isArray(data)) {
+    ({ values, shape: dataShape } = flattenNested(data, 'tensor.data'));
+    dtype = checked.dtype ?? 'float64';
+  } else {
+    return check.fail('tensor.data', 'a number, nested arrays of numbers or a TypedArray', data);
+  }
+  const note = kind === 'Uint8Array' && checked.dtype === undefined ? UINT8_AS_BOOL : '';
+  const typed = toNativeData(values, dtype, 'tensor.data', note);
+  const finalShape = shape === undefined ? dataShape : check.shape(shape, 'tensor.shape');
+  return finish(native.fromData(typed, finalShape, checked.device), checked);
 }
+
+function filled(op: string, shape: unknown, value: unknown, options: CreateOptions | undefined): Tensor {
+  const checked = createOptions(options, `${op}.options`);
+  const dtype = checked.dtype ?? 'float32';
+  return finish(native.full(check.shape(shape, `${op}.shape`), scalarFor(value, dtype, `${op}.value`), dtype, checked.device), checked);
+}
+export const full = (shape: number[], value: number, options?: CreateOptions): Tensor => filled('full', shape, value, options);
+export const zeros = (shape: number[], options?: CreateOptions): Tensor => filled('zeros', shape, 0, options);
+export const ones = (shape: number[], options?: CreateOptions): Tensor => filled('ones', shape, 1, options);
+
+export function eye(n: number, options?: CreateOptions): Tensor {
+  const checked = createOptions(options, 'eye.options');
+  return finish(native.eye(check.integer(n, 'eye.n', 0), checked.dtype ?? 'float32', checked.device), checked);
+}
+
 /** Values start, start + step, ... below end (dtype float32 unless given). */
-export function arange(start: number, end: number, step = 1, options: CreateOptions = {}): Tensor {
-  return finish(new Tensor(native.arange(start, end, step, dtypeOf(options), deviceOf(options))), options);
+export function arange(start: number, end: number, step = 1, options?: CreateOptions): Tensor {
+  const checked = createOptions(options, 'arange.options');
+  const from = check.finite(start, 'arange.start');
+  const to = check.finite(end, 'arange.end');
+  const by = check.finite(step, 'arange.step');
+  if (by === 0 || (to - from) / by < 0) check.fail('arange.step', 'a non-zero number with the sign of end - start', step);
+  if (Math.ceil((to - from) / by) > Number.MAX_SAFE_INTEGER) check.fail('arange.step', 'large enough for at most 2^53 - 1 values', step);
+  return finish(native.arange(from, to, by, checked.dtype ?? 'float32', checked.device), checked);
 }
-export function linspace(start: number, end: number, steps: number, options: CreateOptions = {}): Tensor {
-  return finish(new Tensor(native.linspace(start, end, steps, dtypeOf(options), deviceOf(options))), options);
+
+export function linspace(start: number, end: number, steps: number, options?: CreateOptions): Tensor {
+  const checked = createOptions(options, 'linspace.options');
+  const from = check.finite(start, 'linspace.start');
+  const to = check.finite(end, 'linspace.end');
+  const count = check.integer(steps, 'linspace.steps', 0);
+  return finish(native.linspace(from, to, count, checked.dtype ?? 'float32', checked.device), checked);
 }
+
+const seedOf = (value: unknown, field: string): number => check.integer(value, field, 0);
 
 /** A seeded random stream. Numbers are drawn on the CPU, so a seed gives the same values on every device. */
 export class Generator {
   /** @internal */
   readonly handle: NativeGenerator;
+  /** seed: an integer from 0 to 2^53 - 1. */
   constructor(readonly seed: number) {
-    this.handle = native.createGenerator(seed);
+    this.handle = native.createGenerator(seedOf(seed, 'Generator.seed'));
   }
 }
 
@@ -237,17 +327,29 @@ export interface RandomOptions extends CreateOptions {
   generator?: Generator;
 }
 
-function random(kind: RandomKind, shape: number[], options: RandomOptions, low?: number, high?: number): Tensor {
-  const handle = native.random(kind, shape, options.generator?.handle ?? null, dtypeOf(options, kind === 'randint' ? 'int64' : 'float32'), deviceOf(options), low, high);
-  return finish(new Tensor(handle), options);
+const RANDOM_KEYS: readonly (keyof RandomOptions)[] = [...CREATE_KEYS, 'generator'];
+
+function random(kind: RandomKind, shape: unknown, options: RandomOptions | undefined, low?: number, high?: number): Tensor {
+  const field = `${kind}.options`;
+  const checked = createOptions(options, field, RANDOM_KEYS);
+  const generator = options?.generator;
+  if (generator !== undefined && !(generator instanceof Generator)) check.fail(`${field}.generator`, 'a Generator', generator);
+  const dtype = checked.dtype ?? (kind === 'randint' ? 'int64' : 'float32');
+  if (kind !== 'randint' && dtype !== 'float32' && dtype !== 'float64') check.fail(`${field}.dtype`, 'float32 or float64', dtype, 'DTYPE');
+  const sizes = check.shape(shape, `${kind}.shape`);
+  return finish(native.random(kind, sizes, generator?.handle ?? null, dtype, checked.device, low, high), checked);
 }
 /** Uniform on [0, 1). */
-export const rand = (shape: number[], options: RandomOptions = {}): Tensor => random('rand', shape, options);
+export const rand = (shape: number[], options?: RandomOptions): Tensor => random('rand', shape, options);
 /** Standard normal. */
-export const randn = (shape: number[], options: RandomOptions = {}): Tensor => random('randn', shape, options);
+export const randn = (shape: number[], options?: RandomOptions): Tensor => random('randn', shape, options);
 /** Integers uniform on [low, high). */
-export const randint = (low: number, high: number, shape: number[], options: RandomOptions = {}): Tensor =>
-  random('randint', shape, options, low, high);
+export function randint(low: number, high: number, shape: number[], options?: RandomOptions): Tensor {
+  const from = check.integer(low, 'randint.low');
+  const to = check.integer(high, 'randint.high');
+  if (to <= from) check.fail('randint.high', `an integer > low (${from})`, high);
+  return random('randint', shape, options, from, to);
+}
 
 export interface GradOptions {
   createGraph?: boolean;
@@ -255,21 +357,25 @@ export interface GradOptions {
   allowUnused?: boolean;
 }
 
+const optionalBoolean = (value: unknown, field: string): boolean | undefined =>
+  value === undefined ? undefined : check.boolean(value, field);
+
 /** d(sum of outputs)/d(inputs); pass createGraph for higher derivatives. Unused inputs give null. */
-export function grad(outputs: Tensor | Tensor[], inputs: Tensor[], options: GradOptions = {}): (Tensor | null)[] {
-  const outs = Array.isArray(outputs) ? outputs : [outputs];
+export function grad(outputs: Tensor | Tensor[], inputs: Tensor[], options?: GradOptions): (Tensor | null)[] {
+  const checked = check.options(options, 'grad.options', ['createGraph', 'retainGraph', 'allowUnused']);
   const grads = native.grad(
-    outs.map(handleOf),
-    inputs.map(handleOf),
-    options.createGraph ?? false,
-    options.retainGraph,
-    options.allowUnused ?? false,
+    oneOrMoreHandles(outputs, 'grad.outputs'),
+    tensorHandles(inputs, 'grad.inputs'),
+    optionalBoolean(checked.createGraph, 'grad.options.createGraph') ?? false,
+    optionalBoolean(checked.retainGraph, 'grad.options.retainGraph'),
+    optionalBoolean(checked.allowUnused, 'grad.options.allowUnused') ?? false,
   );
   return grads.map((g) => (g === null ? null : new Tensor(g)));
 }
 
 /** Runs fn with autograd recording off. */
 export function noGrad<T>(fn: () => T): T {
+  check.callable(fn, 'noGrad.fn');
   const previous = native.setGradEnabled(false);
   try {
     return fn();
@@ -278,32 +384,58 @@ export function noGrad<T>(fn: () => T): T {
   }
 }
 
+/** Seeds the global random stream; seed: an integer from 0 to 2^53 - 1. */
 export function manualSeed(seed: number): void {
-  native.manualSeed(seed);
+  native.manualSeed(seedOf(seed, 'manualSeed.seed'));
 }
 
-function collectTensors(value: unknown, into: Set<Tensor>): void {
-  if (value instanceof Tensor) into.add(value);
-  else if (Array.isArray(value)) value.forEach((v) => collectTensors(v, into));
-  else if (value !== null && typeof value === 'object') Object.values(value).forEach((v) => collectTensors(v, into));
+/**
+ * The Tensors reachable from value through arrays, Maps, Sets and own enumerable properties.
+ * Iterative with a visited set, so cyclic and deeply nested values are fine.
+ */
+function reachableTensors(value: unknown): Set<Tensor> {
+  const found = new Set<Tensor>();
+  const seen = new Set<object>();
+  const pending: object[] = [];
+  const visit = (child: unknown) => {
+    if (child !== null && typeof child === 'object') pending.push(child);
+  };
+  visit(value);
+  while (pending.length > 0) {
+    const next = pending.pop()!;
+    if (next instanceof Tensor) found.add(next);
+    else if (seen.has(next) || ArrayBuffer.isView(next)) continue;
+    else {
+      seen.add(next);
+      if (next instanceof Map) next.forEach((v, k) => { visit(k); visit(v); });
+      else if (next instanceof Set) next.forEach(visit);
+      else for (const child of Object.values(next)) visit(child);
+    }
+  }
+  return found;
 }
 
-/** Runs fn and disposes every tensor created inside it, except those it returns. */
+const isThenable = (value: unknown): boolean =>
+  value !== null && (typeof value === 'object' || typeof value === 'function') && typeof (value as { then?: unknown }).then === 'function';
+
+/**
+ * Runs fn and disposes every tensor created inside it, except those it returns (reachable through
+ * arrays, Maps, Sets and object properties). fn must be synchronous. Whatever happens, fn throwing
+ * included, the scope is closed and its tensors disposed.
+ */
 export function tidy<T>(fn: () => T): T {
+  check.callable(fn, 'tidy.fn');
   const scope = new Set<Tensor>();
   scopes.push(scope);
-  let result: T;
+  let kept = new Set<Tensor>();
   try {
-    result = fn();
-  } catch (err) {
-    for (const t of scope) t.dispose();
-    throw err;
+    const result = fn();
+    if (isThenable(result)) check.fail('tidy.fn', 'a synchronous function (its tensors would outlive the scope)', result);
+    kept = reachableTensors(result);
+    return result;
   } finally {
     scopes.pop();
+    for (const t of scope) if (!kept.has(t)) t.dispose();
+    for (const t of kept) if (scope.has(t)) scopes.at(-1)?.add(t);
   }
-  const kept = new Set<Tensor>();
-  collectTensors(result, kept);
-  for (const t of scope) if (!kept.has(t)) t.dispose();
-  for (const t of kept) if (scope.has(t)) scopes.at(-1)?.add(t);
-  return result;
 }

@@ -1,5 +1,7 @@
 import { expectCode } from './helpers';
-import { Generator, Tensor, arange, eye, grad, linspace, manualSeed, noGrad, ones, rand, randint, randn, tensor, tidy, zeros } from '../lib';
+import {
+  Generator, Tensor, arange, eye, grad, linspace, manualSeed, noGrad, ones, rand, randint, randn, tensor, tidy, zeros, type Dtype,
+} from '../lib';
 import { native } from '../lib/binding';
 
 const f64 = { dtype: 'float64' as const };
@@ -30,6 +32,82 @@ describe('creation and reading', () => {
   test('zeros and ones', () => {
     expectClose(zeros([2, 2]).toArray() as Float32Array, [0, 0, 0, 0]);
     expect(ones([3], f64).sum().item()).toBe(3);
+  });
+});
+
+/** The elements as numbers, whatever the dtype. */
+const read = (t: Tensor): number[] => Array.from(t.toArray() as ArrayLike<number | bigint>, Number);
+
+describe('the dtype option always wins, converting the values', () => {
+  const numberKinds = [Float32Array, Float64Array, Int8Array, Int16Array, Int32Array, Uint8Array, Uint8ClampedArray, Uint16Array, Uint32Array];
+  const bigintKinds = [BigInt64Array, BigUint64Array];
+  const dtypes: Dtype[] = ['float32', 'float64', 'int64', 'bool'];
+  // Values every dtype but bool holds exactly, and 0/1 for bool.
+  const valuesFor = (kind: { name: string }, dtype: Dtype): number[] =>
+    dtype === 'bool' ? [0, 1, 1, 0] : kind.name.startsWith('Int') || kind.name.startsWith('Float') ? [0, 1, -3, 100] : [0, 1, 3, 200];
+
+  test.each(numberKinds.flatMap((kind) => dtypes.map((dtype) => [kind.name, dtype, kind] as const)))('%s as %s', (_, dtype, kind) => {
+    const values = valuesFor(kind, dtype);
+    const t = tensor(new kind(values), [2, 2], { dtype });
+    expect(t.dtype).toBe(dtype);
+    expect(read(t)).toEqual(values);
+  });
+  test.each(bigintKinds.flatMap((kind) => dtypes.map((dtype) => [kind.name, dtype, kind] as const)))('%s as %s', (_, dtype, kind) => {
+    const values = valuesFor(kind, dtype).map((v) => Math.abs(v));
+    const t = tensor(new kind(values.map(BigInt)), undefined, { dtype });
+    expect(t.dtype).toBe(dtype);
+    expect(read(t)).toEqual(values);
+  });
+  test('pixel bytes keep their values as float32', () => {
+    expect(read(tensor(new Uint8Array([0, 128, 255]), [3], { dtype: 'float32' }))).toEqual([0, 128, 255]);
+  });
+  test('float32 data widened to float64 keeps its float32 values exactly', () => {
+    const t = tensor(new Float32Array([0.1, 1.5]), undefined, { dtype: 'float64' });
+    expect(t.dtype).toBe('float64');
+    expect(read(t)).toEqual([Math.fround(0.1), 1.5]);
+  });
+  test('without a dtype every kind keeps its values: floats as themselves, integers as int64, Uint8Array as bool', () => {
+    expect(tensor(new Int32Array([-7, 2 ** 31 - 1])).dtype).toBe('int64');
+    expect(read(tensor(new Int32Array([-7, 2 ** 31 - 1])))).toEqual([-7, 2 ** 31 - 1]);
+    expect(read(tensor(new Uint32Array([2 ** 32 - 1])))).toEqual([2 ** 32 - 1]);
+    expect(tensor(new Uint8Array([1, 0])).dtype).toBe('bool');
+    expect(read(tensor(new Float64Array([0.1])))).toEqual([0.1]);
+  });
+  test('nested arrays convert to any dtype; int64 keeps integers beyond 2^53 exactly', () => {
+    expect(Array.from(tensor([[2 ** 60, -(2 ** 63)]], undefined, { dtype: 'int64' }).toArray() as BigInt64Array)).toEqual([2n ** 60n, -(2n ** 63n)]);
+    expect(read(tensor([1.5], undefined, { dtype: 'float32' }))).toEqual([1.5]);
+    expect(tensor(3).shape).toEqual([]);
+  });
+  test('typed arrays over a SharedArrayBuffer, and views at an offset', () => {
+    const shared = new Float64Array(new SharedArrayBuffer(32));
+    shared.set([1, 2, 3, 4]);
+    expect(read(tensor(shared, [2, 2]))).toEqual([1, 2, 3, 4]);
+    expect(read(tensor(new Float64Array(shared.buffer, 16, 2)))).toEqual([3, 4]);
+    const bytes = new Uint8Array(new SharedArrayBuffer(2));
+    bytes.set([7, 250]);
+    expect(read(tensor(bytes, undefined, { dtype: 'float64' }))).toEqual([7, 250]);
+  });
+});
+
+describe('number operands follow type promotion, never the tensor\'s dtype', () => {
+  const ints = (): Tensor => tensor([1, 2], undefined, { dtype: 'int64' });
+  test('an integral number is an integer scalar, others floating scalars', () => {
+    expect(read(ints().maximum(1.5))).toEqual([1.5, 2]);
+    expect(read(ints().minimum(1.5))).toEqual([1, 1.5]);
+    expect(ints().mul(1.5).dtype).toBe('float32');
+    expect(tensor([1]).div(-0).item()).toBe(-Infinity);
+    expect(read(ints().clamp(0, 1))).toEqual([1, 1]);
+    expect(ints().clamp(0, 1).dtype).toBe('int64');
+    const big = tensor([2 ** 30 + 1], undefined, { dtype: 'int64' }).add(1);
+    expect(big.dtype).toBe('int64');
+    expect(read(big)).toEqual([2 ** 30 + 2]);
+  });
+  test('in place, a result the dtype cannot hold is refused, not truncated', () => {
+    const t = ints();
+    expectCode(() => t.add_(0.5), 'DTYPE', /int64\[2\] cannot hold/);
+    expect(read(t)).toEqual([1, 2]);
+    expect(read(t.add_(3))).toEqual([4, 5]);
+    expect(read(ones([2], { dtype: 'float32' }).copy_(tensor([0.5, 2])))).toEqual([0.5, 2]);
   });
 });
 
@@ -171,6 +249,40 @@ describe('memory', () => {
     });
     expect(inner.every((t) => t.disposed)).toBe(true);
     expectClose(out.result.toArray() as Float32Array, [3, 3, 3]);
+  });
+  test('tidy keeps what a cyclic, deep, Map or Set result holds and disposes the rest', () => {
+    let intermediate: Tensor | undefined;
+    const out = tidy(() => {
+      intermediate = ones([1]);
+      const cyclic: Record<string, unknown> = { t: intermediate.add(1) };
+      cyclic.self = cyclic;
+      let chain: unknown = { t: intermediate.add(2) };
+      for (let i = 0; i < 1e5; i++) chain = { next: chain };
+      return { cyclic, chain, map: new Map([['m', intermediate.add(3)]]), set: new Set([intermediate.add(4)]) };
+    });
+    expect(intermediate!.disposed).toBe(true);
+    expect((out.cyclic.t as Tensor).item()).toBe(2);
+    let link = out.chain as { next?: unknown; t?: Tensor };
+    while (link.next) link = link.next as typeof link;
+    expect(link.t!.item()).toBe(3);
+    expect(out.map.get('m')!.item()).toBe(4);
+    expect([...out.set][0].item()).toBe(5);
+  });
+  test('tidy closes its scope whatever happens', () => {
+    const made: Tensor[] = [];
+    const make = () => {
+      const t = ones([1]);
+      made.push(t);
+      return t;
+    };
+    expect(() => tidy(() => { make(); throw new Error('boom'); })).toThrow('boom');
+    expectCode(() => tidy(() => Promise.resolve(make())), 'INVALID_ARGUMENT', /tidy\.fn/);
+    expect(() => tidy(() => ({ get broken(): Tensor { make(); throw new Error('getter'); } }))).toThrow('getter');
+    expect(made.every((t) => t.disposed)).toBe(true);
+    // No scope was left open: a tensor made now belongs to no scope and survives an unrelated tidy.
+    const outside = ones([1]);
+    tidy(() => ones([1]));
+    expect(outside.disposed).toBe(false);
   });
   test('using disposes at scope end', () => {
     let escaped: Tensor;

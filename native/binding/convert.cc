@@ -1,5 +1,6 @@
 #include "binding/convert.h"
 
+#include <cmath>
 #include <cstring>
 #include <sstream>
 
@@ -14,9 +15,19 @@ Napi::Array toJsShape(Napi::Env env, torch::IntArrayRef sizes) {
 }
 
 int64_t toInt64(const Napi::Value& value, const std::string& field) {
+  // The range test comes before the cast: casting NaN or a double beyond int64 is undefined behaviour.
+  constexpr double kTwoTo63 = 9223372036854775808.0;
   const double d = value.IsNumber() ? value.As<Napi::Number>().DoubleValue() : 0.5;
-  if (d != static_cast<double>(static_cast<int64_t>(d))) throw CodedError("INVALID_ARGUMENT", field + " must be an integer");
+  if (!(d >= -kTwoTo63 && d < kTwoTo63) || d != std::trunc(d)) {
+    throw CodedError("INVALID_ARGUMENT", field + " must be an integer from -2^63 to 2^63 - 1");
+  }
   return static_cast<int64_t>(d);
+}
+
+int64_t toNonNegativeInt64(const Napi::Value& value, const std::string& field) {
+  const int64_t n = toInt64(value, field);
+  if (n < 0) throw CodedError("INVALID_ARGUMENT", field + " must be >= 0, got " + std::to_string(n));
+  return n;
 }
 
 std::vector<int64_t> toInt64Vector(const Napi::Value& value, const char* field) {
@@ -100,8 +111,18 @@ Napi::Value toTypedArray(Napi::Env env, const torch::Tensor& t) {
 }
 
 torch::Tensor fromTypedArray(const Napi::TypedArray& data, std::vector<int64_t> shape) {
+  // The C call, because Napi::TypedArray::ArrayBuffer() refuses a SharedArrayBuffer; `bytes`
+  // already points at the first element.
+  napi_typedarray_type kind;
+  size_t length = 0;
+  void* bytes = nullptr;
+  napi_value buffer;
+  size_t byteOffset = 0;
+  if (napi_get_typedarray_info(data.Env(), data, &kind, &length, &bytes, &buffer, &byteOffset) != napi_ok) {
+    throw CodedError("INVALID_ARGUMENT", "data: cannot read the TypedArray");
+  }
   torch::ScalarType type;
-  switch (data.TypedArrayType()) {
+  switch (kind) {
     case napi_float32_array: type = torch::kFloat32; break;
     case napi_float64_array: type = torch::kFloat64; break;
     case napi_bigint64_array: type = torch::kInt64; break;
@@ -111,14 +132,16 @@ torch::Tensor fromTypedArray(const Napi::TypedArray& data, std::vector<int64_t> 
   int64_t numel = 1;
   for (int64_t d : shape) {
     if (d < 0) throw CodedError("SHAPE_MISMATCH", "shape has a negative dimension");
-    numel *= d;
+    // A wrapped product could match the data's length and let from_blob read far past it.
+    if (__builtin_mul_overflow(numel, d, &numel)) throw CodedError("SHAPE_MISMATCH", "shape holds more elements than int64 counts");
   }
-  if (numel != static_cast<int64_t>(data.ElementLength())) {
-    throw CodedError("SHAPE_MISMATCH", "shape holds " + std::to_string(numel) + " elements but data has " +
-                                           std::to_string(data.ElementLength()));
+  if (numel != static_cast<int64_t>(length)) {
+    throw CodedError("SHAPE_MISMATCH", "shape holds " + std::to_string(numel) + " elements but data has " + std::to_string(length));
   }
-  auto* base = static_cast<uint8_t*>(data.ArrayBuffer().Data()) + data.ByteOffset();
-  return torch::from_blob(base, shape, torch::TensorOptions().dtype(type)).clone();
+  const auto options = torch::TensorOptions().dtype(type);
+  // A detached buffer has no data pointer; an empty tensor needs none.
+  if (numel == 0) return torch::empty(shape, options);
+  return torch::from_blob(bytes, shape, options).clone();
 }
 
 }  // namespace bilevel::binding

@@ -9,7 +9,9 @@
 namespace bilevel::binding {
 
 Napi::Array toJsShape(Napi::Env env, torch::IntArrayRef sizes);
+// An integer number in int64's range; anything else (NaN, 2.5, 1e300, a string) is refused.
 int64_t toInt64(const Napi::Value& value, const std::string& field);
+int64_t toNonNegativeInt64(const Napi::Value& value, const std::string& field);
 std::vector<int64_t> toInt64Vector(const Napi::Value& value, const char* field);
 std::string dtypeName(torch::ScalarType type);
 torch::ScalarType parseDtype(const Napi::Value& value);

@@ -1,5 +1,7 @@
 #include <ATen/CPUGeneratorImpl.h>
 
+#include <cmath>
+
 #include "binding/convert.h"
 #include "binding/errors.h"
 #include "binding/register.h"
@@ -12,35 +14,35 @@ torch::TensorOptions optionsFrom(const Napi::Value& dtype, const Napi::Value& de
   return torch::TensorOptions().dtype(parseDtype(dtype)).device(parseDevice(device));
 }
 
-double number(const Napi::Value& v, const char* field) {
-  if (!v.IsNumber()) throw CodedError("INVALID_ARGUMENT", std::string(field) + " must be a number");
-  return v.As<Napi::Number>().DoubleValue();
+double finiteNumber(const Napi::Value& v, const char* field) {
+  const double d = v.IsNumber() ? v.As<Napi::Number>().DoubleValue() : NAN;
+  if (!std::isfinite(d)) throw CodedError("INVALID_ARGUMENT", std::string(field) + " must be a finite number");
+  return d;
 }
 
 // eye(n, dtype, device)
 Napi::Value eye(const Napi::CallbackInfo& info) {
   return guarded(info.Env(), "eye", [&] {
-    return Napi::Value(TensorWrap::wrap(info.Env(), torch::eye(static_cast<int64_t>(number(info[0], "n")), optionsFrom(info[1], info[2]))));
+    return Napi::Value(TensorWrap::wrap(info.Env(), torch::eye(toNonNegativeInt64(info[0], "n"), optionsFrom(info[1], info[2]))));
   });
 }
 
 // arange(start, end, step, dtype, device)
 Napi::Value arange(const Napi::CallbackInfo& info) {
   return guarded(info.Env(), "arange", [&] {
-    const double step = number(info[2], "step");
+    const double step = finiteNumber(info[2], "step");
     if (step == 0) throw CodedError("INVALID_ARGUMENT", "step must not be 0");
     return Napi::Value(TensorWrap::wrap(
-        info.Env(), torch::arange(number(info[0], "start"), number(info[1], "end"), step, optionsFrom(info[3], info[4]))));
+        info.Env(), torch::arange(finiteNumber(info[0], "start"), finiteNumber(info[1], "end"), step, optionsFrom(info[3], info[4]))));
   });
 }
 
 // linspace(start, end, steps, dtype, device)
 Napi::Value linspace(const Napi::CallbackInfo& info) {
   return guarded(info.Env(), "linspace", [&] {
-    const double steps = number(info[2], "steps");
-    if (steps < 0 || steps != static_cast<int64_t>(steps)) throw CodedError("INVALID_ARGUMENT", "steps must be a non-negative integer");
-    return Napi::Value(TensorWrap::wrap(info.Env(), torch::linspace(number(info[0], "start"), number(info[1], "end"),
-                                                                   static_cast<int64_t>(steps), optionsFrom(info[3], info[4]))));
+    const int64_t steps = toNonNegativeInt64(info[2], "steps");
+    return Napi::Value(TensorWrap::wrap(
+        info.Env(), torch::linspace(finiteNumber(info[0], "start"), finiteNumber(info[1], "end"), steps, optionsFrom(info[3], info[4]))));
   });
 }
 
@@ -48,7 +50,8 @@ Napi::Value linspace(const Napi::CallbackInfo& info) {
 // gives the same values on every device.
 Napi::Value createGenerator(const Napi::CallbackInfo& info) {
   return guarded(info.Env(), "Generator", [&] {
-    auto* gen = new at::Generator(at::make_generator<at::CPUGeneratorImpl>(static_cast<uint64_t>(number(info[0], "seed"))));
+    const auto seed = static_cast<uint64_t>(toNonNegativeInt64(info[0], "seed"));
+    auto* gen = new at::Generator(at::make_generator<at::CPUGeneratorImpl>(seed));
     return Napi::Value(Napi::External<at::Generator>::New(info.Env(), gen, [](Napi::Env, at::Generator* g) { delete g; }));
   });
 }
@@ -65,7 +68,7 @@ Napi::Value random(const Napi::CallbackInfo& info) {
     torch::Tensor t;
     if (kind == "rand") t = torch::rand(shape, gen, cpu);
     else if (kind == "randn") t = torch::randn(shape, gen, cpu);
-    else if (kind == "randint") t = torch::randint(static_cast<int64_t>(number(info[5], "low")), static_cast<int64_t>(number(info[6], "high")), shape, gen, cpu);
+    else if (kind == "randint") t = torch::randint(toInt64(info[5], "low"), toInt64(info[6], "high"), shape, gen, cpu);
     else throw CodedError("INVALID_ARGUMENT", "unknown random kind");
     return Napi::Value(TensorWrap::wrap(info.Env(), t.to(device)));
   });

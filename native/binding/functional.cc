@@ -1,3 +1,5 @@
+#include <cmath>
+
 #include "binding/convert.h"
 #include "binding/errors.h"
 #include "binding/register.h"
@@ -23,8 +25,13 @@ Napi::Value withShapes(Napi::Env env, const std::vector<torch::Tensor>& inputs, 
     throw;
   } catch (const std::exception& e) {
     const std::string message = torchMessage(e);
-    throw CodedError(classifyTorchMessage(message), shapesOf(inputs) + ": " + firstLine(message), message);
+    throw CodedError(classifyException(e), shapesOf(inputs) + ": " + firstLine(message), message);
   }
+}
+
+// An optional tensor argument: null or undefined for none; anything else must be a live tensor.
+torch::Tensor optionalTensor(const Napi::Value& value) {
+  return value.IsNull() || value.IsUndefined() ? torch::Tensor() : TensorWrap::unwrap(value);
 }
 
 #define BILEVEL_FUNCTION(name) Napi::Value name(const Napi::CallbackInfo& info)
@@ -88,7 +95,7 @@ BILEVEL_FUNCTION(crossEntropy) {
   return guarded(info.Env(), "crossEntropy", [&] {
     const auto& logits = TensorWrap::unwrap(info[0]);
     const auto& target = TensorWrap::unwrap(info[1]);
-    const std::string reduction = info[2].IsString() ? info[2].As<Napi::String>().Utf8Value() : "mean";
+    const std::string reduction = info[2].IsString() ? info[2].As<Napi::String>().Utf8Value() : "";
     F::CrossEntropyFuncOptions options;
     if (reduction == "none") options.reduction(torch::kNone);
     else if (reduction == "sum") options.reduction(torch::kSum);
@@ -103,7 +110,7 @@ BILEVEL_FUNCTION(linear) {
   return guarded(info.Env(), "linear", [&] {
     const auto& input = TensorWrap::unwrap(info[0]);
     const auto& weight = TensorWrap::unwrap(info[1]);
-    torch::Tensor bias = info[2].IsObject() ? TensorWrap::unwrap(info[2]) : torch::Tensor();
+    torch::Tensor bias = optionalTensor(info[2]);
     return withShapes(info.Env(), {input, weight}, [&] { return torch::linear(input, weight, bias); });
   });
 }
@@ -112,7 +119,7 @@ BILEVEL_FUNCTION(conv2d) {
   return guarded(info.Env(), "conv2d", [&] {
     const auto& input = TensorWrap::unwrap(info[0]);
     const auto& weight = TensorWrap::unwrap(info[1]);
-    torch::Tensor bias = info[2].IsObject() ? TensorWrap::unwrap(info[2]) : torch::Tensor();
+    torch::Tensor bias = optionalTensor(info[2]);
     const auto stride = toInt64Vector(info[3], "stride");
     const auto padding = toInt64Vector(info[4], "padding");
     return withShapes(info.Env(), {input, weight}, [&] { return torch::conv2d(input, weight, bias, stride, padding); });
@@ -135,9 +142,10 @@ BILEVEL_FUNCTION(pool2d) {
 BILEVEL_FUNCTION(batchNorm) {
   return guarded(info.Env(), "batchNorm", [&] {
     const auto& input = TensorWrap::unwrap(info[0]);
-    torch::Tensor weight = info[1].IsObject() ? TensorWrap::unwrap(info[1]) : torch::Tensor();
-    torch::Tensor bias = info[2].IsObject() ? TensorWrap::unwrap(info[2]) : torch::Tensor();
-    const double eps = info[3].IsNumber() ? info[3].As<Napi::Number>().DoubleValue() : 1e-5;
+    torch::Tensor weight = optionalTensor(info[1]);
+    torch::Tensor bias = optionalTensor(info[2]);
+    const double eps = info[3].IsNumber() ? info[3].As<Napi::Number>().DoubleValue() : NAN;
+    if (!(eps >= 0 && std::isfinite(eps))) throw CodedError("INVALID_ARGUMENT", "eps must be a finite number >= 0");
     return withShapes(info.Env(), {input}, [&] {
       return torch::batch_norm(input, weight, bias, {}, {}, /*training=*/true, 0.0, eps, /*cudnn_enabled=*/false);
     });

@@ -1,5 +1,7 @@
 #include "binding/tensor_wrap.h"
 
+#include <cmath>
+
 #include "binding/convert.h"
 #include "binding/errors.h"
 
@@ -68,10 +70,36 @@ const std::unordered_map<std::string, Unary>& unaryOps() {
   return ops;
 }
 
+// A JS number as torch reads a Python one: integral values are integer scalars (int64 + 1 stays
+// int64, exact beyond float32's 2^24), others floating scalars (int64 + 1.5 computes in floating point).
+// -0 stays floating: x / -0 is -inf.
+torch::Scalar scalarOf(double value) {
+  constexpr double kTwoTo63 = 9223372036854775808.0;
+  const bool negativeZero = value == 0 && std::signbit(value);
+  const bool integral = !negativeZero && value == std::trunc(value) && value >= -kTwoTo63 && value < kTwoTo63;
+  return integral ? torch::Scalar(static_cast<int64_t>(value)) : torch::Scalar(value);
+}
+
+// A number operand as a wrapped-number tensor, so type promotion treats it as a scalar. (A tensor
+// of the other operand's dtype would turn 1.5 into 1 for an int64 tensor.)
+torch::Tensor wrappedNumber(double value, const torch::Device& device) {
+  const torch::Scalar scalar = scalarOf(value);
+  torch::Tensor t = torch::scalar_tensor(scalar, torch::TensorOptions().dtype(scalar.type()).device(device));
+  t.unsafeGetTensorImpl()->set_wrapped_number(true);
+  return t;
+}
+
+// In place, the result keeps t's dtype: refuse what would silently truncate (1.5 into int64, float
+// into bool) rather than leave it to the kernel, which truncates or fails with its own message.
+void requireInPlaceResult(const torch::Tensor& t, torch::ScalarType result, const std::string& op, const std::string& operand) {
+  if (at::can_cast(result, t.scalar_type())) return;
+  throw CodedError("DTYPE", shapeString(t) + " cannot hold the " + dtypeName(result) + " result of " + op + " with " + operand);
+}
+
 // Re-raises a torch error with both operands' shapes in the message.
 [[noreturn]] void rethrowWithShapes(const std::exception& e, const torch::Tensor& a, const torch::Tensor& b) {
   const std::string message = torchMessage(e);
-  throw CodedError(classifyTorchMessage(message), shapeString(a) + " and " + shapeString(b) + ": " + firstLine(message),
+  throw CodedError(classifyException(e), shapeString(a) + " and " + shapeString(b) + ": " + firstLine(message),
                    message);
 }
 
@@ -222,8 +250,8 @@ Napi::Value TensorWrap::binary(const Napi::CallbackInfo& info) {
     if (info[1].IsNumber()) {
       const double value = info[1].As<Napi::Number>().DoubleValue();
       const auto scalarOp = scalarOps().find(name);
-      if (scalarOp != scalarOps().end()) return Napi::Value(wrap(info.Env(), scalarOp->second(a, value)));
-      return Napi::Value(wrap(info.Env(), op(a, torch::scalar_tensor(value, a.options().requires_grad(false)))));
+      if (scalarOp != scalarOps().end()) return Napi::Value(wrap(info.Env(), scalarOp->second(a, scalarOf(value))));
+      return Napi::Value(wrap(info.Env(), op(a, wrappedNumber(value, a.device()))));
     }
     const auto& b = unwrap(info[1]);
     try {
@@ -286,14 +314,20 @@ Napi::Value TensorWrap::reshape(const Napi::CallbackInfo& info) {
 // clamp(min: number | null, max: number | null, inPlace: boolean)
 Napi::Value TensorWrap::clamp(const Napi::CallbackInfo& info) {
   return guarded(info.Env(), "clamp", [&] {
-    auto bound = [&](const Napi::Value& v) -> c10::optional<torch::Scalar> {
-      if (v.IsNumber()) return torch::Scalar(v.As<Napi::Number>().DoubleValue());
-      return c10::nullopt;
+    auto bound = [&](const Napi::Value& v, const char* field) -> c10::optional<torch::Scalar> {
+      if (v.IsNull() || v.IsUndefined()) return c10::nullopt;
+      if (!v.IsNumber() || std::isnan(v.As<Napi::Number>().DoubleValue())) {
+        throw CodedError("INVALID_ARGUMENT", std::string(field) + " must be a number or null");
+      }
+      return scalarOf(v.As<Napi::Number>().DoubleValue());
     };
-    auto lo = bound(info[0]);
-    auto hi = bound(info[1]);
+    auto lo = bound(info[0], "min");
+    auto hi = bound(info[1], "max");
     if (!lo && !hi) throw CodedError("INVALID_ARGUMENT", "needs min or max");
     if (info[2].ToBoolean().Value()) {
+      for (const auto& b : {lo, hi}) {
+        if (b) requireInPlaceResult(live(), at::result_type(live(), *b), "clamp_", "a number");
+      }
       live().clamp_(lo, hi);
       return Napi::Value(info.This());
     }
@@ -305,7 +339,9 @@ Napi::Value TensorWrap::clamp(const Napi::CallbackInfo& info) {
 Napi::Value TensorWrap::norm(const Napi::CallbackInfo& info) {
   return guarded(info.Env(), "norm", [&] {
     const auto& t = live();
-    const double p = info[0].IsNumber() ? info[0].As<Napi::Number>().DoubleValue() : 2.0;
+    if (!info[0].IsNumber()) throw CodedError("INVALID_ARGUMENT", "p must be a number");
+    const double p = info[0].As<Napi::Number>().DoubleValue();
+    if (!info[1].IsNull() && !info[1].IsArray()) throw CodedError("INVALID_ARGUMENT", "dims must be an array of integers or null");
     if (info[1].IsArray()) {
       return Napi::Value(wrap(info.Env(), t.norm(p, toInt64Vector(info[1], "dims"), info[2].ToBoolean().Value())));
     }
@@ -329,9 +365,10 @@ Napi::Value TensorWrap::inplace(const Napi::CallbackInfo& info) {
   const std::string name = info[0].ToString();
   return guarded(info.Env(), name.c_str(), [&] {
     auto& t = const_cast<torch::Tensor&>(live());
-    const torch::Tensor other = info[1].IsNumber()
-        ? torch::scalar_tensor(info[1].As<Napi::Number>().DoubleValue(), t.options().requires_grad(false))
-        : unwrap(info[1]);
+    const torch::Tensor other = info[1].IsNumber() ? wrappedNumber(info[1].As<Napi::Number>().DoubleValue(), t.device())
+                                                   : unwrap(info[1]);
+    requireInPlaceResult(t, name == "copy_" ? other.scalar_type() : at::result_type(t, other), name,
+                         info[1].IsNumber() ? "a number" : shapeString(other));
     try {
       if (name == "add_") t.add_(other);
       else if (name == "sub_") t.sub_(other);
