@@ -7,6 +7,8 @@ export type BilevelErrorCode =
   | 'NON_FINITE'
   /** A file could not be read or written (the system's reason in the message). */
   | 'IO'
+  /** An allocation failed (the tensors asked for more memory than the device has). */
+  | 'OUT_OF_MEMORY'
   | 'NATIVE';
 
 /** The one error type of the library; `code` says what kind of failure it is. */

@@ -26,10 +26,14 @@ export interface NonconvexOptions extends ToyOptions {
 
 const filled = (n: number, value: number): number[] => new Array<number>(n).fill(value);
 
+/** The largest n of a reference problem: ample for what they show, and bounded so that a typo
+ * cannot allocate gigabytes (the optimum is built in JavaScript before any native check). */
+export const MAX_TOY_DIMENSION = 1_000_000;
+
 function checkDimension(n: number | undefined, fallback: number): number {
   const value = n ?? fallback;
-  if (!Number.isInteger(value) || value < 1) {
-    throw new BilevelError('INVALID_ARGUMENT', `n: must be an integer >= 1; got ${JSON.stringify(n)}`);
+  if (!Number.isInteger(value) || value < 1 || value > MAX_TOY_DIMENSION) {
+    throw new BilevelError('INVALID_ARGUMENT', `n: must be an integer in [1, ${MAX_TOY_DIMENSION}]; got ${JSON.stringify(n)}`);
   }
   return value;
 }

@@ -13,7 +13,7 @@ import {
 } from './config';
 import { BilevelError } from './errors';
 import type { Problem } from './problem';
-import { problems, type NonconvexOptions } from './problems';
+import { MAX_TOY_DIMENSION, problems, type NonconvexOptions } from './problems';
 import { Solver } from './solver';
 import { HyperCleaningSchema, datasetRoot, defaultDataset, tasks } from './tasks';
 import { tensor, type Device, type Tensor } from './tensor';
@@ -27,7 +27,7 @@ const startValues = (what: string) =>
   });
 
 const toyFields = (defaultDimension: number) => ({
-  n: Type.Optional(Type.Integer({ minimum: 1, description: `dimension n (default ${defaultDimension})` })),
+  n: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_TOY_DIMENSION, description: `dimension n (default ${defaultDimension})` })),
   x0: Type.Optional(startValues('starting x (default: the paper\'s start)')),
   y0: Type.Optional(startValues('starting y (default: the paper\'s start)')),
 });

@@ -102,14 +102,39 @@ describe('IDX datasets', () => {
         /train-images-idx3-ubyte: truncated: 640 bytes of data expected from byte 16, the file has 635 \(at byte 651\)/],
       [{ 'train-labels-idx1-ubyte': idxLabels(Array.from({ length: 39 }, (_, i) => i % 10)) },
         /train-labels-idx1-ubyte: holds 39 labels but .*train-images-idx3-ubyte holds 40 images \(at byte 4\)/],
-      [{ 't10k-labels-idx1-ubyte': idxLabels(Array.from({ length: 20 }, () => 10)) }, /labels must be classes 0-9/],
+      [{ 't10k-labels-idx1-ubyte': idxLabels(Array.from({ length: 20 }, () => 10)) }, /t10k-labels-idx1-ubyte: label 10 is not a class \(0-9\) \(at byte 8\)/],
       [{ 'train-images-idx3-ubyte': Buffer.from([0, 0, 8]) }, /the file ends inside its header/],
+      [{ 'train-labels-idx1-ubyte': idxLabels(Array.from({ length: 40 }, (_, i) => (i === 7 ? 200 : i % 10))) },
+        /train-labels-idx1-ubyte: label 200 is not a class \(0-9\) \(at byte 15\)/],
+      [{ 'train-images-idx3-ubyte': Buffer.concat([idxImages(40, 4, 4, (i) => i), Buffer.from([1, 2, 3])]) },
+        /train-images-idx3-ubyte: trailing data after the 656 bytes its header declares \(at byte 656\)/],
+      [{ 'train-labels-idx1-ubyte': Buffer.concat([idxLabels(Array.from({ length: 40 }, (_, i) => i % 10)), Buffer.from([0])]) },
+        /train-labels-idx1-ubyte: trailing data after the 48 bytes/],
+      // Counts whose product overflows 32 bits, and one that would need terabytes: refused before any allocation.
+      [{ 'train-images-idx3-ubyte': idxImages(0, 65536, 65536, () => 0), 'train-labels-idx1-ubyte': idxLabels([]) },
+        /train-images-idx3-ubyte: declares 0 images of 65536x65536, more than the 2 GiB this reader accepts \(at byte 4\)/],
+      [{ 'train-images-idx3-ubyte': Buffer.concat([idxImages(0, 4, 4, () => 0).subarray(0, 4), Buffer.from([0xff, 0xff, 0xff, 0xff, 0, 0, 1, 0, 0, 0, 1, 0])]) },
+        /train-images-idx3-ubyte: declares 4294967295 images of 256x256/],
+      [{ 't10k-images-idx3-ubyte': idxImages(20, 2, 8, (i) => 100 + i) },
+        /t10k-images-idx3-ubyte: images of \[2, 8\], but .*train-images-idx3-ubyte holds images of \[4, 4\]/],
     ];
     for (const [edit, message] of cases) {
       const root = freshDir();
       writeIdxDataset(root, false, edit);
       expectCode(() => small(root), 'INVALID_ARGUMENT', message);
     }
+    // A small gzip that inflates far beyond what its header declares: read up to the declared size only.
+    const bomb = freshDir();
+    writeIdxDataset(bomb, true);
+    fs.writeFileSync(path.join(bomb, 'train-images-idx3-ubyte.gz'),
+      zlib.gzipSync(Buffer.concat([idxImages(40, 4, 4, (i) => i), Buffer.alloc(64 << 20)])));
+    expect(fs.statSync(path.join(bomb, 'train-images-idx3-ubyte.gz')).size).toBeLessThan(1 << 20);
+    expectCode(() => small(bomb), 'INVALID_ARGUMENT', /train-images-idx3-ubyte\.gz: trailing data after the 656 bytes/);
+    const folderInstead = freshDir();
+    writeIdxDataset(folderInstead, false, { 't10k-labels-idx1-ubyte': Buffer.alloc(0) });
+    fs.rmSync(path.join(folderInstead, 't10k-labels-idx1-ubyte'));
+    fs.mkdirSync(path.join(folderInstead, 't10k-labels-idx1-ubyte'));
+    expectCode(() => small(folderInstead), 'INVALID_ARGUMENT', /t10k-labels-idx1-ubyte: not a regular file/);
     const corrupt = freshDir();
     writeIdxDataset(corrupt, true);
     const file = path.join(corrupt, 'train-images-idx3-ubyte.gz');
@@ -129,9 +154,9 @@ describe('IDX datasets', () => {
     const root = freshDir();
     writeIdxDataset(root, false);
     const refusals: [Record<string, unknown>, RegExp][] = [
-      [{ trainSize: 0 }, /^hyperCleaning\.trainSize: must be an integer >= 1; got 0$/],
-      [{ hidden: 2.5 }, /^hyperCleaning\.hidden: must be an integer >= 1; got 2\.5$/],
-      [{ corruption: 1.5 }, /^hyperCleaning\.corruption: must be a number >= 0 <= 1; got 1\.5$/],
+      [{ trainSize: 0 }, /^hyperCleaning\.trainSize: must be an integer in \[1, 1000000\]; got 0$/],
+      [{ hidden: 2.5 }, /^hyperCleaning\.hidden: must be an integer in \[1, 65536\]; got 2\.5$/],
+      [{ corruption: 1.5 }, /^hyperCleaning\.corruption: must be a number in \[0, 1\]; got 1\.5$/],
       [{ model: 'resnet' }, /^hyperCleaning\.model: must be one of "linear", "mlp"; got "resnet"$/],
       [{ dataset: 'imagenet' }, /^hyperCleaning\.dataset: must be one of "fashion-mnist", "mnist", "cifar10"; got "imagenet"$/],
       [{ epochs: 3 }, /^hyperCleaning\.epochs: unknown field \(allowed: dataset, root, model, hidden, /],
@@ -177,7 +202,7 @@ describe('CIFAR-10 binary batches', () => {
     expectCode(() => cifar(truncated), 'INVALID_ARGUMENT', /data_batch_3\.bin: truncated: the size 12285 is not a multiple of the 3073-byte record \(at byte 9219\)/);
     const badLabel = freshDir();
     writeCifar(badLabel, { 'data_batch_2.bin': batch(2, 4, (r) => (r === 2 ? 12 : 1)) });
-    expectCode(() => cifar(badLabel), 'INVALID_ARGUMENT', /data_batch_2\.bin: label 12 is not a CIFAR-10 class \(0-9\) \(at byte 6146\)/);
+    expectCode(() => cifar(badLabel), 'INVALID_ARGUMENT', /data_batch_2\.bin: label 12 is not a class \(0-9\) \(at byte 6146\)/);
   });
 });
 
@@ -195,7 +220,7 @@ describe('mini-batches', () => {
     expect(lowerValues(4, 5)).not.toEqual(lowerValues(4, 6));
     expect(lowerValues(4, 5)).not.toEqual(lowerValues(0, 5));
     expect(lowerValues(0, 5)).toEqual(lowerValues(0, 6)); // the full batch draws nothing
-    expectCode(() => small(root, { batchSize: -1 }), 'INVALID_ARGUMENT', /^hyperCleaning\.batchSize: must be an integer >= 0; got -1$/);
+    expectCode(() => small(root, { batchSize: -1 }), 'INVALID_ARGUMENT', /^hyperCleaning\.batchSize: must be an integer in \[0, 1000000\]; got -1$/);
   });
 });
 
@@ -283,6 +308,16 @@ describe('metrics', () => {
     expect(m.validationLoss).toBeCloseTo(Math.log(10), 5);
     const uniform = problem.metrics({ x: [zeros([20])], y });
     expect(uniform.f1).toBeCloseTo(2 / 3, 12); // everything predicted clean: precision 1/2, recall 1
+    // Lists of the wrong length or shapes (a linear result with W only, an MLP's y) are refused.
+    const wrongValues: [string, Tensor[], Tensor[], string, RegExp][] = [
+      ['no x', [], y, 'INVALID_ARGUMENT', /metrics: x must not be empty/],
+      ['W without b', [zeros([20])], [y[0]], 'SHAPE_MISMATCH', /metrics: y: 1 tensors for 2 variables/],
+      ['three LL tensors', [zeros([20])], [...y, zeros([10])], 'SHAPE_MISMATCH', /metrics: y: 3 tensors for 2 variables/],
+      ['x of another split size', [zeros([21])], y, 'SHAPE_MISMATCH', /metrics: x\[0\] has shape \[21\], the variable has \[20\]/],
+      ['an MLP-shaped W', [zeros([20])], [zeros([300, 16]), zeros([300])], 'SHAPE_MISMATCH', /metrics: y\[0\] has shape \[300,16\]/],
+      ['integer x', [zeros([20], { dtype: 'int64' })], y, 'DTYPE', /metrics: x\[0\] is Long, not floating point/],
+    ];
+    for (const [, x, yValues, code, message] of wrongValues) expectCode(() => problem.metrics({ x, y: yValues }), code, message);
   });
 });
 

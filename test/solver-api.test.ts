@@ -26,7 +26,7 @@ describe('option validation names the field and the allowed range', () => {
     expectCode(() => cg({ tolerance: -1 }), 'INVALID_ARGUMENT', /tolerance: must be a number >= 0/);
     expectCode(() => sgd({ lr: 0 }), 'INVALID_ARGUMENT', /optimizer\(sgd\)\.lr: must be a number > 0; got 0/);
     expectCode(() => gd({ lr: 0.1, rate: 1 } as never), 'INVALID_ARGUMENT', /dynamics\(gd\)\.rate: unknown field \(allowed: type, steps, lr\)/);
-    expectCode(() => Solver.bamm({ mu0: 1 }), 'INVALID_ARGUMENT', /bamm\.mu0: must be a number > 0 < 1; got 1/);
+    expectCode(() => Solver.bamm({ mu0: 1 }), 'INVALID_ARGUMENT', /bamm\.mu0: must be a number in \(0, 1\); got 1/);
   });
 
   test('builder members and combinations that make no sense are refused at build()', () => {
@@ -73,7 +73,15 @@ describe('bad problems', () => {
     expectCode(() => wrongZ.start(problem), 'SHAPE_MISMATCH', /initAuxiliary\.initial\[0\] has shape \[2\], the LL variable has \[1\]/);
     const wrongAnchor = Solver.builder().initAuxiliary().prior({ anchor: [f64([0]), f64([0])] }).build();
     expectCode(() => wrongAnchor.start(problem), 'SHAPE_MISMATCH', /prior\.anchor: 2 tensors for 1 LL variables/);
-    expectCode(() => problems.toy.nonconvex({ n: 0 }), 'INVALID_ARGUMENT', /n: must be an integer >= 1/);
+    expectCode(() => problems.toy.nonconvex({ n: 0 }), 'INVALID_ARGUMENT', /n: must be an integer in \[1, 1000000\]/);
+    // A size that would allocate gigabytes is refused before anything is built.
+    expectCode(() => problems.toy.nonconvex({ n: 1e9 }), 'INVALID_ARGUMENT', /n: must be an integer in \[1, 1000000\]; got 1000000000/);
+    // A bound must broadcast to its variable without enlarging it: a [3] bound on a [1] y is refused.
+    const boxes: [Parameters<typeof nonconvex>[0], RegExp][] = [
+      [{ ySet: { max: f64([1, 2, 3]) } }, /lower variables sets\[0\]\.max has shape \[3\], which does not broadcast to the variable's shape \[1\]/],
+      [{ xSet: { min: tensor([0], [1, 1], { dtype: 'float64' }) } }, /upper variables sets\[0\]\.min has shape \[1,1\]/],
+    ];
+    for (const [definition, message] of boxes) expectCode(() => nonconvex(definition), 'SHAPE_MISMATCH', message);
     expectCode(() => problems.toy.convex({ x0: [zeros([3], { dtype: 'float64' })] }), 'SHAPE_MISMATCH', /x0\[0\]: expected 20 elements, got 3/);
   });
 

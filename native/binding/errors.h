@@ -13,8 +13,9 @@ using CodedError = core::Error;
 void setErrorClass(const Napi::Function& cls);
 Napi::Error makeError(Napi::Env env, const std::string& code, const std::string& message,
                       const std::string& cause);
-// Classifies a torch message into SHAPE_MISMATCH / DTYPE / DEVICE / NATIVE.
-std::string classifyTorchMessage(const std::string& message);
+// The code of any exception but core::Error: by its type first (out of memory, c10's index,
+// type and value errors), then by its message.
+std::string classifyException(const std::exception& e);
 // The message of a torch error without its C++ backtrace. Some torch errors raised from
 // inlined header code do not match c10::Error's typeinfo here, so this takes any exception.
 std::string torchMessage(const std::exception& e);
@@ -33,7 +34,7 @@ Napi::Value guarded(Napi::Env env, const char* op, Body&& body) {
     message = std::string(op) + ": " + e.what();
   } catch (const std::exception& e) {
     cause = torchMessage(e);
-    code = classifyTorchMessage(cause);
+    code = classifyException(e);
     message = std::string(op) + ": " + cause.substr(0, cause.find('\n'));
   } catch (...) {
     code = "NATIVE";

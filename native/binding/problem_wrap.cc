@@ -1,8 +1,10 @@
 #include "binding/problem_wrap.h"
-#include "binding/register.h"
+
+#include <cmath>
 
 #include "binding/convert.h"
 #include "binding/errors.h"
+#include "binding/register.h"
 #include "binding/solver_config.h"
 #include "binding/tensor_wrap.h"
 #include "core/dynamics.h"
@@ -260,9 +262,11 @@ Napi::Value ProblemWrap::data(const Napi::CallbackInfo& info) {
 // pretrain(steps, lr) -> y after `steps` gd steps on f at the starting x (the prior's anchor).
 Napi::Value ProblemWrap::pretrain(const Napi::CallbackInfo& info) {
   return guarded(info.Env(), "pretrain", [&] {
+    const int64_t steps = toNonNegativeInt64(info[0], "steps");
+    const double lr = info[1].IsNumber() ? info[1].As<Napi::Number>().DoubleValue() : 0;
+    if (!(std::isfinite(lr) && lr > 0)) throw CodedError("INVALID_ARGUMENT", "lr: must be a finite number > 0");
     const core::TensorList last =
-        core::descend(*problem_, problem_->upperVariables().initial, problem_->lowerVariables().initial,
-                      toInt64(info[0], "steps"), info[1].IsNumber() ? info[1].As<Napi::Number>().DoubleValue() : 0);
+        core::descend(*problem_, problem_->upperVariables().initial, problem_->lowerVariables().initial, steps, lr);
     return Napi::Value(TensorWrap::wrapList(info.Env(), last));
   });
 }

@@ -35,7 +35,13 @@ std::pair<LabeledImages, LabeledImages> load(const HyperCleaningOptions& o) {
                              "t10k-labels-idx1-ubyte"}) {
       files.push_back(idxFile(o.root, name));
     }
-    return {readIdx(files[0], files[1]), readIdx(files[2], files[3])};
+    std::pair<LabeledImages, LabeledImages> sets{readIdx(files[0], files[1]), readIdx(files[2], files[3])};
+    const auto trainShape = sets.first.images.sizes().slice(1), testShape = sets.second.images.sizes().slice(1);
+    if (trainShape != testShape) {
+      throw Error("INVALID_ARGUMENT", files[2] + ": images of " + c10::str(testShape) + ", but " + files[0] + " holds images of " +
+                                        c10::str(trainShape));
+    }
+    return sets;
   }
   if (o.dataset == "cifar10") {
     std::vector<std::string> train;
@@ -71,7 +77,7 @@ class HyperCleaningProblem : public Problem {
             {"testFeatures", test_.features},        {"testLabels", test_.labels}};
   }
 
-  std::vector<std::pair<std::string, double>> metrics(const TensorList& x, const TensorList& y) override {
+  std::vector<std::pair<std::string, double>> taskMetrics(const TensorList& x, const TensorList& y) override {
     torch::NoGradGuard noGrad;
     const double accuracy = logits(y, test_.features).argmax(1).eq(test_.labels).to(torch::kFloat64).mean().item<double>();
     const torch::Tensor predictedClean = x[0] >= 0;  // sigmoid(x) >= 0.5
@@ -181,9 +187,6 @@ void checkOptions(const HyperCleaningOptions& o, int64_t trainAvailable, int64_t
 std::shared_ptr<Problem> makeHyperCleaningProblem(const HyperCleaningOptions& o) {
   auto [trainSet, testSet] = load(o);
   checkOptions(o, trainSet.labels.size(0), testSet.labels.size(0));
-  if ((trainSet.labels >= kClasses).any().item<bool>() || (testSet.labels >= kClasses).any().item<bool>()) {
-    throw Error("INVALID_ARGUMENT", o.root + ": labels must be classes 0-9");
-  }
   at::Generator gen = at::detail::createCPUGenerator(o.seed);
   const torch::Tensor order = torch::randperm(trainSet.labels.size(0), gen, torch::kInt64);
   Split train = take(trainSet, order.slice(0, 0, o.trainSize), o);

@@ -30,6 +30,17 @@ void checkVariables(const Variables& v, const char* which) {
       throw Error("DTYPE", std::string(which) + "[" + std::to_string(i) + "] must be floating point");
     }
   }
+  checkBoxes(v.initial, v.sets, std::string(which) + " sets");
+}
+
+// True when bound broadcasts to shape without enlarging it.
+bool broadcastsInto(const torch::Tensor& bound, c10::IntArrayRef shape) {
+  if (bound.dim() > static_cast<int64_t>(shape.size())) return false;
+  for (int64_t i = 1; i <= bound.dim(); ++i) {
+    const int64_t size = bound.size(-i);
+    if (size != 1 && size != shape[shape.size() - i]) return false;
+  }
+  return true;
 }
 
 }  // namespace
@@ -43,6 +54,41 @@ torch::Tensor Box::project(const torch::Tensor& v) const {
     return bound.to(v.options().requires_grad(false));
   };
   return torch::clamp(v, like(lower), like(upper));
+}
+
+void checkBoxes(const TensorList& values, const std::vector<Box>& sets, const std::string& what) {
+  for (size_t i = 0; i < sets.size() && i < values.size(); ++i) {
+    for (const auto& [bound, name] : {std::pair(sets[i].lower, "min"), std::pair(sets[i].upper, "max")}) {
+      if (bound.defined() && !broadcastsInto(bound, values[i].sizes())) {
+        throw Error("SHAPE_MISMATCH", what + "[" + std::to_string(i) + "]." + name + " has shape " + shapeOf(bound) +
+                                          ", which does not broadcast to the variable's shape " + shapeOf(values[i]));
+      }
+    }
+  }
+}
+
+TensorList conformed(const TensorList& values, const TensorList& like, const std::string& what) {
+  if (values.size() != like.size()) {
+    throw Error("SHAPE_MISMATCH", what + ": " + std::to_string(values.size()) + " tensors for " + std::to_string(like.size()) +
+                                      " variables");
+  }
+  for (size_t i = 0; i < values.size(); ++i) {
+    const std::string at = what + "[" + std::to_string(i) + "]";
+    if (!values[i].defined()) throw Error("INVALID_ARGUMENT", at + " is undefined");
+    if (values[i].sizes() != like[i].sizes()) {
+      throw Error("SHAPE_MISMATCH", at + " has shape " + shapeOf(values[i]) + ", the variable has " + shapeOf(like[i]));
+    }
+    if (!values[i].is_floating_point()) {
+      throw Error("DTYPE", at + " is " + std::string(c10::toString(values[i].scalar_type())) + ", not floating point");
+    }
+  }
+  TensorList out;
+  for (size_t i = 0; i < values.size(); ++i) out.push_back(values[i].to(like[i].options().requires_grad(false)));
+  return out;
+}
+
+std::vector<std::pair<std::string, double>> Problem::metrics(const TensorList& x, const TensorList& y) {
+  return taskMetrics(conformed(x, upper_.initial, "x"), conformed(y, lower_.initial, "y"));
 }
 
 TensorList project(const TensorList& values, const std::vector<Box>& sets) {

@@ -19,6 +19,12 @@ struct Box {
 
 // Projects each tensor onto its box (a list shorter than values leaves the rest free).
 TensorList project(const TensorList& values, const std::vector<Box>& sets);
+// Refuses (SHAPE_MISMATCH) a bound that would change its variable's shape when broadcast: a
+// bound is a scalar or broadcasts to exactly the variable's shape.
+void checkBoxes(const TensorList& values, const std::vector<Box>& sets, const std::string& what);
+// Values given for variables like `like`: one floating-point tensor per variable, of its shape;
+// returned in the variables' dtype and device.
+TensorList conformed(const TensorList& values, const TensorList& like, const std::string& what);
 
 struct Variables {
   TensorList initial;
@@ -45,12 +51,12 @@ class Problem {
   virtual bool anyThread() const { return true; }
   // A task's data by name (splits, labels, masks), for inspection; none for toy problems.
   virtual std::vector<std::pair<std::string, torch::Tensor>> data() const { return {}; }
-  // Task metrics of (x, y), e.g. test accuracy; none for problems without any.
-  virtual std::vector<std::pair<std::string, double>> metrics(const TensorList& x, const TensorList& y) {
-    return {};
-  }
+  // Task metrics of (x, y), e.g. test accuracy; none for problems without any. x and y are
+  // checked against the problem's variables first.
+  std::vector<std::pair<std::string, double>> metrics(const TensorList& x, const TensorList& y);
 
  protected:
+  virtual std::vector<std::pair<std::string, double>> taskMetrics(const TensorList&, const TensorList&) { return {}; }
   virtual torch::Tensor evaluateUpper(const TensorList& x, const TensorList& y) = 0;
   virtual torch::Tensor evaluateLower(const TensorList& x, const TensorList& y) = 0;
 

@@ -39,6 +39,7 @@ class TrajectorySolver : public Solver {
       const auto& sets = options_.initAuxiliary->sets;
       zSets_ = sets.empty() ? problem_->lowerVariables().sets
                             : (sets.size() == 1 ? std::vector<Box>(z_.size(), sets[0]) : sets);
+      checkBoxes(z_, zSets_, "initAuxiliary.set");
     }
     if (options_.prior) {
       anchor_ = options_.prior->anchor.empty() ? cloned(z_) : cloned(options_.prior->anchor);
