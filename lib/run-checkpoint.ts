@@ -1,6 +1,7 @@
 // Checkpoints of CLI runs: what a checkpoint's meta records, and the check that refuses a
 // checkpoint of another config or library version before a run continues from it.
 import { createHash } from 'node:crypto';
+import stableStringify from 'safe-stable-stringify';
 import { BilevelError } from './errors';
 import type { RunConfig } from './run-config';
 
@@ -15,20 +16,12 @@ export interface CheckpointMeta {
   iteration: number;
 }
 
-/** Keys sorted at every level, so equal configs hash equally whatever their field order. */
-function canonical(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(canonical);
-  if (value !== null && typeof value === 'object') {
-    return Object.fromEntries(Object.keys(value).sort().map((k) => [k, canonical((value as Record<string, unknown>)[k])]));
-  }
-  return value;
-}
-
 /** What identifies the computation: everything but how long and how often to record it. */
 export function configHash(config: RunConfig): string {
   const { iterations: _iterations, checkpointEvery: _every, metricsEvery: _metrics, $schema: _schema, ...rest } =
     config as RunConfig & { metricsEvery?: number; $schema?: string };
-  return createHash('sha256').update(JSON.stringify(canonical(rest))).digest('hex');
+  // Keys sorted at every level, so equal configs hash equally whatever their field order.
+  return createHash('sha256').update(stableStringify(rest)).digest('hex');
 }
 
 export function checkpointMeta(config: RunConfig, iteration: number, versions: { bilevel: string; libtorch: string }): string {

@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as ts from 'typescript';
-import { native } from '../lib/binding';
+import { loadNative } from '../lib/binding';
 
 // Reads binding.d.ts with the TypeScript compiler and compares it with what the addon exports.
 function declared(): { functions: string[]; constants: string[]; methods: Record<string, string[]> } {
@@ -26,7 +26,7 @@ function declared(): { functions: string[]; constants: string[]; methods: Record
 
 test('binding.d.ts matches the native module exactly', () => {
   const { functions, constants, methods } = declared();
-  const exported = native as unknown as Record<string, unknown>;
+  const exported = loadNative() as unknown as Record<string, unknown>;
   const exportedFunctions = Object.keys(exported).filter((k) => !(k in methods) && typeof exported[k] === 'function');
   expect(exportedFunctions.sort()).toEqual([...functions].sort());
   const exportedConstants = Object.keys(exported).filter((k) => typeof exported[k] !== 'function');

@@ -94,11 +94,20 @@ describe('compare', () => {
   test('rhg, iaptt and ait on Eq. 20 from (-6, 0): outputs per method, compare.json, the table; IA + PTT ends nearer x*', async () => {
     const out = path.join(workDir, 'compare-nonconvex');
     const { code, stdout, stderr } = await cli(['compare', writeConfig('nonconvex', nonconvex), '--methods', 'rhg,iaptt,ait', '--out', out]);
-    expect({ code, stderr }).toEqual({ code: 0, stderr: '' });
+    expect(code).toBe(0);
+    // Not a terminal: each method's progress as plain lines on stderr, every 10%, named by the method.
+    const progress = stderr.trim().split('\n');
+    expect(progress.map((line) => line.split(' ').slice(0, 3).join(' '))).toEqual(['rhg', 'iaptt', 'ait'].flatMap((method) =>
+      Array.from({ length: 10 }, (_, i) => `${method}: iteration ${60 * (i + 1)}/600`)));
+    // stdout: the results only, a summary line per method, then the table (columns padded to their width).
     const lines = stdout.trim().split('\n');
+    expect(lines).toHaveLength(3 + 2 + 3);
     expect(lines.slice(0, 3).map((line) => line.split(':')[0])).toEqual(['rhg', 'iaptt', 'ait']);
-    expect(lines[3]).toBe('| method | final F | Kbar (last) | ms / iteration | peak MiB | \\|\\|x - x*\\|\\| / \\|\\|x*\\|\\| |');
-    expect(lines.slice(5).map((line) => line.split(' | ')[0])).toEqual(['| rhg', '| iaptt', '| ait']);
+    const cells = (line: string) => line.split(/(?<!\\)\|/).slice(1, -1).map((cell) => cell.trim());
+    expect(cells(lines[3])).toEqual(['method', 'final F', 'Kbar (last)', 'ms / iteration', 'peak MiB', '\\|\\|x - x*\\|\\| / \\|\\|x*\\|\\|']);
+    expect(cells(lines[4])).toEqual([expect.stringMatching(/^:-+$/), ...Array(5).fill(expect.stringMatching(/^-+:$/))]);
+    expect(lines.slice(3).map((line) => line.length)).toEqual(Array(5).fill(lines[3].length));
+    expect(lines.slice(5).map((line) => cells(line)[0])).toEqual(['rhg', 'iaptt', 'ait']);
     const compare = readJson(path.join(out, 'compare.json')) as unknown as {
       methods: { method: string; status: string; iterations: number; upper: number; kBarLast: number; msPerIteration: number;
         peakBytes: number; distanceToOptimum: number; outDir: string; solver: Record<string, unknown> }[];
@@ -139,6 +148,21 @@ describe('compare', () => {
     expect(compare.methods.find((m) => m.method === 'aitp')?.solver.prior).toEqual({ weight: 1, iterations: 0 });
   });
 
+  test('a method that fails: its result.json and compare.json say why; the others still run; exit 1', async () => {
+    const out = path.join(workDir, 'compare-failing');
+    // F overflows at this start: rhg fails, iaptt still runs (and fails too).
+    const config = { ...nonconvex, problem: { name: 'toy/nonconvex', x0: [1e200], y0: [0] }, iterations: 3 };
+    const { code, stdout, stderr } = await cli(['compare', writeConfig('failing', config), '--methods', 'rhg,iaptt', '--out', out, '--quiet']);
+    expect(code).toBe(1);
+    expect(stderr).toMatch(/^rhg: [^\n]*not finite[^\n]*\niaptt: [^\n]*not finite[^\n]*\n$/);
+    expect(stdout).toMatch(/\| rhg \(failed\) /);
+    const compare = readJson(path.join(out, 'compare.json')) as { methods: { method: string; status: string; error: unknown }[] };
+    for (const m of compare.methods) {
+      expect(m).toMatchObject({ status: 'failed', error: { code: 'NON_FINITE', message: expect.stringMatching(/not finite/) } });
+      expect(readJson(path.join(out, m.method, 'result.json'))).toMatchObject({ status: 'failed', error: m.error });
+    }
+  });
+
   test('refusals: unknown or repeated methods, no --methods, a bamm solver (exit 2)', async () => {
     const file = writeConfig('refusals', nonconvex);
     const known = methodNames.join(', ');
@@ -169,9 +193,13 @@ describe('hyper-cleaning run configs', () => {
     expect(result.metrics).toEqual(records[6].metrics);
     expect(result.distanceToOptimum).toBeNull();
     expect((result.config as { problem: { root: string } }).problem.root).toBe(dataDir);
-    // The report charts each task metric (no distance: the task has no known optimum).
+    // The report charts each recorded series (||g_z||: the solver has initAuxiliary) and each task
+    // metric (no distance: the task has no known optimum).
     const charts = fs.readdirSync(out).filter((f) => f.endsWith('.svg')).sort();
-    expect(charts).toEqual(['kbar.svg', ...METRIC_NAMES.map((m) => `metric-${m}.svg`), 'time.svg', 'upper.svg'].sort());
+    expect(charts).toEqual([
+      'upper.svg', 'lower.svg', 'gradient-norm-x.svg', 'gradient-norm-z.svg', 'kbar.svg', 'unroll-ms.svg', 'hypergradient-ms.svg',
+      'update-ms.svg', ...METRIC_NAMES.map((m) => `metric-${m}.svg`),
+    ].sort());
   });
 
   test('without metricsEvery the metrics come at the end only; the task seed defaults to the run seed', async () => {
@@ -204,7 +232,7 @@ describe('hyper-cleaning run configs', () => {
       { name: 'missing root folder', config: hyperCleaning({ root: path.join(workDir, 'nowhere') }),
         message: /^problem\.root: no such folder: \S*nowhere$/ },
       { name: 'bad model', config: hyperCleaning({ model: 'resnet' }), message: /^problem\.model: must be one of "linear", "mlp"; got "resnet"$/ },
-      { name: 'hidden 0', config: hyperCleaning({ hidden: 0 }), message: /^problem\.hidden: must be an integer >= 1; got 0$/ },
+      { name: 'hidden 0', config: hyperCleaning({ hidden: 0 }), message: /^problem\.hidden: must be an integer in \[1, 65536\]; got 0$/ },
       { name: 'corruption above 1', config: hyperCleaning({ corruption: 1.5 }), message: /^problem\.corruption: .*got 1\.5$/ },
       { name: 'unknown field', config: hyperCleaning({ x0: [1] }), message: /^problem\.x0: unknown field \(allowed: name, dataset, root, model, hidden, / },
       { name: 'split larger than the data', config: hyperCleaning({ trainSize: 500 }), message: /^problem: trainSize \+ validationSize = 510/ },

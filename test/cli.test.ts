@@ -1,8 +1,9 @@
 // The `bilevel` command end to end, as a child process on the toy problems: run and its outputs,
-// validate, info, exit codes, malformed configs (message and JSON path), an interrupted run, and
-// the committed JSON Schema and docs against the schemas they describe. Each child process loads
-// LibTorch (about 2 s of CPU), so the long tables of refusals call the same main() in this
-// process, and a few of them also go through a child process.
+// validate, info, exit codes, malformed configs (message and JSON path), interrupted and failed
+// runs, output folders (made, refused, replaced), the commands that work without the native
+// addon, and the committed JSON Schema and docs against the schemas they describe. Each child
+// process loads LibTorch (about 2 s of CPU), so the long tables of refusals call the same main()
+// in this process, and a few of them also go through a child process.
 import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -39,9 +40,13 @@ afterAll(() => {
   fs.rmSync(workDir, { recursive: true, force: true });
 });
 
-/** The CLI from its TypeScript source, in workDir (where the default runs/ lands). */
-function startCli(args: string[]): ChildProcess {
-  return spawn(process.execPath, ['--import', tsxLoader, cliSource, ...args], { cwd: workDir, stdio: 'pipe' });
+/**
+ * The CLI from its TypeScript source, in workDir (where the default runs/ lands). One that hangs is
+ * killed after a minute, with SIGKILL: a process stuck in a synchronous loop never runs its handlers.
+ */
+function startCli(args: string[], source = cliSource): ChildProcess {
+  return spawn(process.execPath, ['--import', tsxLoader, source, ...args],
+    { cwd: workDir, stdio: 'pipe', timeout: 60_000, killSignal: 'SIGKILL' });
 }
 
 function finished(child: ChildProcess): Promise<Finished> {
@@ -160,17 +165,18 @@ describe('run', () => {
     expect((singleton.config as { solver: { lowerStart: string } }).solver.lowerStart).toBe('fixed');
   });
 
-  test('the example: AIT on Eq. 20 from (-6, 0) reaches x* = 3 pi / 4; progress lines; default output dir', async () => {
+  test('the example: AIT on Eq. 20 from (-6, 0) reaches x* = 3 pi / 4; progress on stderr, the summary on stdout; default output dir', async () => {
     fs.copyFileSync(aitExample, path.join(workDir, 'nonconvex-ait.json'));
     const { code, stdout, stderr } = await cli(['run', 'nonconvex-ait.json']);
     expect(code).toBe(0);
-    expect(stderr).toBe('');
     expect(fs.existsSync(path.join(workDir, 'runs', 'nonconvex-ait', 'checkpoint.bin'))).toBe(true);
-    const lines = stdout.trim().split('\n');
-    expect(lines.slice(0, 10).map((line) => line.split(' ').slice(0, 2).join(' ')))
+    // Not a terminal: a plain progress line every 10%, on stderr.
+    const progress = stderr.trim().split('\n');
+    expect(progress.map((line) => line.split(' ').slice(0, 2).join(' ')))
       .toEqual(Array.from({ length: 10 }, (_, i) => `iteration ${60 * (i + 1)}/600`));
-    expect(lines[0]).toMatch(/^iteration 60\/600 \(10%\) {2}F \S+ {2}Kbar \d+ {2}[\d.]+ it\/s {2}ETA [\d.]+ s$/);
-    expect(lines[10]).toMatch(/^completed 600 iterations in [\d.]+ s: F = \S+, \|\|x - x\*\|\| \/ \|\|x\*\|\| = \S+; outputs in runs\/nonconvex-ait$/);
+    expect(progress[0]).toMatch(/^iteration 60\/600 \(10%\) {2}F \S+ {2}Kbar \d+ {2}[\d.]+ it\/s {2}ETA [\d.]+ s$/);
+    // stdout holds the result only.
+    expect(stdout).toMatch(/^completed 600 iterations in [\d.]+ s: F = \S+, \|\|x - x\*\|\| \/ \|\|x\*\|\| = \S+; outputs in runs\/nonconvex-ait\n$/);
     const dir = path.join(workDir, 'runs', 'nonconvex-ait');
     expect(readMetrics(dir)).toHaveLength(600);
     const result = readJson(path.join(dir, 'result.json'));
@@ -179,9 +185,11 @@ describe('run', () => {
     expect(result.kBar).toMatchObject({ last: expect.any(Number) });
   });
 
-  test('SIGINT stops between iterations and leaves valid outputs', async () => {
-    const out = path.join(workDir, 'out', 'interrupted');
-    const child = startCli(['run', writeConfig('long', { ...nonconvexConfig, iterations: 1_000_000 }), '--out', out, '--quiet']);
+  // SIGHUP comes when the terminal closes: the pipes are closed first, as the terminal would be gone.
+  test.each([['SIGINT', 130], ['SIGTERM', 143], ['SIGHUP', 129]] as const)('%s stops between iterations and leaves valid outputs', async (signal, exitCode) => {
+    const out = path.join(workDir, 'out', `interrupted-${signal}`);
+    const hangup = signal === 'SIGHUP';
+    const child = startCli(['run', writeConfig('long', { ...nonconvexConfig, iterations: 1_000_000 }), '--out', out, ...(hangup ? [] : ['--quiet'])]);
     const done = finished(child);
     const metricsFile = path.join(out, 'metrics.jsonl');
     // Wait for the first records, then interrupt.
@@ -189,10 +197,14 @@ describe('run', () => {
       if (waited > 60_000) throw new Error('no metrics after 60 s');
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
-    child.kill('SIGINT');
+    if (hangup) {
+      child.stdout!.destroy();
+      child.stderr!.destroy();
+    }
+    child.kill(signal);
     const { code, stderr } = await done;
     expect(stderr).toBe('');
-    expect(code).toBe(130);
+    expect(code).toBe(exitCode);
     const text = fs.readFileSync(metricsFile, 'utf8');
     expect(text.endsWith('\n')).toBe(true);
     const records = readMetrics(out);
@@ -201,18 +213,120 @@ describe('run', () => {
     expect(records.length).toBeGreaterThan(4);
     expect(records.length).toBeLessThan(1_000_000);
     expect(result.upper).toBe(records[records.length - 1].upper);
-    expect(fs.readdirSync(out).sort()).toEqual([ // no temporary file left
-      'checkpoint.bin', 'distance.svg', 'kbar.svg', 'metrics.jsonl', 'report.html', 'result.json', 'time.svg', 'upper.svg',
-    ]);
+    // No temporary file left; the report and its charts are there.
+    expect(fs.readdirSync(out).filter((file) => !file.endsWith('.svg')).sort()).toEqual(['checkpoint.bin', 'metrics.jsonl', 'report.html', 'result.json']);
+    expect(fs.readdirSync(out).filter((file) => file.endsWith('.svg'))).toContain('upper.svg');
   });
 
-  test('a non-finite objective fails the run with exit code 1 and a one-line message', async () => {
+  test('a non-finite objective fails the run with exit code 1, a one-line message and result.json saying why', async () => {
     const config = { ...nonconvexConfig, problem: { name: 'toy/nonconvex', x0: [1e200] } };
     const out = path.join(workDir, 'out', 'non-finite');
     const { code, stderr } = await cli(['run', writeConfig('non-finite', config), '--out', out]);
     expect(code).toBe(1);
     expect(stderr).toMatch(/^[^\n]*iteration 0: F\(x, y_K\) = inf is not finite[^\n]*\n$/);
-    expect(fs.existsSync(path.join(out, 'result.json'))).toBe(false);
+    const result = readJson(path.join(out, 'result.json'));
+    expect(result).toMatchObject({
+      status: 'failed',
+      error: { code: 'NON_FINITE', message: expect.stringMatching(/iteration 0: F\(x, y_K\) = inf is not finite/) },
+      iterations: 0, upper: null, lower: null, kBar: null,
+      config: { problem: { x0: [1e200] } },
+      versions: { bilevel: packageVersion, libtorch: versions().libtorch },
+    });
+    expect(result.x).toBeUndefined();
+    expect(readMetrics(out)).toEqual([]);
+  });
+});
+
+describe('output folders', () => {
+  const config = () => writeConfig('short', { ...nonconvexConfig, iterations: 3 });
+
+  // node's recursive mkdir retries such a folder and its parent forever (the parent exists, the
+  // folder still gives ENOENT): before the fix these runs hung.
+  test('a folder that cannot be made (under /proc): exit 1 at once, naming the folder and the reason', async () => {
+    if (!fs.existsSync('/proc/self')) return; // Linux procfs only
+    const outcomes = await Promise.all([
+      cli(['run', config(), '--out', '/proc/bilevel-x']),
+      cli(['run', config(), '--out', '/proc/bilevel-x/deeper']),
+      cli(['compare', config(), '--methods', 'rhg', '--out', '/proc/bilevel-y']),
+    ]);
+    expect(outcomes).toEqual([
+      { code: 1, stdout: '', stderr: '/proc/bilevel-x: cannot create the output folder (ENOENT: no such file or directory)\n' },
+      { code: 1, stdout: '', stderr: '/proc/bilevel-x/deeper: cannot create the output folder (ENOENT: no such file or directory)\n' },
+      { code: 1, stdout: '', stderr: '/proc/bilevel-y: cannot create the output folder (ENOENT: no such file or directory)\n' },
+    ]);
+  });
+
+  test('a file where the folder should be: exit 1 naming it', async () => {
+    const file = path.join(workDir, 'a-file');
+    fs.writeFileSync(file, '');
+    expect(await cliInProcess(['run', config(), '--out', path.join(file, 'out'), '--quiet'])).toEqual({
+      code: 1, stdout: '', stderr: `${path.join(file, 'out')}: cannot create the output folder (ENOTDIR: not a directory)\n`,
+    });
+  });
+
+  test('a non-empty folder is refused (exit 2) unless --resume or --force; --force removes the previous outputs only', async () => {
+    const out = path.join(workDir, 'out', 'taken');
+    expect(await cliInProcess(['run', config(), '--out', out, '--quiet'])).toMatchObject({ code: 0 });
+    const refusal = `${out}: the output folder is not empty; use --resume to continue the run there, or --force to replace it\n`;
+    expect(await cliInProcess(['run', config(), '--out', out, '--quiet'])).toEqual({ code: 2, stdout: '', stderr: refusal });
+    fs.writeFileSync(path.join(out, 'notes.txt'), 'mine');
+    const someone = path.join(workDir, 'out', 'someone');
+    fs.mkdirSync(someone);
+    fs.writeFileSync(path.join(someone, 'notes.txt'), 'mine');
+    expect(await cliInProcess(['run', config(), '--out', someone, '--quiet'])).toMatchObject({ code: 2 });
+    expect(await cliInProcess(['run', config(), '--out', out, '--quiet', '--resume', '--force'])).toEqual({
+      code: 2, stdout: '', stderr: 'run: --resume continues the run in the output folder, --force replaces it: give one\n',
+    });
+    expect(await cliInProcess(['compare', config(), '--methods', 'rhg', '--out', out, '--quiet'])).toEqual({
+      code: 2, stdout: '', stderr: `${out}: the output folder is not empty; use --force to replace it\n`,
+    });
+    // What a previous run or comparison left that this run would not write goes too.
+    fs.writeFileSync(path.join(out, 'metric-f1.svg'), '<svg/>');
+    fs.writeFileSync(path.join(out, 'result.json.partial'), '{');
+    fs.mkdirSync(path.join(out, 'rhg'));
+    fs.writeFileSync(path.join(out, 'rhg', 'metrics.jsonl'), '');
+    expect(await cliInProcess(['run', config(), '--out', out, '--quiet', '--iterations', '2', '--force'])).toMatchObject({ code: 0, stderr: '' });
+    const files = fs.readdirSync(out).sort();
+    expect(files).toContain('notes.txt');
+    expect(files).not.toContain('metric-f1.svg');
+    expect(files).not.toContain('result.json.partial');
+    expect(files).not.toContain('rhg');
+    expect(readMetrics(out)).toHaveLength(2);
+    expect(readJson(path.join(out, 'result.json')).iterations).toBe(2);
+    expect(await cliInProcess(['compare', config(), '--methods', 'rhg', '--out', out, '--quiet', '--force'])).toMatchObject({ code: 0, stderr: '' });
+    expect(fs.readdirSync(out)).toEqual(expect.arrayContaining(['compare.json', 'notes.txt', 'rhg']));
+    expect(fs.readdirSync(out)).not.toContain('result.json');
+  });
+});
+
+describe('without the native addon', () => {
+  // The CLI from a copy of the sources that has no build/ folder, as after a failed install.
+  let copy: string;
+  beforeAll(() => {
+    copy = path.join(workDir, 'no-addon');
+    fs.mkdirSync(copy);
+    fs.cpSync(path.join(root, 'lib'), path.join(copy, 'lib'), { recursive: true });
+    for (const file of ['package.json', 'binding.d.ts']) fs.copyFileSync(path.join(root, file), path.join(copy, file));
+    fs.symlinkSync(path.join(root, 'node_modules'), path.join(copy, 'node_modules'));
+  });
+
+  test('--help and --version work; info and validate report the load failure with the fixes (exit 1)', async () => {
+    const source = path.join(copy, 'lib', 'cli.ts');
+    const [help, version, info, infoJson, validate] = await Promise.all([
+      ['--help'], ['--version'], ['info'], ['info', '--json'], ['validate', aitExample],
+    ].map((args) => finished(startCli(args, source))));
+    expect(help).toMatchObject({ code: 0, stderr: '', stdout: expect.stringMatching(/^usage:/) });
+    expect(version).toEqual({ code: 0, stderr: '', stdout: `${packageVersion}\n` });
+    const addon = path.join(copy, 'build', 'Release', 'bilevel.node');
+    expect(info.code).toBe(1);
+    expect(info.stdout).toBe(`bilevel ${packageVersion}\n`);
+    expect(info.stderr).toContain(`bilevel: could not load the native addon ${addon}.\n`);
+    expect(info.stderr).toMatch(/\n {2}npm rebuild bilevel .*\nLoader said: Cannot find module .*\n$/);
+    expect(infoJson.code).toBe(1);
+    expect(JSON.parse(infoJson.stdout)).toEqual({ bilevel: packageVersion, error: { code: 'NATIVE', message: expect.stringContaining('npm rebuild bilevel') } });
+    // validate needs the core: the combination check and the problem are native.
+    expect(validate.code).toBe(1);
+    expect(validate.stderr).toMatch(/^bilevel: could not load the native addon [^\n]*npm rebuild bilevel[^\n]*\n$/);
   });
 });
 
@@ -238,6 +352,8 @@ describe('validate, info and arguments', () => {
       { args: ['validate', path.join(root, 'examples', 'configs', 'nonconvex-rhg.json')], code: 0, stdout: /valid \(toy\/nonconvex, gd \+ reverse, 600 iterations\)/ },
       { args: ['info'], code: 0, stdout: new RegExp(`^bilevel ${packageVersion}\nlibtorch \\S+\ncuda (available|not available)\nthreads \\d+\nnapi \\d+\nbuild (release|debug), .+, C\\+\\+ \\d+, cxx11 ABI (on|off), .+\n$`) },
       { args: ['--help'], code: 0, stdout: /^usage:/ },
+      { args: ['--version'], code: 0, stdout: new RegExp(`^${packageVersion}\n$`) },
+      { args: ['-V'], code: 0, stdout: new RegExp(`^${packageVersion}\n$`) },
       { args: [], code: 2, stderr: /^expected a command \(run, compare, validate or info; bilevel --help for usage\)\n$/ },
       { args: ['fly'], code: 2, stderr: /^unknown command "fly"/ },
       { args: ['run'], code: 2, stderr: /^run: expected one CONFIG\.json argument; got 0\n$/ },
@@ -285,7 +401,7 @@ describe('validate, info and arguments', () => {
     { name: 'prior without initAuxiliary', config: withSolver({ initAuxiliary: false, prior: { weight: 1 } }),
       message: /^solver: prior regularizes the auxiliary variable z, so it needs initAuxiliary$/ },
     { name: 'initAuxiliary true', config: withSolver({ initAuxiliary: true }), message: /^solver\.initAuxiliary: must be false or an object; got true$/ },
-    { name: 'bamm out of range', config: { ...base, solver: { type: 'bamm', mu0: 1 } }, message: /^solver\.mu0: must be a number > 0 < 1; got 1$/ },
+    { name: 'bamm out of range', config: { ...base, solver: { type: 'bamm', mu0: 1 } }, message: /^solver\.mu0: must be a number in \(0, 1\); got 1$/ },
     { name: 'iterations 0', config: { ...base, iterations: 0 }, message: /^iterations: must be an integer >= 1; got 0$/ },
     { name: 'wrong dtype', config: { ...base, dtype: 'float16' }, message: /^dtype: must be one of "float32", "float64"; got "float16"$/ },
     { name: 'bad device string', config: { ...base, device: 'gpu:0' }, message: /^device: must be "cpu", "cuda" or "cuda:N"; got "gpu:0"$/ },
