@@ -1,7 +1,7 @@
 // The solver config: one TypeBox schema gives the TypeScript types, the JSON Schema shipped for
 // editors, the validation with field paths, and the defaults. The native side reads exactly
 // this shape (native/binding/solver_config.cc).
-import { Type, type Static, type TSchema, type TObject } from '@sinclair/typebox';
+import { Type, type Static, type TSchema, type TObject, type TUnion } from '@sinclair/typebox';
 import { Value, ValueErrorType } from '@sinclair/typebox/value';
 import { BilevelError } from './errors';
 
@@ -131,7 +131,9 @@ export const BammSchema = Type.Object(
   strict,
 );
 
-const unionOf = (schemas: Record<string, TSchema>) => Type.Union(Object.values(schemas));
+// Object.values loses which schemas a family holds; the cast restores it, so that Static of the
+// union is the union of its members rather than unknown.
+const unionOf = <M extends Record<string, TSchema>>(schemas: M) => Type.Union(Object.values(schemas)) as TUnion<M[keyof M][]>;
 
 export const TrajectorySolverSchema = Type.Object(
   {
@@ -149,19 +151,246 @@ export const TrajectorySolverSchema = Type.Object(
 
 export const SolverConfigSchema = Type.Union([TrajectorySolverSchema, BammSchema]);
 
-export type DynamicsConfig = { [K in keyof typeof dynamicsSchemas]: Static<(typeof dynamicsSchemas)[K]> }[keyof typeof dynamicsSchemas];
-export type HypergradientConfig = {
-  [K in keyof typeof hypergradientSchemas]: Static<(typeof hypergradientSchemas)[K]>;
-}[keyof typeof hypergradientSchemas];
-export type OptimizerConfig = { [K in keyof typeof optimizerSchemas]: Static<(typeof optimizerSchemas)[K]> }[keyof typeof optimizerSchemas];
-export type InitAuxiliaryConfig = {
-  [K in keyof typeof initAuxiliarySchemas]: Static<(typeof initAuxiliarySchemas)[K]>;
-}[keyof typeof initAuxiliarySchemas];
-export type PriorConfig = Static<typeof PriorSchema>;
-export type TruncationConfig = Static<typeof TruncationSchema>;
-export type BammConfig = Static<typeof BammSchema>;
-export type TrajectorySolverConfig = Static<typeof TrajectorySolverSchema>;
-export type SolverConfig = Static<typeof SolverConfigSchema>;
+// ---------------------------------------------------------------------------------------------
+// Types. The schemas' Static types, written out once more as interfaces because only declarations
+// carry the documentation an editor shows on hover (TypeBox's descriptions do not reach it). Each
+// is a validated config: a field with a @default is filled in when omitted. `schemaTypes` below
+// fails to compile when an interface and its schema disagree.
+
+/** gd: y_{k+1} = Proj(y_k - lr grad_y f) (Eq. 8). */
+export interface GdConfig {
+  type: 'gd';
+  /** LL steps K per UL iteration. @default 10 */
+  steps: number;
+  /** Step size of each LL step. @default 0.1 */
+  lr: number;
+}
+
+/** bda: descent aggregation of grad_y F and grad_y f (Eq. 7); mu = 0 is gd with step beta * lr. */
+export interface BdaConfig {
+  type: 'bda';
+  /** LL steps K per UL iteration. @default 10 */
+  steps: number;
+  /** s_l: step on grad_y f. @default 0.1 */
+  lr: number;
+  /** s_u: step on grad_y F. @default 0.1 */
+  upperLr: number;
+  /** Aggregation weight mu, in [0, 1) (0 reduces bda to gd). @default 0.5 */
+  mu: number;
+  /** b_k, a constant in (0, 1]. @default 1 */
+  beta: number;
+}
+
+/** nesterov: FISTA-form Nesterov acceleration for a convex LL (Eq. 9). */
+export interface NesterovConfig {
+  type: 'nesterov';
+  /** LL steps K per UL iteration. @default 10 */
+  steps: number;
+  /** Step size of each LL step. @default 0.1 */
+  lr: number;
+}
+
+/** accelerated: Ghadimi-Lan accelerated gradient for a non-convex LL (Eq. 10). */
+export interface AcceleratedConfig {
+  type: 'accelerated';
+  /** LL steps K per UL iteration. @default 10 */
+  steps: number;
+  /** L_f, the Lipschitz constant of grad_y f; the step is 1 / (2 L_f). @default 1 */
+  lipschitz: number;
+}
+
+/** The LL dynamics by their `type`. */
+export interface DynamicsByType {
+  gd: GdConfig;
+  bda: BdaConfig;
+  nesterov: NesterovConfig;
+  accelerated: AcceleratedConfig;
+}
+export type DynamicsConfig = DynamicsByType[keyof DynamicsByType];
+
+/** reverse (RHG): reverse mode through the whole trajectory (or up to Kbar under PTT). */
+export interface ReverseConfig {
+  type: 'reverse';
+}
+
+/** truncated (T-RHG): reverse mode through the last `steps` LL steps only. */
+export interface TruncatedConfig {
+  type: 'truncated';
+  /** T: the last LL steps differentiated (required, >= 1). */
+  steps: number;
+}
+
+/** forward (FHG): forward mode, memory independent of K; one tangent per scalar of x (and z). */
+export interface ForwardConfig {
+  type: 'forward';
+}
+
+/** cg: implicit gradient, (H + damping I) v = grad_y F solved by conjugate gradients. */
+export interface CgConfig {
+  type: 'cg';
+  /** Most conjugate-gradient iterations. @default 20 */
+  iterations: number;
+  /** Stop once ||r|| <= tolerance ||b||. @default 1e-10 */
+  tolerance: number;
+  /** Added to the Hessian's diagonal. @default 0 */
+  damping: number;
+}
+
+/** neumann: implicit gradient with a truncated Neumann series for H^{-1}. */
+export interface NeumannConfig {
+  type: 'neumann';
+  /** Series step alpha (< 2 / L_f to converge). @default 0.1 */
+  alpha: number;
+  /** M, the terms of the series. @default 20 */
+  terms: number;
+}
+
+/** finiteDifference: DARTS' finite-difference approximation of the last gd step. */
+export interface FiniteDifferenceConfig {
+  type: 'finiteDifference';
+  /** r; the difference step is eps = r / ||grad_y F||. @default 0.01 */
+  radius: number;
+}
+
+/** firstOrder: grad_x F(x, y_K), without the indirect term. */
+export interface FirstOrderConfig {
+  type: 'firstOrder';
+}
+
+/** The hypergradients by their `type`. */
+export interface HypergradientByType {
+  reverse: ReverseConfig;
+  truncated: TruncatedConfig;
+  forward: ForwardConfig;
+  cg: CgConfig;
+  neumann: NeumannConfig;
+  finiteDifference: FiniteDifferenceConfig;
+  firstOrder: FirstOrderConfig;
+}
+export type HypergradientConfig = HypergradientByType[keyof HypergradientByType];
+
+/** sgd: p <- Proj(p - lr g). */
+export interface SgdConfig {
+  optimizer: 'sgd';
+  /** Step size. @default 0.01 */
+  lr: number;
+}
+
+/** momentum (heavy ball): m <- momentum m + g; p <- Proj(p - lr m). */
+export interface MomentumConfig {
+  optimizer: 'momentum';
+  /** Step size. @default 0.01 */
+  lr: number;
+  /** Heavy-ball coefficient, in [0, 1). @default 0.9 */
+  momentum: number;
+}
+
+/** adam: Adam with bias correction, then the projection. */
+export interface AdamConfig {
+  optimizer: 'adam';
+  /** Step size. @default 0.001 */
+  lr: number;
+  /** First-moment decay, in [0, 1). @default 0.9 */
+  beta1: number;
+  /** Second-moment decay, in [0, 1). @default 0.999 */
+  beta2: number;
+  /** Denominator guard. @default 1e-8 */
+  eps: number;
+}
+
+/** The optimizers by their `optimizer` name. */
+export interface OptimizerByName {
+  sgd: SgdConfig;
+  momentum: MomentumConfig;
+  adam: AdamConfig;
+}
+export type OptimizerConfig = OptimizerByName[keyof OptimizerByName];
+
+/** A box [min, max] applied elementwise. */
+export interface BoxConfig {
+  /** Lower bound. @default unbounded */
+  min?: number;
+  /** Upper bound. @default unbounded */
+  max?: number;
+}
+
+/** The set z is kept in, beside z's optimizer. */
+export interface AuxiliarySet {
+  /** Z, the box z is projected onto. @default the LL set */
+  set?: BoxConfig;
+}
+export interface SgdAuxiliaryConfig extends SgdConfig, AuxiliarySet {}
+export interface MomentumAuxiliaryConfig extends MomentumConfig, AuxiliarySet {}
+export interface AdamAuxiliaryConfig extends AdamConfig, AuxiliarySet {}
+/** Initialization Auxiliary: z's optimizer and Z. */
+export type InitAuxiliaryConfig = SgdAuxiliaryConfig | MomentumAuxiliaryConfig | AdamAuxiliaryConfig;
+
+/** Prior regularization g(z) = lambda/2 ||z - z_p||^2 (Eq. 6). */
+export interface PriorConfig {
+  /** lambda. @default 1 */
+  weight: number;
+  /** Apply g on the first N UL iterations only; 0: always. @default 0 */
+  iterations: number;
+}
+
+/** Pessimistic trajectory truncation (PTT, Alg. 3): 'none', 'pessimistic', or with recompute. */
+export type TruncationConfig = 'none' | 'pessimistic' | {
+  type: 'pessimistic';
+  /** Re-unroll the Kbar steps with the graph, memory O(Kbar). @default false */
+  recompute: boolean;
+};
+
+/** A trajectory solver: LL dynamics unrolled K steps, then a hypergradient and a UL step. */
+export interface TrajectorySolverConfig {
+  /** @default 'trajectory' */
+  type?: 'trajectory';
+  dynamics: DynamicsConfig;
+  hypergradient: HypergradientConfig;
+  /** The UL optimizer for x. */
+  upper: OptimizerConfig;
+  /** Initialization Auxiliary (Eq. 5): y_0 = z, learned jointly with x. @default false */
+  initAuxiliary: false | InitAuxiliaryConfig;
+  /** Prior regularization of z (Eq. 6); needs initAuxiliary. @default false */
+  prior: false | PriorConfig;
+  /** @default 'none' */
+  truncation?: TruncationConfig;
+  /** y_0 of each UL iteration: the problem's start ('fixed') or the last y_K ('warm'). @default 'fixed' */
+  lowerStart: 'fixed' | 'warm';
+}
+
+/** sl-BAMM, the single-loop solver of section 6 (defaults: the authors' code). */
+export interface BammConfig {
+  type: 'bamm';
+  /** mu_0, in (0, 1). @default 0.9 */
+  mu0: number;
+  /** p in mu_k = mu0 / (k+1)^(1/p). @default 10 */
+  p: number;
+  /** tau in lr_k = (k+1)^(-1.5 tau) mu_k^3 beta. @default 0.025 */
+  tau: number;
+  /** LL step size. @default 0.1 */
+  beta: number;
+  /** A constant mu in [0, 1] instead of the schedule. @default the schedule */
+  mu?: number;
+  /** A constant UL step instead of the schedule. @default the schedule */
+  lr?: number;
+}
+
+export type SolverConfig = TrajectorySolverConfig | BammConfig;
+
+/** True when A and B are the same type (not only mutually assignable: an extra optional field counts). */
+export type SameType<A, B> = (<T>() => T extends A ? 1 : 2) extends (<T>() => T extends B ? 1 : 2) ? true : false;
+type StaticFamily<M extends Record<string, TSchema>> = { [K in keyof M]: Static<M[K]> };
+const schemaTypes: [
+  SameType<DynamicsByType, StaticFamily<typeof dynamicsSchemas>>,
+  SameType<HypergradientByType, StaticFamily<typeof hypergradientSchemas>>,
+  SameType<OptimizerByName, StaticFamily<typeof optimizerSchemas>>,
+  SameType<InitAuxiliaryConfig, Static<ReturnType<typeof unionOf<typeof initAuxiliarySchemas>>>>,
+  SameType<PriorConfig, Static<typeof PriorSchema>>,
+  SameType<TruncationConfig, Static<typeof TruncationSchema>>,
+  SameType<TrajectorySolverConfig, Static<typeof TrajectorySolverSchema>>,
+  SameType<BammConfig, Static<typeof BammSchema>>,
+] = [true, true, true, true, true, true, true, true];
+void schemaTypes;
 
 function describe(schema: TSchema): string {
   // A choice of words ("float32" | "float64"): list them, rather than TypeBox's "expected union value".
@@ -172,12 +401,19 @@ function describe(schema: TSchema): string {
   const parts: string[] = [];
   if (schema.type === 'integer') parts.push('an integer');
   else if (schema.type) parts.push(`a ${String(schema.type)}`);
-  if (schema.minimum !== undefined) parts.push(`>= ${schema.minimum}`);
-  if (schema.exclusiveMinimum !== undefined) parts.push(`> ${schema.exclusiveMinimum}`);
-  if (schema.maximum !== undefined) parts.push(`<= ${schema.maximum}`);
-  if (schema.exclusiveMaximum !== undefined) parts.push(`< ${schema.exclusiveMaximum}`);
+  parts.push(...describeRange(schema));
   if (schema.const !== undefined) parts.push(JSON.stringify(schema.const));
   return parts.join(' ');
+}
+
+/** ">= 0", "< 1", or both bounds as an interval: "in [1, 1000000]", "in (0, 1)". */
+function describeRange(schema: TSchema): string[] {
+  const lower = schema.minimum !== undefined ? { bracket: '[', value: schema.minimum, alone: '>=' }
+    : schema.exclusiveMinimum !== undefined ? { bracket: '(', value: schema.exclusiveMinimum, alone: '>' } : undefined;
+  const upper = schema.maximum !== undefined ? { bracket: ']', value: schema.maximum, alone: '<=' }
+    : schema.exclusiveMaximum !== undefined ? { bracket: ')', value: schema.exclusiveMaximum, alone: '<' } : undefined;
+  if (lower !== undefined && upper !== undefined) return [`in ${lower.bracket}${lower.value}, ${upper.value}${upper.bracket}`];
+  return [lower, upper].filter((bound) => bound !== undefined).map((bound) => `${bound.alone} ${bound.value}`);
 }
 
 /**

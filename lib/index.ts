@@ -46,5 +46,7 @@ export {
   type InitAuxiliaryOptions, type PriorOptions,
 } from './solver';
 export * from './config';
-export { tasks, datasetRoot, HyperCleaningSchema, type HyperCleaningOptions, type HyperCleaningDataset } from './tasks';
+export {
+  tasks, datasetRoot, HyperCleaningSchema, type HyperCleaningOptions, type HyperCleaningDataset, type HyperCleaningMetrics,
+} from './tasks';
 export { loadRunConfig, RunConfigSchema, type RunConfig } from './run-config';

@@ -71,8 +71,7 @@ export function sharedSettings(solver: SolverConfig): SharedSettings {
   if (solver.type === 'bamm') {
     throw new BilevelError('INVALID_ARGUMENT', 'solver: compare takes K and the LL step size from a trajectory solver, not bamm');
   }
-  // The trajectory schema's members are unions built from records, which Static leaves unknown.
-  const dynamics = solver.dynamics as DynamicsConfig;
+  const { dynamics } = solver;
   const lr = lowerStepSize(dynamics);
   return {
     dynamics,

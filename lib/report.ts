@@ -1,79 +1,149 @@
-// Run reports: convergence charts rendered to SVG in Node with Vega-Lite (F, the distance to the
-// optimum when known, Kbar, time per iteration, and each task metric), written beside the run as
-// SVG files and inlined into one self-contained report.html.
-import * as fs from 'node:fs';
+// Run reports: one self-contained report.html with a summary table per method, a chart of every
+// series the records hold (each against the UL iteration and against the solver's cumulative time),
+// and the config, seed and versions that produced it. The charts are rendered to SVG in Node by
+// Vega-Lite, inlined into the page and also written beside it as SVG files.
 import * as path from 'node:path';
 import * as vega from 'vega';
 import * as vegaLite from 'vega-lite';
+import writeFileAtomic from 'write-file-atomic';
+import type { IterationRecord } from './solver';
 
-/** One method's curve points: the fields of its metrics.jsonl lines the charts use. */
-export interface ReportPoint {
-  iteration: number;
-  upper: number;
-  steps: number;
-  unrollMs: number;
-  hypergradientMs: number;
-  updateMs: number;
+/** One metrics.jsonl line: an iteration's record, with what was evaluated there. */
+export type ReportPoint = IterationRecord & {
   distanceToOptimum?: number;
   /** Task metrics where they were evaluated (e.g. testAccuracy, f1). */
   metrics?: Record<string, number>;
-}
+};
 
 export interface ReportSeries {
   method: string;
+  status: 'completed' | 'interrupted' | 'failed';
+  /** Why it failed (status "failed"). */
+  error?: string;
   points: ReportPoint[];
+  /** The method's own solver config, when it differs from the report's config (compare). */
+  solver?: unknown;
 }
 
+export interface Report {
+  title: string;
+  /** The run config (validated, defaults filled in). */
+  config: unknown;
+  seed: number;
+  /** The library's versions (bilevel, libtorch); the report adds Node's and Vega-Lite's. */
+  versions: Record<string, string>;
+  series: ReportSeries[];
+}
+
+/** A chart of one series: its value at each point, where recorded. */
 interface Chart {
   file: string;
   title: string;
-  field: string;
-  log: boolean;
+  value: (point: ReportPoint) => number | undefined;
+  /** Log scale: for norms and distances, which span orders of magnitude (values <= 0 are not drawn). */
+  log?: boolean;
 }
 
-type Row = { method: string; iteration: number } & Record<string, number | string | undefined>;
-
-const charts: Chart[] = [
-  { file: 'upper.svg', title: 'F(x, y_K)', field: 'upper', log: false },
-  { file: 'distance.svg', title: '||x - x*|| / ||x*||', field: 'distance', log: true },
-  { file: 'kbar.svg', title: 'Kbar (K without PTT)', field: 'kBar', log: false },
-  { file: 'time.svg', title: 'ms per UL iteration', field: 'ms', log: false },
+const recordCharts: Chart[] = [
+  { file: 'upper.svg', title: 'F(x, y_K)', value: (p) => p.upper },
+  { file: 'lower.svg', title: 'f(x, y_K)', value: (p) => p.lower },
+  { file: 'gradient-norm-x.svg', title: '||hypergradient in x||', value: (p) => p.gradientNormX, log: true },
+  { file: 'gradient-norm-z.svg', title: '||hypergradient in z|| (initAuxiliary)', value: (p) => p.gradientNormZ, log: true },
+  { file: 'kbar.svg', title: 'Kbar (K without PTT)', value: (p) => p.steps },
+  { file: 'unroll-ms.svg', title: 'ms per iteration: LL unroll', value: (p) => p.unrollMs },
+  { file: 'hypergradient-ms.svg', title: 'ms per iteration: hypergradient', value: (p) => p.hypergradientMs },
+  { file: 'update-ms.svg', title: 'ms per iteration: UL update', value: (p) => p.updateMs },
+  { file: 'distance.svg', title: '||x - x*|| / ||x*||', value: (p) => p.distanceToOptimum, log: true },
 ];
 
-function rows(series: ReportSeries[]): Row[] {
-  return series.flatMap(({ method, points }) => points.map((p) => ({
-    method,
-    iteration: p.iteration,
-    upper: p.upper,
-    distance: p.distanceToOptimum,
-    kBar: p.steps,
-    ms: p.unrollMs + p.hypergradientMs + p.updateMs,
-    ...Object.fromEntries(Object.entries(p.metrics ?? {}).map(([name, value]) => [`metric.${name}`, value])),
-  })));
+const metricCharts = (names: string[]): Chart[] =>
+  names.map((name) => ({ file: `metric-${name}.svg`, title: name, value: (p) => p.metrics?.[name] }));
+
+const metricNames = (series: ReportSeries[]): string[] =>
+  [...new Set(series.flatMap((s) => s.points.flatMap((p) => Object.keys(p.metrics ?? {}))))].sort();
+
+const iterationMs = (p: ReportPoint) => p.unrollMs + p.hypergradientMs + p.updateMs;
+
+/** A drawn point: x is the iteration or the solver's time up to the end of the iteration. */
+interface Datum {
+  method: string;
+  iteration: number;
+  elapsedMs: number;
+  value: number;
+  /** Carries a point symbol (a few per line, staggered between methods, so that overlapping lines stay apart). */
+  marker: boolean;
 }
 
-/** One chart per task metric the runs evaluated (hyper-cleaning: testAccuracy, f1, ...). */
-function metricCharts(values: Row[]): Chart[] {
-  const names = new Set(values.flatMap((r) => Object.keys(r).filter((k) => k.startsWith('metric.'))));
-  return [...names].sort().map((field) => ({ file: `${field.replace('.', '-')}.svg`, title: field.slice('metric.'.length), field, log: false }));
+const markersPerLine = 12;
+const maxPointsPerLine = 1000;
+
+/**
+ * The points of one line, at most maxPointsPerLine of them: a longer line keeps its first and last
+ * point and the lowest and highest of each of its consecutive buckets, so spikes stay visible.
+ */
+function envelope<P extends { value: number }>(points: P[]): P[] {
+  if (points.length <= maxPointsPerLine) return points;
+  const size = Math.ceil(points.length / (maxPointsPerLine / 2 - 1));
+  const kept = new Set([0, points.length - 1]);
+  for (let start = 0; start < points.length; start += size) {
+    let low = start;
+    let high = start;
+    for (let i = start; i < Math.min(start + size, points.length); i++) {
+      if (points[i].value < points[low].value) low = i;
+      if (points[i].value > points[high].value) high = i;
+    }
+    kept.add(low).add(high);
+  }
+  return [...kept].sort((a, b) => a - b).map((i) => points[i]);
 }
 
-async function renderSvg(chart: Chart, values: Row[]): Promise<string> {
-  const points = values.filter((r) => Number.isFinite(r[chart.field] as number) && (!chart.log || (r[chart.field] as number) > 0))
-    .map((r) => ({ method: r.method, iteration: r.iteration, value: r[chart.field] }));
-  const spec: vegaLite.TopLevelSpec = {
+function chartData(chart: Chart, series: ReportSeries[]): Datum[] {
+  return series.flatMap(({ method, points }, methodIndex) => {
+    let elapsedMs = 0;
+    const drawn = envelope(points.flatMap((p) => {
+      elapsedMs += iterationMs(p);
+      const value = chart.value(p);
+      const drawable = value !== undefined && Number.isFinite(value) && (!chart.log || value > 0);
+      return drawable ? [{ method, iteration: p.iteration, elapsedMs, value }] : [];
+    }));
+    const stride = Math.max(1, Math.ceil(drawn.length / markersPerLine));
+    const offset = Math.floor((methodIndex * stride) / series.length);
+    return drawn.map((d, i) => ({ ...d, marker: (i + offset) % stride === 0 }));
+  });
+}
+
+/** Colour, stroke dash and point shape all tell the methods apart. */
+function chartSpec(chart: Chart, data: Datum[], methods: string[]): vegaLite.TopLevelSpec {
+  // The same domain on every chart keeps a method's look when others are missing from one; the
+  // same legend on the three channels merges them into one legend.
+  const method = {
+    field: 'method', type: 'nominal', title: 'method', scale: { domain: methods }, legend: { labelLimit: 400, symbolStrokeWidth: 2 },
+  } as const;
+  const view = (x: { field: string; title: string }) => ({
+    width: 380,
+    height: 240,
+    encoding: {
+      x: { ...x, type: 'quantitative' as const },
+      y: { field: 'value', type: 'quantitative' as const, title: chart.title, scale: chart.log ? { type: 'log' as const } : { zero: false } },
+      color: method,
+    },
+    layer: [
+      { mark: { type: 'line' as const, strokeWidth: 1.5 }, encoding: { strokeDash: method } },
+      { transform: [{ filter: 'datum.marker' }], mark: { type: 'point' as const, filled: true, size: 45 }, encoding: { shape: method } },
+    ],
+  });
+  return {
     $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
     title: chart.title,
-    width: 560,
-    height: 260,
-    data: { values: points },
-    mark: { type: 'line', interpolate: 'linear', point: points.length <= 30 },
-    encoding: {
-      x: { field: 'iteration', type: 'quantitative', title: 'UL iteration' },
-      y: { field: 'value', type: 'quantitative', title: chart.title, scale: chart.log ? { type: 'log' } : { zero: false } },
-      color: { field: 'method', type: 'nominal', title: 'method', legend: { labelLimit: 400 } },
-    },
+    data: { values: data },
+    hconcat: [
+      view({ field: 'iteration', title: 'UL iteration' }),
+      view({ field: 'elapsedMs', title: 'solver time, cumulative (ms)' }),
+    ],
   };
+}
+
+async function renderSvg(spec: vegaLite.TopLevelSpec): Promise<string> {
   const view = new vega.View(vega.parse(vegaLite.compile(spec).spec), { renderer: 'none' });
   try {
     return await view.toSVG();
@@ -82,31 +152,98 @@ async function renderSvg(chart: Chart, values: Row[]): Promise<string> {
   }
 }
 
-function writeAtomically(file: string, text: string): void {
-  const partial = `${file}.partial`;
-  fs.writeFileSync(partial, text);
-  fs.renameSync(partial, file);
+const escapeHtml = (text: string) =>
+  text.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]!);
+
+const formatNumber = (value: number | undefined, digits = 4): string => {
+  if (value === undefined) return '–';
+  return Number.isFinite(value) ? String(Number(value.toPrecision(digits))) : String(value);
+};
+
+const lastDefined = <T>(values: (T | undefined)[]): T | undefined => values.filter((v) => v !== undefined).at(-1);
+
+/** The summary's columns: a heading and a method's cell. */
+function summaryColumns(series: ReportSeries[]): { heading: string; cell: (s: ReportSeries) => string }[] {
+  const last = (s: ReportSeries) => s.points.at(-1);
+  const numeric = (heading: string, value: (s: ReportSeries) => number | undefined) =>
+    ({ heading, cell: (s: ReportSeries) => formatNumber(value(s)) });
+  const withDistance = series.some((s) => s.points.some((p) => p.distanceToOptimum !== undefined));
+  return [
+    { heading: 'method', cell: (s) => s.method },
+    { heading: 'status', cell: (s) => (s.error === undefined ? s.status : `${s.status}: ${s.error}`) },
+    { heading: 'iterations', cell: (s) => String(s.points.length) },
+    numeric('final F', (s) => last(s)?.upper),
+    numeric('final f', (s) => last(s)?.lower),
+    {
+      heading: 'Kbar: last (min–max)',
+      cell: (s) => {
+        if (s.points.length === 0) return '–';
+        const kBars = s.points.map((p) => p.steps);
+        return `${kBars.at(-1)} (${Math.min(...kBars)}–${Math.max(...kBars)})`;
+      },
+    },
+    numeric('ms / iteration', (s) => (s.points.length === 0 ? undefined : s.points.reduce((sum, p) => sum + iterationMs(p), 0) / s.points.length)),
+    numeric('peak MiB', (s) => (s.points.length === 0 ? undefined : Math.max(...s.points.map((p) => p.peakBytes)) / 2 ** 20)),
+    ...(withDistance ? [numeric('||x - x*|| / ||x*||', (s) => lastDefined(s.points.map((p) => p.distanceToOptimum)))] : []),
+    ...metricNames(series).map((name) => numeric(name, (s) => lastDefined(s.points.map((p) => p.metrics?.[name])))),
+  ];
 }
 
+function summaryTable(series: ReportSeries[]): string {
+  const columns = summaryColumns(series);
+  const head = columns.map((c) => `<th>${escapeHtml(c.heading)}</th>`).join('');
+  const rows = series.map((s) =>
+    `<tr data-method="${escapeHtml(s.method)}">${columns.map((c) => `<td>${escapeHtml(c.cell(s))}</td>`).join('')}</tr>`);
+  return `<table class="summary"><thead><tr>${head}</tr></thead><tbody>\n${rows.join('\n')}\n</tbody></table>`;
+}
+
+function runSection(report: Report): string {
+  const versions = { ...report.versions, node: process.versions.node, 'vega-lite': vegaLite.version };
+  const facts = [['seed', String(report.seed)], ...Object.entries(versions)];
+  const json = (value: unknown) => `<pre>${escapeHtml(JSON.stringify(value, null, 2))}</pre>`;
+  const solvers = report.series.filter((s) => s.solver !== undefined)
+    .map((s) => `<details><summary>solver of ${escapeHtml(s.method)}</summary>${json(s.solver)}</details>`);
+  return `<section id="run"><h2>Run</h2>
+<dl>${facts.map(([name, value]) => `<dt>${escapeHtml(name)}</dt><dd>${escapeHtml(value)}</dd>`).join('')}</dl>
+<h3>Config</h3>
+<div class="config">${json(report.config)}</div>
+${solvers.join('\n')}
+</section>`;
+}
+
+const style = `body{font-family:system-ui,sans-serif;margin:2rem;color:#222}
+table.summary{border-collapse:collapse}table.summary th,table.summary td{padding:.25rem .6rem;border-bottom:1px solid #ddd}
+table.summary td:not(:first-child){text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
+figure{margin:0 0 2rem}dl{display:grid;grid-template-columns:max-content auto;gap:.2rem 1rem}dd{margin:0}
+pre{background:#f6f6f6;padding:.75rem;overflow:auto}`;
+
 /**
- * Writes the charts of these runs into dir (one SVG per chart) and report.html with them inlined.
- * The distance chart is left out when no point has a distance.
+ * Writes report.html into dir with the charts inlined, and each chart beside it as an SVG file.
+ * A chart with nothing to draw is left out: the distance without a known optimum, ||g_z|| without
+ * initAuxiliary (always 0), a task metric no run evaluated. Returns the files written.
  */
-export async function writeReport(dir: string, title: string, series: ReportSeries[]): Promise<string[]> {
-  const values = rows(series);
-  const wanted = [...charts.filter((c) => c.field !== 'distance' || values.some((r) => r.distance !== undefined)), ...metricCharts(values)];
+export async function writeReport(dir: string, report: Report): Promise<string[]> {
+  const methods = report.series.filter((s) => s.points.length > 0).map((s) => s.method);
   const rendered: { chart: Chart; svg: string }[] = [];
-  for (const chart of wanted) rendered.push({ chart, svg: await renderSvg(chart, values) });
-  for (const { chart, svg } of rendered) writeAtomically(path.join(dir, chart.file), svg);
-  const escape = (text: string) => text.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]!);
+  for (const chart of [...recordCharts, ...metricCharts(metricNames(report.series))]) {
+    const data = chartData(chart, report.series);
+    if (data.length > 0) rendered.push({ chart, svg: await renderSvg(chartSpec(chart, data, methods)) });
+  }
+  for (const { chart, svg } of rendered) writeFileAtomic.sync(path.join(dir, chart.file), svg);
   const html = `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>${escape(title)}</title>
-<style>body{font-family:system-ui,sans-serif;margin:2rem;color:#222}figure{margin:0 0 2rem}</style></head>
-<body><h1>${escape(title)}</h1>
-<p>${series.map((s) => `${escape(s.method)}: ${s.points.length} iterations`).join(' &middot; ')}</p>
+<html lang="en"><head><meta charset="utf-8"><title>${escapeHtml(report.title)}</title>
+<style>${style}</style></head>
+<body><h1>${escapeHtml(report.title)}</h1>
+<section id="summary"><h2>Summary</h2>
+${summaryTable(report.series)}
+</section>
+<section id="charts"><h2>Charts</h2>
+<p>Each series against the UL iteration (left) and against the solver's time, unroll + hypergradient + update summed over the iterations (right). A line of more than ${maxPointsPerLine} points is drawn through the lowest and highest point of each of ${maxPointsPerLine / 2 - 1} consecutive stretches.</p>
 ${rendered.map(({ chart, svg }) => `<figure class="chart" data-chart="${chart.file}">${svg}</figure>`).join('\n')}
+</section>
+${runSection(report)}
 </body></html>
 `;
-  writeAtomically(path.join(dir, 'report.html'), html);
+  writeFileAtomic.sync(path.join(dir, 'report.html'), html);
   return ['report.html', ...rendered.map((r) => r.chart.file)];
 }

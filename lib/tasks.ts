@@ -3,13 +3,17 @@ import * as fs from 'node:fs';
 import { Type, type Static } from '@sinclair/typebox';
 import type { NativeHyperCleaningOptions } from '../binding';
 import { native } from './binding';
-import { validate } from './config';
+import { validate, type SameType } from './config';
 import { BilevelError } from './errors';
 import { Problem } from './problem';
 import type { Device } from './tensor';
 
 const strict = { additionalProperties: false } as const;
-const count = (description: string) => Type.Optional(Type.Integer({ minimum: 1, description }));
+// Upper bounds keep a typo from allocating gigabytes before any check can see it: no dataset the
+// task reads has more samples, and wider MLPs are outside what the task is for.
+const MAX_SAMPLES = 1_000_000;
+const MAX_HIDDEN = 65_536;
+const count = (description: string, maximum: number) => Type.Optional(Type.Integer({ minimum: 1, maximum, description }));
 
 /**
  * The options of data hyper-cleaning, declared once: the TypeScript API validates against it and a
@@ -29,37 +33,92 @@ export const HyperCleaningSchema = Type.Object(
     model: Type.Optional(Type.Union([Type.Literal('linear'), Type.Literal('mlp')], {
       description: 'the LL model: linear (convex LL, the default) or mlp (input-hidden-10 with ReLU, non-convex LL)',
     })),
-    hidden: count('hidden units of the mlp (default 300)'),
-    trainSize: count('training samples (default 5000, the paper\'s)'),
-    validationSize: count('validation samples (default 5000)'),
-    testSize: count('test samples (default 10000)'),
+    hidden: count('hidden units of the mlp (default 300)', MAX_HIDDEN),
+    trainSize: count('training samples (default 5000, the paper\'s)', MAX_SAMPLES),
+    validationSize: count('validation samples (default 5000)', MAX_SAMPLES),
+    testSize: count('test samples (default 10000)', MAX_SAMPLES),
     corruption: Type.Optional(Type.Number({
       minimum: 0, maximum: 1, description: 'the share of training labels moved to a different random class (default 0.5)',
     })),
     batchSize: Type.Optional(Type.Integer({
       minimum: 0,
+      maximum: MAX_SAMPLES,
       description: 'mini-batches: f on this many training samples drawn (with replacement) at each evaluation from the '
         + 'global generator (manualSeed; checkpoints save its state); default 0: the full batch',
     })),
     seed: Type.Optional(Type.Integer({
       minimum: 0,
+      maximum: Number.MAX_SAFE_INTEGER,
       description: 'seeds the split, the corruption and the mlp\'s initialization (default 0; in a run config: the run\'s seed)',
     })),
   },
   strict,
 );
 
-/** See each field's description in HyperCleaningSchema; dtype and device as for tensors. */
-export type HyperCleaningOptions = Static<typeof HyperCleaningSchema> & { dtype?: 'float32' | 'float64'; device?: Device };
+/**
+ * The options of tasks.hyperCleaning: HyperCleaningSchema's fields (written out for the editor's
+ * hover; `schemaFields` below checks they agree), with dtype and device as for tensors.
+ */
+export interface HyperCleaningOptions {
+  /** The dataset: IDX files (fashion-mnist, mnist) or CIFAR-10 binary batches (cifar10). @default 'fashion-mnist' */
+  dataset?: 'fashion-mnist' | 'mnist' | 'cifar10';
+  /**
+   * The folder with the dataset's files, gzipped or raw (in a run config: relative to the config file).
+   * Nothing is ever downloaded.
+   * @default $BILEVEL_FASHION_MNIST or /usr/share/datasets/fashion-mnist (Debian's dataset-fashion-mnist); $BILEVEL_MNIST; $BILEVEL_CIFAR10
+   */
+  root?: string;
+  /** The LL model: linear (convex LL) or mlp (input-hidden-10 with ReLU, non-convex LL). @default 'linear' */
+  model?: 'linear' | 'mlp';
+  /** Hidden units of the mlp. @default 300 */
+  hidden?: number;
+  /** Training samples. @default 5000 (the paper's) */
+  trainSize?: number;
+  /** Validation samples. @default 5000 */
+  validationSize?: number;
+  /** Test samples. @default 10000 */
+  testSize?: number;
+  /** The share of training labels moved to a different random class, in [0, 1]. @default 0.5 */
+  corruption?: number;
+  /**
+   * Mini-batches: f on this many training samples drawn (with replacement) at each evaluation from
+   * the global generator (manualSeed; checkpoints save its state); 0: the full batch. @default 0
+   */
+  batchSize?: number;
+  /** Seeds the split, the corruption and the mlp's initialization (in a run config: the run's seed). @default 0 */
+  seed?: number;
+  /** @default 'float32' */
+  dtype?: 'float32' | 'float64';
+  /** @default 'cpu' */
+  device?: Device;
+}
 export type HyperCleaningDataset = NonNullable<HyperCleaningOptions['dataset']>;
+
+/** What hyper-cleaning's metrics() returns at (x, y). */
+export type HyperCleaningMetrics = {
+  /** Accuracy of the LL classifier y on the test split. */
+  testAccuracy: number;
+  /** Of the training samples kept as clean (x_i >= 0), the share that are clean. */
+  precision: number;
+  /** Of the clean training samples, the share kept (x_i >= 0). */
+  recall: number;
+  /** Harmonic mean of precision and recall. */
+  f1: number;
+  /** F(x, y): the mean cross-entropy on the validation split. */
+  validationLoss: number;
+};
+
 /** The dataset when none is named. */
 export const defaultDataset: HyperCleaningDataset = 'fashion-mnist';
 
-// The schema's words are the native module's (binding.d.ts): a compile error if they drift apart.
-type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : never) : never;
-const sameWords: Same<HyperCleaningDataset, NativeHyperCleaningOptions['dataset']> &
-  Same<HyperCleaningOptions['model'], NativeHyperCleaningOptions['model']> = true;
-void sameWords;
+// The interface is the schema's type, and its words are the native module's (binding.d.ts): a
+// compile error if they drift apart.
+const schemaFields: [
+  SameType<Omit<HyperCleaningOptions, 'dtype' | 'device'>, Static<typeof HyperCleaningSchema>>,
+  SameType<HyperCleaningDataset, NativeHyperCleaningOptions['dataset']>,
+  SameType<HyperCleaningOptions['model'], NativeHyperCleaningOptions['model']>,
+] = [true, true, true];
+void schemaFields;
 
 const defaultRoots: Record<HyperCleaningDataset, { variable: string; fallback?: string }> = {
   'fashion-mnist': { variable: 'BILEVEL_FASHION_MNIST', fallback: '/usr/share/datasets/fashion-mnist' },
@@ -89,7 +148,7 @@ export function datasetRoot(dataset: HyperCleaningDataset, root?: string): strin
  * classifier; f = mean of sigmoid(x_i) CE_i over the training split, F = mean CE on validation.
  * metrics(): testAccuracy, precision, recall and f1 of clean-sample detection (x_i >= 0), validationLoss.
  */
-function hyperCleaning(options: HyperCleaningOptions = {}): Problem {
+function hyperCleaning(options: HyperCleaningOptions = {}): Problem<HyperCleaningMetrics> {
   const { dtype, device, ...taskOptions } = options;
   validate(HyperCleaningSchema, taskOptions, 'hyperCleaning');
   const dataset = options.dataset ?? defaultDataset;
@@ -100,7 +159,7 @@ function hyperCleaning(options: HyperCleaningOptions = {}): Problem {
     dtype: dtype ?? 'float32',
     device: device ?? 'cpu',
   });
-  return new Problem(handle, 'hyper-cleaning');
+  return new Problem<HyperCleaningMetrics>(handle, 'hyper-cleaning');
 }
 
 export const tasks = { hyperCleaning };

@@ -1,5 +1,7 @@
-// Reports: report.html with its charts as inline SVG (rendered in Node by Vega-Lite), opened in a
-// real headless Chromium, which must show line marks for every method on every chart.
+// Reports: report.html with a summary table, one chart per recorded series (inline SVG rendered in
+// Node by Vega-Lite) and the run's config, seed and versions, opened in a real headless Chromium:
+// what the browser parsed must hold every chart, each method's lines told apart by colour, dash and
+// point shape, and one summary row per method.
 import { execFileSync, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -21,38 +23,97 @@ function renderedDom(file: string): string {
     { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], timeout: 60_000 });
 }
 
-// The figures of the page as the browser parsed it: chart file -> number of line marks drawn.
-function lineMarks(dom: string): Record<string, number> {
-  const figures = [...dom.matchAll(/<figure class="chart" data-chart="([^"]+)">([\s\S]*?)<\/figure>/g)];
-  return Object.fromEntries(figures.map(([, chart, body]) => [
-    chart,
-    [...body.matchAll(/<g[^>]*class="mark-line role-mark[^"]*"[^>]*>([\s\S]*?)<\/g>/g)]
-      .reduce((n, [, group]) => n + (group.match(/<path[^>]*d="M[^"]+"/g) ?? []).length, 0),
-  ]));
+const attributes = (element: string): Record<string, string> =>
+  Object.fromEntries([...element.matchAll(/([\w-]+)="([^"]*)"/g)].map(([, name, value]) => [name, value]));
+
+/** A chart as the browser parsed it: its drawn lines and point symbols, each with its method and look. */
+interface Chart {
+  lines: { method: string; look: string }[];
+  points: { method: string; shape: string }[];
 }
 
+function charts(dom: string): Record<string, Chart> {
+  const figures = [...dom.matchAll(/<figure class="chart" data-chart="([^"]+)">([\s\S]*?)<\/figure>/g)];
+  return Object.fromEntries(figures.map(([, file, body]) => {
+    const marks = [...body.matchAll(/<path [^>]*>/g)].map(([element]) => attributes(element))
+      .filter((a) => a['aria-label'] !== undefined && a.d?.startsWith('M'))
+      .map((a) => Object.assign(a, { method: /method: (.*)$/.exec(a['aria-label'])![1] }));
+    return [file, {
+      lines: marks.filter((a) => a['aria-roledescription'] === 'line mark')
+        .map((a) => ({ method: a.method, look: `${a.stroke} ${a['stroke-dasharray'] ?? 'solid'}` })),
+      points: marks.filter((a) => a['aria-roledescription'] === 'point').map((a) => ({ method: a.method, shape: a.d })),
+    }];
+  }));
+}
+
+/** The summary table's rows: the cells by column heading. */
+function summaryRows(dom: string): Record<string, string>[] {
+  const table = /<table class="summary">([\s\S]*?)<\/table>/.exec(dom)![1];
+  const cells = (row: string, tag: string) => [...row.matchAll(new RegExp(`<${tag}>([^<]*)</${tag}>`, 'g'))].map(([, text]) => text);
+  const headings = cells(/<thead>([\s\S]*?)<\/thead>/.exec(table)![1], 'th');
+  return [...table.matchAll(/<tr data-method="[^"]*">([\s\S]*?)<\/tr>/g)]
+    .map(([, row]) => Object.fromEntries(cells(row, 'td').map((text, i) => [headings[i], text])));
+}
+
+/** Each method draws one line per view (against the iteration, against time) in one look of its own, with its own point shape. */
+function expectMethodsApart(chart: Chart, methods: string[]): void {
+  expect(chart.lines.map((l) => l.method).sort()).toEqual([...methods, ...methods].sort());
+  const lookOf = (method: string) => new Set(chart.lines.filter((l) => l.method === method).map((l) => l.look));
+  const shapeOf = (method: string) => new Set(chart.points.filter((p) => p.method === method).map((p) => p.shape));
+  for (const method of methods) {
+    expect(lookOf(method).size).toBe(1);
+    expect(shapeOf(method).size).toBe(1);
+  }
+  expect(new Set(methods.map((m) => [...lookOf(m)][0])).size).toBe(methods.length);
+  expect(new Set(methods.map((m) => [...shapeOf(m)][0])).size).toBe(methods.length);
+}
+
+const seriesCharts = ['upper.svg', 'lower.svg', 'gradient-norm-x.svg', 'kbar.svg', 'unroll-ms.svg', 'hypergradient-ms.svg', 'update-ms.svg', 'distance.svg'];
+
 (chromium ? describe : describe.skip)('report.html in headless Chromium', () => {
-  test('compare on Eq. 20: every chart draws one line per method; the SVG files sit beside it', () => {
+  test('compare on Eq. 20: a summary row and a chart of every series per method, told apart; the config, seed and versions', () => {
     const config = {
       problem: { name: 'toy/nonconvex' },
       solver: { dynamics: { type: 'gd', lr: 0.1, steps: 20 }, hypergradient: { type: 'reverse' }, upper: { optimizer: 'sgd', lr: 0.01 } },
       iterations: 60,
+      seed: 7,
     };
     const configFile = path.join(workDir, 'eq20.json');
     fs.writeFileSync(configFile, JSON.stringify(config));
     const out = path.join(workDir, 'compare');
+    const methods = ['rhg', 'iaptt', 'cg'];
     const cli = spawnSync(process.execPath, ['--import', tsxLoader, path.join(root, 'lib', 'cli.ts'), 'compare', configFile,
-      '--methods', 'rhg,iaptt,cg', '--out', out, '--quiet'], { encoding: 'utf8' });
+      '--methods', methods.join(','), '--out', out, '--quiet'], { encoding: 'utf8' });
     expect(cli.status).toBe(0);
-    for (const file of ['report.html', 'upper.svg', 'distance.svg', 'kbar.svg', 'time.svg']) {
-      expect(fs.existsSync(path.join(out, file))).toBe(true);
+    // ||g_z|| is charted for the one method with initAuxiliary (iaptt); the others' is always 0.
+    const files = [...seriesCharts, 'gradient-norm-z.svg'];
+    for (const file of ['report.html', ...files]) expect(fs.existsSync(path.join(out, file))).toBe(true);
+
+    const dom = renderedDom(path.join(out, 'report.html'));
+    const drawn = charts(dom);
+    expect(Object.keys(drawn).sort()).toEqual([...files].sort());
+    for (const file of seriesCharts) expectMethodsApart(drawn[file], methods);
+    expect(drawn['gradient-norm-z.svg'].lines.map((l) => l.method)).toEqual(['iaptt', 'iaptt']);
+
+    const rows = summaryRows(dom);
+    expect(rows.map((r) => [r.method, r.status, r.iterations])).toEqual(methods.map((m) => [m, 'completed', '60']));
+    for (const row of rows) {
+      for (const column of ['final F', 'final f', 'Kbar: last (min–max)', 'ms / iteration', 'peak MiB', '||x - x*|| / ||x*||']) {
+        expect(row[column]).toMatch(/^[0-9-]/);
+      }
     }
-    expect(lineMarks(renderedDom(path.join(out, 'report.html')))).toEqual({
-      'upper.svg': 3, 'distance.svg': 3, 'kbar.svg': 3, 'time.svg': 3,
-    });
-    // Each method's own run has its own one-line report.
-    expect(lineMarks(renderedDom(path.join(out, 'rhg', 'report.html')))).toEqual({
-      'upper.svg': 1, 'distance.svg': 1, 'kbar.svg': 1, 'time.svg': 1,
-    });
-  }, 120_000);
+    const run = /<section id="run">([\s\S]*?)<\/section>/.exec(dom)![1];
+    expect(run).toMatch(/<dt>seed<\/dt><dd>7<\/dd>/);
+    expect(run).toMatch(/<dt>bilevel<\/dt><dd>\d+\.\d+\.\d+<\/dd>/);
+    expect(run).toMatch(/<dt>libtorch<\/dt><dd>\d+\.\d+/);
+    expect(run).toContain('"name": "toy/nonconvex"');
+    for (const method of methods) expect(run).toContain(`solver of ${method}`);
+
+    // Each method's own run has its own report: one method (named by its solver), no ||g_z|| for rhg.
+    const own = renderedDom(path.join(out, 'rhg', 'report.html'));
+    const ownRows = summaryRows(own);
+    expect(ownRows.map((r) => [r.method, r.status])).toEqual([['gd + reverse', 'completed']]);
+    expect(Object.keys(charts(own)).sort()).toEqual([...seriesCharts].sort());
+    for (const chart of Object.values(charts(own))) expectMethodsApart(chart, ['gd + reverse']);
+  }, 180_000);
 });
