@@ -107,7 +107,7 @@ class RunWorker : public Napi::AsyncProgressQueueWorker<core::IterationRecord> {
       fail(e.code, e.what(), e.cause);
     } catch (const std::exception& e) {
       const std::string cause = torchMessage(e);
-      fail(classifyTorchMessage(cause), firstLine(cause), cause);
+      fail(classifyException(e), firstLine(cause), cause);
     } catch (...) {
       fail("NATIVE", "unknown native error", "");
     }
