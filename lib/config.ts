@@ -10,7 +10,15 @@ const positive = (description: string, defaultValue?: number) =>
   Type.Number({ exclusiveMinimum: 0, description, ...(defaultValue === undefined ? {} : { default: defaultValue }) });
 const unitInterval = (description: string, defaultValue: number) =>
   Type.Number({ minimum: 0, exclusiveMaximum: 1, description, default: defaultValue });
-const steps = Type.Integer({ minimum: 1, description: 'LL steps K per UL iteration', default: 10 });
+/**
+ * Upper bounds of the counts a config holds, stated in the schema so that a typo is refused before
+ * anything runs: reverse-mode hypergradients keep every LL iterate (memory grows with K), runs keep
+ * every UL record, and no method or protocol the library implements comes near these.
+ */
+export const LIMITS = { lowerSteps: 100_000, solverIterations: 100_000, upperIterations: 1_000_000 } as const;
+const count = (minimum: number, maximum: number, description: string, defaultValue?: number) =>
+  Type.Integer({ minimum, maximum, description, ...(defaultValue === undefined ? {} : { default: defaultValue }) });
+const steps = count(1, LIMITS.lowerSteps, 'LL steps K per UL iteration', 10);
 const lr = positive('step size', 0.1);
 
 export const dynamicsSchemas = {
@@ -36,14 +44,14 @@ export const dynamicsSchemas = {
 export const hypergradientSchemas = {
   reverse: Type.Object({ type: Type.Literal('reverse') }, strict),
   truncated: Type.Object(
-    { type: Type.Literal('truncated'), steps: Type.Integer({ minimum: 1, description: 'T: last steps differentiated' }) },
+    { type: Type.Literal('truncated'), steps: count(1, LIMITS.lowerSteps, 'T: last steps differentiated') },
     strict,
   ),
   forward: Type.Object({ type: Type.Literal('forward') }, strict),
   cg: Type.Object(
     {
       type: Type.Literal('cg'),
-      iterations: Type.Integer({ minimum: 1, default: 20 }),
+      iterations: count(1, LIMITS.solverIterations, 'CG iterations', 20),
       tolerance: Type.Number({ minimum: 0, description: 'stop at ||r|| <= tolerance ||b||', default: 1e-10 }),
       damping: Type.Number({ minimum: 0, default: 0 }),
     },
@@ -53,7 +61,7 @@ export const hypergradientSchemas = {
     {
       type: Type.Literal('neumann'),
       alpha: positive('series step alpha (< 2 / L_f to converge)', 0.1),
-      terms: Type.Integer({ minimum: 0, description: 'M', default: 20 }),
+      terms: count(0, LIMITS.solverIterations, 'M', 20),
     },
     strict,
   ),
@@ -101,7 +109,7 @@ export const initAuxiliarySchemas = {
 export const PriorSchema = Type.Object(
   {
     weight: Type.Number({ minimum: 0, description: 'lambda in g(z) = lambda/2 ||z - z_p||^2', default: 1 }),
-    iterations: Type.Integer({ minimum: 0, description: 'apply on the first N UL iterations; 0: always', default: 0 }),
+    iterations: count(0, LIMITS.upperIterations, 'apply on the first N UL iterations; 0: always', 0),
   },
   strict,
 );

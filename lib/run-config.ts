@@ -8,7 +8,7 @@ import { Value } from '@sinclair/typebox/value';
 import { parse as parseJsonc, type ParseError } from 'jsonc-parser';
 import {
   BammSchema, PriorSchema, SolverConfigSchema, TrajectorySolverSchema, TruncationSchema, dynamicsSchemas,
-  hypergradientSchemas, initAuxiliarySchemas, optimizerSchemas, validate, validateVariant,
+  LIMITS, hypergradientSchemas, initAuxiliarySchemas, optimizerSchemas, validate, validateVariant,
   type SolverConfig,
 } from './config';
 import { BilevelError } from './errors';
@@ -56,7 +56,7 @@ export const hasTaskMetrics = (problem: ProblemConfig): boolean => problemsWithM
 
 export const PriorAnchorSchema = Type.Object(
   {
-    pretrainSteps: Type.Integer({ minimum: 1, description: 'gd steps on f at the starting x (problem.pretrainLower)' }),
+    pretrainSteps: Type.Integer({ minimum: 1, maximum: LIMITS.upperIterations, description: 'gd steps on f at the starting x (problem.pretrainLower)' }),
     lr: Type.Number({ exclusiveMinimum: 0, description: 'their step size' }),
   },
   {
@@ -82,15 +82,21 @@ export const RunConfigSchema = Type.Object(
     $schema: Type.Optional(Type.String({ description: 'the JSON Schema of this file, for editors; ignored' })),
     problem: Type.Union(Object.values(problemSchemas), { description: 'the problem to solve' }),
     solver: SolverConfigSchema,
-    iterations: Type.Integer({ minimum: 1, description: 'UL iterations to run' }),
-    seed: Type.Integer({ minimum: 0, description: 'seed of the global generator, set before the run', default: 0 }),
+    iterations: Type.Integer({ minimum: 1, maximum: LIMITS.upperIterations, description: 'UL iterations to run' }),
+    seed: Type.Integer({
+      minimum: 0, maximum: Number.MAX_SAFE_INTEGER, description: 'seed of the global generator, set before the run', default: 0,
+    }),
     dtype: DtypeSchema,
     device: DeviceSchema,
     checkpointEvery: Type.Optional(
-      Type.Integer({ minimum: 1, description: 'write DIR/checkpoint.bin every N UL iterations (also at the end and when interrupted)' }),
+      Type.Integer({
+        minimum: 1, maximum: LIMITS.upperIterations,
+        description: 'write DIR/checkpoint.bin every N UL iterations (also at the end and when interrupted)',
+      }),
     ),
     metricsEvery: Type.Optional(Type.Integer({
       minimum: 1,
+      maximum: LIMITS.upperIterations,
       description: 'evaluate the task\'s metrics every N UL iterations and at the end (default: at the end only); '
         + 'ignored by problems without metrics',
     })),

@@ -1,0 +1,83 @@
+// Unbounded sizes: every integer a run config holds (sizes, counts, seeds) states its upper bound
+// in the schema, and a value past it is refused by validation, before anything is allocated.
+// Generated from the shipped JSON Schema, so a field added later without a bound fails here.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { validateRunConfig } from '../lib/run-config';
+
+const schema: unknown = JSON.parse(fs.readFileSync(path.join(__dirname, '..', 'schema', 'bilevel-run.schema.json'), 'utf8'));
+
+interface IntegerField {
+  /** Keys from the config's root to the field; a union member is chosen by its `type` or `name`. */
+  path: { key: string; select?: Record<string, string> }[];
+  minimum: number;
+  maximum?: number;
+}
+
+type Node = Record<string, unknown>;
+
+/** Every integer field, with the constants (type, name) that select its union member on the way. */
+function integerFields(node: Node, path: IntegerField['path'] = []): IntegerField[] {
+  if (node.type === 'integer') return [{ path, minimum: node.minimum as number, maximum: node.maximum as number | undefined }];
+  const members = (node.anyOf as Node[] | undefined) ?? [];
+  const fromMembers = members.flatMap((member) => {
+    const properties = (member.properties ?? {}) as Record<string, Node>;
+    const select = Object.fromEntries(Object.entries(properties).filter(([, p]) => typeof p.const === 'string')
+      .map(([key, p]) => [key, p.const as string]));
+    const last = path.at(-1);
+    const narrowed = last === undefined ? path : [...path.slice(0, -1), { ...last, select: { ...last.select, ...select } }];
+    return integerFields(member, narrowed);
+  });
+  const properties = (node.properties ?? {}) as Record<string, Node>;
+  const fromProperties = Object.entries(properties).flatMap(([key, child]) => integerFields(child, [...path, { key }]));
+  return [...fromMembers, ...fromProperties];
+}
+
+const fields = integerFields(schema as Node);
+const base = () => ({
+  problem: { name: 'toy/nonconvex' },
+  solver: { dynamics: { type: 'gd' }, hypergradient: { type: 'reverse' }, upper: { optimizer: 'sgd', lr: 0.01 } },
+  iterations: 10,
+  priorAnchor: { pretrainSteps: 1, lr: 0.1 },
+});
+const hyperCleaningProblem = { name: 'hyper-cleaning' };
+
+/** A valid base config with `value` at the field's path (the union members its path selects). */
+function configWith(field: IntegerField, value: number): Record<string, unknown> {
+  const config: Record<string, unknown> = base();
+  let node = config;
+  field.path.forEach(({ key, select }, i) => {
+    const last = i === field.path.length - 1;
+    if (last) {
+      node[key] = value;
+      return;
+    }
+    const start = key === 'problem' && select?.name === 'hyper-cleaning' ? hyperCleaningProblem : node[key] ?? {};
+    node[key] = { ...(start as object), ...select };
+    node = node[key] as Record<string, unknown>;
+  });
+  return config;
+}
+
+const name = (field: IntegerField) => field.path.map(({ key, select }) => key + (select ? `(${Object.values(select).join(',')})` : '')).join('.');
+
+test('the schema has integer fields to check', () => {
+  expect(fields.length).toBeGreaterThan(15);
+});
+
+test.each(fields.map((field) => [name(field), field] as const))('%s states an upper bound, and a value past it is refused', (_, field) => {
+  expect(field.maximum).toBeDefined();
+  expect(field.maximum!).toBeLessThanOrEqual(Number.MAX_SAFE_INTEGER);
+  const key = field.path.at(-1)!.key;
+  expect(() => validateRunConfig(configWith(field, field.maximum! + 1))).toThrow(
+    new RegExp(`${key}: must be an integer in \\[${field.minimum}, ${field.maximum}\\]`),
+  );
+  // The bound itself passes the schema (later checks, e.g. truncated steps <= K, are not its business).
+  let refusal = '';
+  try {
+    validateRunConfig(configWith(field, field.maximum!));
+  } catch (err) {
+    refusal = (err as Error).message;
+  }
+  expect(refusal).not.toMatch(/must be an integer/);
+});
