@@ -8,7 +8,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as zlib from 'node:zlib';
 import { BilevelError, Solver, adam, gd, momentum, problems, reverse, sgd, type SolverRun } from '../lib';
-import { expectCode } from './helpers';
+import { aitRunScript, expectCode } from './helpers';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'bilevel-integrity-'));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
@@ -142,11 +142,7 @@ test('a write that fails (file size limit: a full disk for the writer) throws IO
   using run = ait.start(problem());
   run.save(target, 'previous');
   // The child may write 1 KiB per file (RLIMIT_FSIZE); Node ignores SIGXFSZ, so write() fails with EFBIG.
-  const script = `
-    const { Solver, adam, gd, problems } = require(${JSON.stringify(path.join(__dirname, '..', 'lib'))});
-    const solver = Solver.builder().dynamics(gd({ lr: 0.1, steps: 10 })).initAuxiliary({ optimizer: adam({ lr: 0.05 }) })
-      .pessimisticTruncation().upper(adam({ lr: 0.02 })).build();
-    const run = solver.start(problems.toy.nonconvex({ n: 3 }));
+  const script = `${aitRunScript(10)}
     run.step();
     try { run.save(${JSON.stringify(target)}, 'new'); console.log(JSON.stringify({ saved: true })); }
     catch (err) { console.log(JSON.stringify({ name: err.name, code: err.code, message: err.message })); }

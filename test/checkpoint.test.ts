@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import {
   Solver, adam, defineProblem, gd, manualSeed, problems, rand, reverse, tensor, type IterationRecord, type SolverRun,
 } from '../lib';
-import { expectCode } from './helpers';
+import { aitRunScript, expectCode } from './helpers';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'bilevel-ckpt-'));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
@@ -101,11 +101,7 @@ describe('bad checkpoints change nothing', () => {
     using seed = ait.start(problem());
     seed.save(target, 'first');
     // A child that rewrites the checkpoint as fast as it can, killed with SIGKILL at a random point.
-    const script = `
-      const { Solver, adam, gd, problems } = require(${JSON.stringify(path.join(__dirname, '..', 'lib'))});
-      const solver = Solver.builder().dynamics(gd({ lr: 0.1, steps: 20 })).initAuxiliary({ optimizer: adam({ lr: 0.05 }) })
-        .pessimisticTruncation().upper(adam({ lr: 0.02 })).build();
-      const run = solver.start(problems.toy.nonconvex({ n: 3 }));
+    const script = `${aitRunScript(20)}
       process.stdout.write('ready\\n');
       for (let i = 0; ; i++) { run.step(); run.save(${JSON.stringify(target)}, 'iteration ' + i); }
     `;

@@ -1,4 +1,15 @@
+import * as path from 'node:path';
 import { BilevelError } from '../lib';
+
+/**
+ * The first lines of a child process's script: `run`, a started AIT run (IA + PTT, Adam for x and
+ * z, K = steps) on Eq. 20 with n = 3, the solver the checkpoint tests use.
+ */
+export const aitRunScript = (steps: number): string => `
+  const { Solver, adam, gd, problems } = require(${JSON.stringify(path.join(__dirname, '..', 'lib'))});
+  const run = Solver.builder().dynamics(gd({ lr: 0.1, steps: ${steps} })).initAuxiliary({ optimizer: adam({ lr: 0.05 }) })
+    .pessimisticTruncation().upper(adam({ lr: 0.02 })).build().start(problems.toy.nonconvex({ n: 3 }));
+`;
 
 /** Asserts that fn throws a BilevelError with this code (and a message matching messagePart). */
 export function expectCode(fn: () => unknown, code: string, messagePart?: RegExp): void {

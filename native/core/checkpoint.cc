@@ -261,14 +261,17 @@ void StateWriter::text(const std::string& name, const std::string& value) { reco
 
 void StateReader::refuse(const std::string& what) const { throw Error("INVALID_ARGUMENT", path_ + ": " + what); }
 
-torch::Tensor StateReader::tensor(const std::string& key) {
-  const auto found = records_.find(key);
-  if (found == records_.end() || !std::holds_alternative<torch::Tensor>(found->second)) {
-    refuse("not a bilevel checkpoint of this solver (no '" + key + "')");
+template <typename Value>
+const Value& StateReader::record(const std::string& name) {
+  const auto found = records_.find(name);
+  if (found == records_.end() || !std::holds_alternative<Value>(found->second)) {
+    refuse("not a bilevel checkpoint of this solver (no '" + name + "')");
   }
-  read_.insert(key);
-  return std::get<torch::Tensor>(found->second);
+  read_.insert(name);
+  return std::get<Value>(found->second);
 }
+
+torch::Tensor StateReader::tensor(const std::string& key) { return record<torch::Tensor>(key); }
 
 TensorList StateReader::read(const std::string& name, int64_t count, const TensorList& like) {
   if (count != static_cast<int64_t>(like.size())) {
@@ -309,14 +312,7 @@ int64_t StateReader::integer(const std::string& name, int64_t min, int64_t max) 
   return value;
 }
 
-std::string StateReader::text(const std::string& name) {
-  const auto found = records_.find(name);
-  if (found == records_.end() || !std::holds_alternative<std::string>(found->second)) {
-    refuse("not a bilevel checkpoint of this solver (no '" + name + "')");
-  }
-  read_.insert(name);
-  return std::get<std::string>(found->second);
-}
+std::string StateReader::text(const std::string& name) { return record<std::string>(name); }
 
 void StateReader::requireAllRead() {
   for (const auto& record : records_) {

@@ -56,6 +56,9 @@ class StateReader {
   const std::string& path() const { return path_; }
 
  private:
+  // The record of that name, which must hold a Value; marks it read.
+  template <typename Value>
+  const Value& record(const std::string& name);
   TensorList read(const std::string& name, int64_t count, const TensorList& like);
   [[noreturn]] void refuse(const std::string& what) const;
   Records records_;
