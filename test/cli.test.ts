@@ -310,7 +310,7 @@ describe('without the native addon', () => {
     fs.symlinkSync(path.join(root, 'node_modules'), path.join(copy, 'node_modules'));
   });
 
-  test('--help and --version work; info and validate report the load failure with the fixes (exit 1)', async () => {
+  test('--help, --version and validate work; info reports the load failure with the fixes (exit 1)', async () => {
     const source = path.join(copy, 'lib', 'cli.ts');
     const [help, version, info, infoJson, validate] = await Promise.all([
       ['--help'], ['--version'], ['info'], ['info', '--json'], ['validate', aitExample],
@@ -324,9 +324,17 @@ describe('without the native addon', () => {
     expect(info.stderr).toMatch(/\n {2}npm rebuild bilevel .*\nLoader said: Cannot find module .*\n$/);
     expect(infoJson.code).toBe(1);
     expect(JSON.parse(infoJson.stdout)).toEqual({ bilevel: packageVersion, error: { code: 'NATIVE', message: expect.stringContaining('npm rebuild bilevel') } });
-    // validate needs the core: the combination check and the problem are native.
-    expect(validate.code).toBe(1);
-    expect(validate.stderr).toMatch(/^bilevel: could not load the native addon [^\n]*npm rebuild bilevel[^\n]*\n$/);
+    // validate checks the schema, and says what needs the core: the combination check and the problem.
+    expect(validate).toEqual({
+      code: 0,
+      stdout: `${aitExample}: valid against the schema (toy/nonconvex, gd + reverse + initAuxiliary + pessimistic truncation, 600 iterations)\n`,
+      stderr: expect.stringMatching(/^bilevel: not checked: the solver combination and the problem, which need the native addon .*bilevel info/),
+    });
+    const invalid = path.join(workDir, 'no-addon-invalid.json');
+    fs.writeFileSync(invalid, JSON.stringify({ ...JSON.parse(fs.readFileSync(aitExample, 'utf8')), iterations: 0 }));
+    expect(await finished(startCli(['validate', invalid], source))).toEqual({
+      code: 2, stdout: '', stderr: 'iterations: must be an integer in [1, 1000000]; got 0\n',
+    });
   });
 });
 
