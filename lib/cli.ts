@@ -18,7 +18,6 @@ import { Presets, SingleBar } from 'cli-progress';
 import { Align, getMarkdownTable } from 'markdown-table-ts';
 import writeFileAtomic from 'write-file-atomic';
 import { loadNative } from './binding';
-import type { DynamicsConfig, HypergradientConfig } from './config';
 import { BilevelError } from './errors';
 import { versions } from './index';
 import type { Problem } from './problem';
@@ -477,8 +476,7 @@ function needNativeAddon(): void {
 
 function describeSolver(solver: RunConfig['solver']): string {
   if (solver.type === 'bamm') return 'bamm';
-  // The trajectory schema's members are unions built from records, which Static leaves unknown.
-  const parts: string[] = [(solver.dynamics as DynamicsConfig).type, (solver.hypergradient as HypergradientConfig).type];
+  const parts: string[] = [solver.dynamics.type, solver.hypergradient.type];
   if (solver.initAuxiliary) parts.push('initAuxiliary');
   if (solver.truncation !== undefined && solver.truncation !== 'none') parts.push('pessimistic truncation');
   if (solver.prior) parts.push('prior');
