@@ -2,7 +2,7 @@
 // hand-unrolled trajectories, and each other. Every hypergradient g of one UL iteration is read
 // exactly as x_0 - x_1 (and z_0 - z_1) with sgd({lr: 1}) on an unconstrained problem.
 import {
-  Solver, defineProblem, problems, tensor, tidy, gd, reverse, truncated, forward, cg, neumann, finiteDifference,
+  Solver, accelerated, defineProblem, problems, tensor, tidy, gd, reverse, truncated, forward, cg, neumann, finiteDifference,
   firstOrder, sgd, type Box, type DynamicsConfig, type HypergradientConfig, type IterationRecord, type Problem,
   type Tensor,
 } from '../lib';
@@ -610,6 +610,29 @@ describe.each(pttCases)('PTT: $name', (c) => {
       expectClose(f.gz, r.gz, 1e-10);
       expectClose(f.y, r.y, 1e-13);
     }
+  });
+});
+
+// Under accelerated dynamics y_1 = y_0 identically (alpha_1 = 1, u_0 = v_0), so choosing it would
+// give an x-hypergradient of exactly zero whenever F is largest at the start. Here F is largest
+// there: y moves from 0 towards x = 3, away from F's target 5, and F has no direct x term.
+describe('PTT under accelerated dynamics never chooses y_1 = y_0', () => {
+  const problem = () => defineProblem({
+    x: vec([3]),
+    y: vec([0]),
+    upper: (_, [y]) => y.sub(5).pow(2).sum(),
+    lower: ([x], [y]) => y.sub(x).pow(2).sum().mul(0.5),
+  });
+  const dynamics = accelerated({ lipschitz: 1, steps: 6 });
+  const cases = [reverse(), forward()].flatMap((hypergradient) =>
+    (['plain', 'recompute'] as const).flatMap((ptt) => [false, true].map((ia) => ({ hypergradient, ptt, ia }))));
+  test.each(cases)('$hypergradient.type, PTT $ptt, IA $ia: Kbar = 2 and the gradient of K = 2', ({ hypergradient, ptt, ia }) => {
+    const chosen = oneIteration(problem(), { dynamics, hypergradient, ia, ptt });
+    expect(chosen.record.steps).toBe(2);
+    expect(Math.abs(chosen.gx[0])).toBeGreaterThan(1e-3);
+    const two = oneIteration(problem(), { dynamics: accelerated({ lipschitz: 1, steps: 2 }), hypergradient: reverse(), ia });
+    expectClose(chosen.gx, two.gx, 1e-10);
+    expectClose(chosen.gz, two.gz, 1e-10);
   });
 });
 

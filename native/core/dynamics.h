@@ -1,6 +1,7 @@
 // LL maps T of ALGORITHMS.md section 3. A state holds `blocks()` copies of the LL
 // variables (y; nesterov adds u; accelerated adds u and v); y is always the first block.
 #pragma once
+#include <algorithm>
 #include <functional>
 
 #include "core/problem.h"
@@ -26,6 +27,11 @@ class Dynamics {
 
   const DynamicsOptions& options() const { return options_; }
   int64_t steps() const { return options_.steps; }
+  // The first k whose y_k may differ from y_0: accelerated dynamics start with alpha_1 = 1 and
+  // u_0 = v_0, so y_1 = y_0 identically there (no dependence on x); 1 for the others. At most K.
+  int64_t firstDistinctStep() const {
+    return options_.kind == DynamicsOptions::Kind::Accelerated ? std::min<int64_t>(2, options_.steps) : 1;
+  }
   size_t blocks() const;
   State initialState(const TensorList& y0) const;
   TensorList lowerOf(const State& s, size_t lowerCount) const {

@@ -24,11 +24,14 @@ const char* methodName(Kind kind) {
   return "?";
 }
 
-// PTT's choice: Kbar = argmax_{1 <= k <= K} F(x, y_k), ties to the smallest k (argmax returns the
-// first maximum). The values stay where the problem lives until the end: one host sync per UL
-// iteration instead of one per LL step. For PTT-recompute, which re-unrolls to Kbar anyway.
+// PTT's choice: Kbar = argmax_{first <= k <= K} F(x, y_k), ties to the smallest k (argmax returns
+// the first maximum), where first = dynamics.firstDistinctStep(): an iterate identical to y_0 is
+// never chosen, since its x-hypergradient is exactly zero. The values stay where the problem
+// lives until the end: one host sync per UL iteration instead of one per LL step. For
+// PTT-recompute, which re-unrolls to Kbar anyway.
 class PessimisticChoice {
  public:
+  explicit PessimisticChoice(int64_t first) : first_(first) {}
   void add(Problem& problem, const TensorList& x, const TensorList& y) {
     torch::NoGradGuard noGrad;
     values_.push_back(problem.upperObjective(x, y).detach());
@@ -36,17 +39,20 @@ class PessimisticChoice {
   // Sets out.kbar and out.upperAtLast = F(x, y_K).
   void decide(HypergradientOutput& out) const {
     const torch::Tensor host = torch::stack(values_).to(torch::kCPU, torch::kFloat64);
-    out.kbar = host.argmax().item<int64_t>() + 1;
+    out.kbar = host.slice(0, first_ - 1).argmax().item<int64_t>() + first_;
     out.upperAtLast = host[-1].item<double>();
   }
 
  private:
+  int64_t first_;
   std::vector<torch::Tensor> values_;
 };
 
 // The same choice made step by step, for the variants that must hold on to the chosen iterate
 // (its graph, or its tangents) as they go: keeping every step's instead would cost O(K) memory.
 struct RunningChoice {
+  explicit RunningChoice(int64_t first) : first(first) {}
+  int64_t first;  // the first k that may be chosen (PessimisticChoice says why)
   double best = -std::numeric_limits<double>::infinity();
   double last = std::numeric_limits<double>::quiet_NaN();  // F at the latest y_k offered
   int64_t kbar = 0;
@@ -55,7 +61,7 @@ struct RunningChoice {
     torch::NoGradGuard noGrad;
     const double value = problem.upperObjective(x, y).item<double>();
     last = value;
-    if (k > 1 && !(value > best)) return false;
+    if (k < first || (k > first && !(value > best))) return false;
     best = value;
     kbar = k;
     return true;
@@ -100,14 +106,14 @@ class ReverseHypergradient : public Hypergradient {
     const State start = in.dynamics.initialState(in.y0);
     TensorList target;
     if (in.truncation == Truncation::PessimisticRecompute) {
-      PessimisticChoice choice;
+      PessimisticChoice choice(in.dynamics.firstDistinctStep());
       const State last = unroll(in.problem, in.dynamics, in.x, start, 0, K, false,
                                 [&](int64_t, const State& s) { choice.add(in.problem, in.x, in.dynamics.lowerOf(s, n)); });
       out.yLast = in.dynamics.lowerOf(last, n);
       choice.decide(out);
       target = in.dynamics.lowerOf(unroll(in.problem, in.dynamics, in.x, start, 0, out.kbar, true), n);
     } else if (in.truncation == Truncation::Pessimistic) {
-      RunningChoice choice;
+      RunningChoice choice(in.dynamics.firstDistinctStep());
       const State last = unroll(in.problem, in.dynamics, in.x, start, 0, K, true, [&](int64_t k, const State& s) {
         TensorList y = in.dynamics.lowerOf(s, n);
         if (choice.offer(in.problem, in.x, y, k)) target = std::move(y);
@@ -157,7 +163,7 @@ class ForwardHypergradient : public Hypergradient {
       for (size_t b = 0; b < in.dynamics.blocks(); ++b) tangents[c][b * n + (p - in.x.size())].view(-1)[j] = 1.0;
     }
     const TensorList x = leaves(in.x);
-    RunningChoice choice;
+    RunningChoice choice(in.dynamics.firstDistinctStep());
     TensorList chosenY;
     std::vector<TensorList> chosenTangents;
     double stepMs = 0, tangentMs = 0;
