@@ -4,6 +4,7 @@
 
 #include "binding/convert.h"
 #include "binding/errors.h"
+#include "binding/instance_data.h"
 #include "binding/register.h"
 #include "binding/tensor_wrap.h"
 #include "core/cpu_allocator.h"
@@ -125,6 +126,7 @@ Napi::Value releaseCachedMemory(const Napi::CallbackInfo& info) {
 }  // namespace
 
 Napi::Object init(Napi::Env env, Napi::Object exports) {
+  createInstanceData(env);
   core::installCachingCpuAllocator();
   exports.Set("NativeTensor", TensorWrap::define(env));
   exports.Set("disposedTensor", TensorWrap::wrap(env, torch::Tensor()));

@@ -6,9 +6,10 @@
 #include <cctype>
 #include <new>
 
+#include "binding/instance_data.h"
+
 namespace bilevel::binding {
 namespace {
-Napi::FunctionReference errorClass;
 
 // Case-insensitive: torch spells the same failure "Dimension out of range" and "dimension ...".
 bool contains(const std::string& s, const char* needle) {
@@ -18,10 +19,7 @@ bool contains(const std::string& s, const char* needle) {
 }
 }  // namespace
 
-void setErrorClass(const Napi::Function& cls) {
-  errorClass = Napi::Persistent(cls);
-  errorClass.SuppressDestruct();
-}
+void setErrorClass(const Napi::Function& cls) { instanceData(cls.Env()).errorClass = Napi::Persistent(cls); }
 
 // By the message, for errors whose type says nothing more (c10::Error) or cannot be seen: some
 // torch errors raised from inlined header code do not match c10's typeinfo here.
@@ -67,6 +65,7 @@ std::string torchMessage(const std::exception& e) {
 
 Napi::Error makeError(Napi::Env env, const std::string& code, const std::string& message,
                       const std::string& cause) {
+  const Napi::FunctionReference& errorClass = instanceData(env).errorClass;
   if (errorClass.IsEmpty()) {
     auto err = Napi::Error::New(env, message);
     err.Set("code", Napi::String::New(env, code));

@@ -4,6 +4,7 @@
 
 #include "binding/convert.h"
 #include "binding/errors.h"
+#include "binding/instance_data.h"
 #include "binding/register.h"
 #include "binding/solver_config.h"
 #include "binding/tensor_wrap.h"
@@ -13,7 +14,6 @@
 namespace bilevel::binding {
 namespace {
 
-Napi::FunctionReference constructor;
 
 // The optional JS callbacks of a problem defined in TypeScript.
 struct JsCallbacks {
@@ -206,17 +206,16 @@ Napi::Function ProblemWrap::define(Napi::Env env) {
                                                           InstanceMethod<&ProblemWrap::metrics>("metrics"),
                                                           InstanceMethod<&ProblemWrap::data>("data"),
                                                           InstanceMethod<&ProblemWrap::pretrain>("pretrain")});
-  constructor = Napi::Persistent(cls);
-  constructor.SuppressDestruct();
+  instanceData(env).problemClass = Napi::Persistent(cls);
   return cls;
 }
 
 Napi::Object ProblemWrap::wrap(Napi::Env env, std::shared_ptr<core::Problem> problem) {
-  return constructor.New({Napi::External<std::shared_ptr<core::Problem>>::New(env, &problem)});
+  return instanceData(env).problemClass.New({Napi::External<std::shared_ptr<core::Problem>>::New(env, &problem)});
 }
 
 std::shared_ptr<core::Problem> ProblemWrap::unwrap(const Napi::Value& value) {
-  if (!value.IsObject() || !value.As<Napi::Object>().InstanceOf(constructor.Value())) {
+  if (!value.IsObject() || !value.As<Napi::Object>().InstanceOf(instanceData(value.Env()).problemClass.Value())) {
     throw CodedError("INVALID_ARGUMENT", "expected a problem");
   }
   return Unwrap(value.As<Napi::Object>())->problem_;

@@ -9,6 +9,7 @@
 
 #include "binding/convert.h"
 #include "binding/errors.h"
+#include "binding/instance_data.h"
 #include "binding/problem_wrap.h"
 #include "binding/register.h"
 #include "binding/solver_config.h"
@@ -17,7 +18,6 @@
 namespace bilevel::binding {
 namespace {
 
-Napi::FunctionReference constructor;
 
 Napi::Object toJs(Napi::Env env, const core::IterationRecord& r) {
   Napi::Object o = Napi::Object::New(env);
@@ -118,9 +118,11 @@ class RunWorker : public Napi::AsyncProgressQueueWorker<core::IterationRecord> {
       try {
         Callback().Call({toJs(Env(), records[i])});
       } catch (const Napi::Error& e) {
-        // The listener threw: stop after this iteration and reject with its error.
-        callbackError_ = Napi::Persistent(e.Value());
+        // The listener threw, or JS can no longer run (the environment is ending): stop after this
+        // iteration and reject with the listener's error, if there is one.
         state_->stop.store(true);
+        const Napi::Object error = e.Value();
+        if (!error.IsEmpty()) callbackError_ = Napi::Persistent(error);
       }
     }
   }
@@ -136,15 +138,20 @@ class RunWorker : public Napi::AsyncProgressQueueWorker<core::IterationRecord> {
     SetError(message);
   }
 
+  // Called by node-addon-api outside any try: nothing may escape, or the process terminates.
   void settle() {
     state_->running = false;
     RunsInFlight::instance().remove(state_);
-    if (!callbackError_.IsEmpty()) {
-      deferred_.Reject(callbackError_.Value());
-    } else if (!code_.empty()) {
-      deferred_.Reject(makeError(Env(), code_, "run: " + message_, cause_).Value());
-    } else {
-      deferred_.Resolve(Napi::Number::New(Env(), static_cast<double>(done_)));
+    try {
+      if (!callbackError_.IsEmpty()) {
+        deferred_.Reject(callbackError_.Value());
+      } else if (!code_.empty()) {
+        deferred_.Reject(makeError(Env(), code_, "run: " + message_, cause_).Value());
+      } else {
+        deferred_.Resolve(Napi::Number::New(Env(), static_cast<double>(done_)));
+      }
+    } catch (const Napi::Error&) {
+      // JS can no longer run (worker.terminate(), process exit): nobody can await the promise.
     }
   }
 
@@ -169,8 +176,7 @@ class SolverWrap : public Napi::ObjectWrap<SolverWrap> {
                                       InstanceMethod<&SolverWrap::save>("save"),
                                       InstanceMethod<&SolverWrap::load>("load"),
                                       InstanceMethod<&SolverWrap::dispose>("dispose")});
-    constructor = Napi::Persistent(cls);
-    constructor.SuppressDestruct();
+    instanceData(env).solverClass = Napi::Persistent(cls);
     return cls;
   }
 
@@ -340,7 +346,7 @@ Napi::Value createSolver(const Napi::CallbackInfo& info) {
     std::string configuration;
     appendCanonicalJson(info.Env(), info[0], configuration, 0);
     solver->setConfiguration(std::move(configuration));
-    return Napi::Value(constructor.New({Napi::External<std::unique_ptr<core::Solver>>::New(info.Env(), &solver)}));
+    return Napi::Value(instanceData(info.Env()).solverClass.New({Napi::External<std::unique_ptr<core::Solver>>::New(info.Env(), &solver)}));
   });
 }
 

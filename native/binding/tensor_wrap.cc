@@ -4,10 +4,10 @@
 
 #include "binding/convert.h"
 #include "binding/errors.h"
+#include "binding/instance_data.h"
 
 namespace bilevel::binding {
 namespace {
-Napi::FunctionReference constructor;
 
 int64_t bytesOf(const torch::Tensor& t) { return t.defined() ? t.numel() * t.element_size() : 0; }
 
@@ -135,8 +135,7 @@ Napi::Function TensorWrap::define(Napi::Env env) {
       InstanceMethod<&TensorWrap::dispose>("dispose"),
       InstanceMethod<&TensorWrap::isDisposed>("isDisposed"),
   });
-  constructor = Napi::Persistent(cls);
-  constructor.SuppressDestruct();
+  instanceData(env).tensorClass = Napi::Persistent(cls);
   return cls;
 }
 
@@ -153,7 +152,10 @@ TensorWrap::TensorWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Tensor
 TensorWrap::~TensorWrap() { release(); }
 
 void TensorWrap::release() {
-  if (accountedBytes_ != 0) Napi::MemoryManagement::AdjustExternalMemory(env_, -accountedBytes_);
+  // The C call, not Napi::MemoryManagement's, which throws when the environment is ending: this
+  // runs in finalizers and destructors, where an exception would terminate the process.
+  int64_t ignored = 0;
+  if (accountedBytes_ != 0) napi_adjust_external_memory(env_, -accountedBytes_, &ignored);
   accountedBytes_ = 0;
   tensor_ = torch::Tensor();
 }
@@ -161,14 +163,14 @@ void TensorWrap::release() {
 Napi::Object TensorWrap::wrap(Napi::Env env, torch::Tensor tensor) {
   // Handing the tensor over through a slot instead of an External saves a JS allocation per result.
   pendingTensor = &tensor;
-  Napi::Object object = constructor.New({});
+  Napi::Object object = instanceData(env).tensorClass.New({});
   pendingTensor = nullptr;
   return object;
 }
 
 namespace {
 bool isNativeTensor(const Napi::Value& value) {
-  return value.IsObject() && value.As<Napi::Object>().InstanceOf(constructor.Value());
+  return value.IsObject() && value.As<Napi::Object>().InstanceOf(instanceData(value.Env()).tensorClass.Value());
 }
 
 // The wrap behind a NativeTensor, or nullptr once dispose() has unwrapped it.
