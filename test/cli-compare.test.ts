@@ -236,7 +236,7 @@ describe('hyper-cleaning run configs', () => {
       { name: 'corruption above 1', config: hyperCleaning({ corruption: 1.5 }), message: /^problem\.corruption: .*got 1\.5$/ },
       { name: 'unknown field', config: hyperCleaning({ x0: [1] }), message: /^problem\.x0: unknown field \(allowed: name, dataset, root, model, hidden, / },
       { name: 'split larger than the data', config: hyperCleaning({ trainSize: 500 }), message: /^problem: trainSize \+ validationSize = 510/ },
-      { name: 'metricsEvery 0', config: { ...hyperCleaning(), metricsEvery: 0 }, message: /^metricsEvery: must be an integer >= 1; got 0$/ },
+      { name: 'metricsEvery 0', config: { ...hyperCleaning(), metricsEvery: 0 }, message: /^metricsEvery: must be an integer in \[1, 1000000\]; got 0$/ },
       { name: 'priorAnchor without lr', config: { ...hyperCleaning(), priorAnchor: { pretrainSteps: 3 } }, message: /^priorAnchor\.lr: required field is missing$/ },
       { name: 'priorAnchor lr 0', config: { ...hyperCleaning(), priorAnchor: { pretrainSteps: 3, lr: 0 } }, message: /^priorAnchor\.lr: must be a number > 0; got 0$/ },
     ];

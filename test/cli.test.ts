@@ -399,7 +399,7 @@ describe('validate, info and arguments', () => {
     { name: 'unknown top-level field', config: { ...base, iteration: 3 }, message: /^iteration: unknown field \(allowed: \$schema, problem, solver, iterations, seed, dtype, device, checkpointEvery, metricsEvery, priorAnchor\)$/ },
     { name: 'unknown solver field', config: withSolver({ hypergradeint: {} }), message: /^solver\.hypergradeint: unknown field \(allowed: type, dynamics, hypergradient, upper, / },
     { name: 'lr <= 0', config: withSolver({ dynamics: { type: 'gd', lr: -1 } }), message: /^solver\.dynamics\.lr: must be a number > 0; got -1$/ },
-    { name: 'steps not an integer', config: withSolver({ dynamics: { type: 'gd', steps: 2.5 } }), message: /^solver\.dynamics\.steps: must be an integer >= 1; got 2\.5$/ },
+    { name: 'steps not an integer', config: withSolver({ dynamics: { type: 'gd', steps: 2.5 } }), message: /^solver\.dynamics\.steps: must be an integer in \[1, 100000\]; got 2\.5$/ },
     { name: 'unknown dynamics', config: withSolver({ dynamics: { type: 'newton' } }), message: /^solver\.dynamics\.type: must be one of gd, bda, nesterov, accelerated; got "newton"$/ },
     { name: 'unknown upper option', config: withSolver({ upper: { optimizer: 'adam', beta3: 0.5 } }), message: /^solver\.upper\.beta3: unknown field \(allowed: optimizer, lr, beta1, beta2, eps\)$/ },
     { name: 'truncation of an unknown kind', config: withSolver({ truncation: 'optimistic' }),
@@ -410,13 +410,13 @@ describe('validate, info and arguments', () => {
       message: /^solver: prior regularizes the auxiliary variable z, so it needs initAuxiliary$/ },
     { name: 'initAuxiliary true', config: withSolver({ initAuxiliary: true }), message: /^solver\.initAuxiliary: must be false or an object; got true$/ },
     { name: 'bamm out of range', config: { ...base, solver: { type: 'bamm', mu0: 1 } }, message: /^solver\.mu0: must be a number in \(0, 1\); got 1$/ },
-    { name: 'iterations 0', config: { ...base, iterations: 0 }, message: /^iterations: must be an integer >= 1; got 0$/ },
+    { name: 'iterations 0', config: { ...base, iterations: 0 }, message: /^iterations: must be an integer in \[1, 1000000\]; got 0$/ },
     { name: 'wrong dtype', config: { ...base, dtype: 'float16' }, message: /^dtype: must be one of "float32", "float64"; got "float16"$/ },
     { name: 'bad device string', config: { ...base, device: 'gpu:0' }, message: /^device: must be "cpu", "cuda" or "cuda:N"; got "gpu:0"$/ },
     { name: 'x0 of the wrong length', config: { ...base, problem: { name: 'toy/nonconvex', x0: [1, 2] } }, message: /^problem\.x0: expected 1 elements, got 2$/ },
     { name: 'y0 with one variable too few', config: { ...base, problem: { name: 'toy/convex', n: 2, y0: [[1, 1]] } }, message: /^problem\.y0: expected 2 tensors, got 1$/ },
     { name: 'a for a problem without a', config: { ...base, problem: { name: 'toy/convex', a: 1 } }, message: /^problem\.a: unknown field \(allowed: name, n, x0, y0\)$/ },
-    { name: 'checkpointEvery 0', config: { ...base, checkpointEvery: 0 }, message: /^checkpointEvery: must be an integer >= 1; got 0$/ },
+    { name: 'checkpointEvery 0', config: { ...base, checkpointEvery: 0 }, message: /^checkpointEvery: must be an integer in \[1, 1000000\]; got 0$/ },
   ];
 
   test(`${malformed.length} malformed configs: exit code 2, one line naming the JSON path`, async () => {
@@ -432,7 +432,7 @@ describe('validate, info and arguments', () => {
     const out = path.join(workDir, 'out', 'refused');
     const { code, stderr } = await cli(['run', writeConfig('refused', { ...base, iterations: 0 }), '--out', out]);
     expect(code).toBe(2);
-    expect(stderr).toBe('iterations: must be an integer >= 1; got 0\n');
+    expect(stderr).toBe('iterations: must be an integer in [1, 1000000]; got 0\n');
     expect(fs.existsSync(out)).toBe(false);
   });
 

@@ -21,8 +21,8 @@ const nonconvex = (overrides: Partial<ProblemDefinition> = {}) => defineProblem(
 describe('option validation names the field and the allowed range', () => {
   test('factories', () => {
     expectCode(() => gd({ lr: -1 }), 'INVALID_ARGUMENT', /dynamics\(gd\)\.lr: must be a number > 0; got -1/);
-    expectCode(() => gd({ steps: 2.5 }), 'INVALID_ARGUMENT', /steps: must be an integer >= 1; got 2.5/);
-    expectCode(() => truncated({ steps: 0 }), 'INVALID_ARGUMENT', /steps: must be an integer >= 1/);
+    expectCode(() => gd({ steps: 2.5 }), 'INVALID_ARGUMENT', /steps: must be an integer in \[1, 100000\]; got 2.5/);
+    expectCode(() => truncated({ steps: 0 }), 'INVALID_ARGUMENT', /steps: must be an integer in \[1, 100000\]/);
     expectCode(() => cg({ tolerance: -1 }), 'INVALID_ARGUMENT', /tolerance: must be a number >= 0/);
     expectCode(() => sgd({ lr: 0 }), 'INVALID_ARGUMENT', /optimizer\(sgd\)\.lr: must be a number > 0; got 0/);
     expectCode(() => gd({ lr: 0.1, rate: 1 } as never), 'INVALID_ARGUMENT', /dynamics\(gd\)\.rate: unknown field \(allowed: type, steps, lr\)/);
