@@ -366,7 +366,7 @@ export interface TrajectorySolverConfig {
   lowerStart: 'fixed' | 'warm';
 }
 
-/** sl-BAMM, the single-loop solver of section 6 (defaults: the authors' code). */
+/** sl-BAMM, the single-loop solver of docs/algorithms.md §7 (defaults: the authors' code). */
 export interface BammConfig {
   type: 'bamm';
   /** mu_0, in (0, 1). @default 0.9 */

@@ -1,4 +1,4 @@
-// Joins, selection and neural-network ops over Tensors (the objectives of ALGORITHMS.md need them).
+// Joins, selection and neural-network ops over Tensors (the objectives of learning tasks need them).
 import * as check from './arguments';
 import { native } from './binding';
 import { Tensor, tensorHandle as h, tensorHandles } from './tensor';

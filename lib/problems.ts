@@ -1,4 +1,4 @@
-// The reference problems of ALGORITHMS.md section 7, built into the core, with their optima.
+// The reference problems of docs/algorithms.md §8, built into the core, with their optima.
 import type { NativeToyName, NativeToyOptions } from '../binding';
 import { native } from './binding';
 import { BilevelError } from './errors';
@@ -69,7 +69,7 @@ function singleton(options: ToyOptions = {}): Problem {
   });
 }
 
-/** The optimum of Eq. 20 (ALGORITHMS.md section 7). */
+/** The optimum of Eq. 20 (docs/algorithms.md §8.3). */
 export function nonconvexOptimum(n: number, a: number, c: number): Optimum {
   // C: the minimizer -pi/2 + 2 k pi of sin closest to 2a.
   const k = Math.round((2 * a + Math.PI / 2) / (2 * Math.PI));

@@ -137,7 +137,7 @@ export class Solver {
     return new SolverBuilder();
   }
 
-  /** sl-BAMM, the single-loop solver of section 6 (defaults: the authors' code). */
+  /** sl-BAMM, the single-loop solver of docs/algorithms.md §7 (defaults: the authors' code). */
   static bamm(options: Partial<Omit<BammConfig, 'type'>> = {}): Solver {
     return new Solver(validate(BammSchema, { ...check.object(options, 'bamm.options'), type: 'bamm' }, 'bamm'));
   }

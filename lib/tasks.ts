@@ -144,7 +144,7 @@ export function datasetRoot(dataset: HyperCleaningDataset, root?: string): strin
 }
 
 /**
- * Data hyper-cleaning (ALGORITHMS.md section 8): x = one logit per training sample, y = the
+ * Data hyper-cleaning (docs/algorithms.md §9): x = one logit per training sample, y = the
  * classifier; f = mean of sigmoid(x_i) CE_i over the training split, F = mean CE on validation.
  * metrics(): testAccuracy, precision, recall and f1 of clean-sample detection (x_i >= 0), validationLoss.
  */

@@ -26,7 +26,7 @@ tarball="$work/$(cd "$repo" && npm pack --silent --pack-destination "$work" | ta
 
 contents=$(tar -tzf "$tarball")
 for shipped in LICENSE README.md CMakeLists.txt binding.d.ts dist/index.js dist/index.d.ts dist/cli.js \
-  docs/config.md schema/bilevel-run.schema.json examples/configs/nonconvex-rhg.json \
+  docs/config.md docs/algorithms.md schema/bilevel-run.schema.json examples/configs/nonconvex-rhg.json \
   scripts/install-libtorch.sh scripts/apt-install.sh scripts/prune-installed-build.js; do
   grep -qxF "package/$shipped" <<<"$contents" || fail "the tarball lacks $shipped"
 done

@@ -1,4 +1,4 @@
-// LL maps T (ALGORITHMS.md section 3) against hand-unrolled recurrences in plain numbers:
+// LL maps T (docs/algorithms.md §3) against hand-unrolled recurrences in plain numbers:
 // gd, bda, nesterov (FISTA form) and accelerated (Ghadimi-Lan), with and without Proj_Y, and the
 // hypergradients through them against central differences of the hand-unrolled phi_K.
 import {
@@ -51,7 +51,7 @@ function makeProblem(ySet?: Box | (Box | undefined)[], y0: Vec = Y0): Problem {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Hand-unrolled maps (ALGORITHMS.md section 3); each returns the trajectory y_0..y_K.
+// Hand-unrolled maps (docs/algorithms.md §3); each returns the trajectory y_0..y_K.
 type Projection = (y: Vec) => Vec;
 const identity: Projection = (y) => y;
 

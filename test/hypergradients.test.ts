@@ -1,4 +1,4 @@
-// Hypergradients (ALGORITHMS.md sections 4 and 5) against closed forms, finite differences of
+// Hypergradients (docs/algorithms.md §4 and §5) against closed forms, finite differences of
 // hand-unrolled trajectories, and each other. Every hypergradient g of one UL iteration is read
 // exactly as x_0 - x_1 (and z_0 - z_1) with sgd({lr: 1}) on an unconstrained problem.
 import {
@@ -804,8 +804,8 @@ describe('IA: the set Z and the prior', () => {
 });
 
 // =============================================================================================
-// 9. Graphs only where needed (section 3), forward mode's memory independent of K (section 5),
-//    PTT with recompute in O(Kbar) memory (section 4): peakBytes at K = 10 and K = 100.
+// 9. Graphs only where needed (docs/algorithms.md §3.5), forward mode's memory independent of K
+//    (§5.3), PTT with recompute in O(Kbar) memory (§4.4): peakBytes at K = 10 and K = 100.
 describe('memory: peakBytes against K', () => {
   const n = 4000;
   const w = vec(Array.from({ length: n }, (_, i) => Math.sin(i)));

@@ -1,4 +1,4 @@
-// The papers' claims on the built-in reference problems (ALGORITHMS.md section 7), with the
+// The papers' claims on the built-in reference problems (docs/algorithms.md §8), with the
 // settings written here. Each compares against the problem's known optimum.
 import {
   Solver, adam, bda, gd, nesterov, problems, reverse, sgd, zeros, type Problem, type RunResult,

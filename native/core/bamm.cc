@@ -1,4 +1,4 @@
-// sl-BAMM (ALGORITHMS.md section 6): one LL step, one line-search step on v, one UL step.
+// sl-BAMM (docs/algorithms.md §7): one LL step, one line-search step on v, one UL step.
 #include <cmath>
 
 #include "core/error.h"

@@ -1,4 +1,4 @@
-// LL maps T of ALGORITHMS.md section 3. A state holds `blocks()` copies of the LL
+// LL maps T of docs/algorithms.md §3. A state holds `blocks()` copies of the LL
 // variables (y; nesterov adds u; accelerated adds u and v); y is always the first block.
 #pragma once
 #include <algorithm>

@@ -1,4 +1,4 @@
-// Data hyper-cleaning (ALGORITHMS.md section 8): x holds one logit per training sample, the LL
+// Data hyper-cleaning (docs/algorithms.md §9): x holds one logit per training sample, the LL
 // model y is trained on the sigmoid(x)-weighted training loss, F is the validation loss.
 #pragma once
 #include <memory>

@@ -1,4 +1,4 @@
-// Hypergradients of ALGORITHMS.md section 5 (with PTT of section 4 for the trajectory methods).
+// Hypergradients of docs/algorithms.md §5 (with PTT of §4.3-4.4 for the trajectory methods).
 #pragma once
 #include <limits>
 #include <memory>

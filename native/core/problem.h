@@ -67,7 +67,7 @@ class Problem {
   Variables lower_;
 };
 
-// Options shared by the built-in reference problems of ALGORITHMS.md section 7.
+// Options shared by the built-in reference problems of docs/algorithms.md §8.
 struct ToyOptions {
   std::string name;  // "convex", "singleton", "nonconvex", "bammConvex"
   int64_t n = 0;     // 0: the problem's default dimension

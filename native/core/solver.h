@@ -89,7 +89,7 @@ void checkOptions(const TrajectorySolverOptions& options);
 
 std::unique_ptr<Solver> makeTrajectorySolver(std::shared_ptr<Problem> problem, const TrajectorySolverOptions& options);
 
-// sl-BAMM (ALGORITHMS.md section 6); unset mu / lr follow the decaying schedules.
+// sl-BAMM (docs/algorithms.md §7); unset mu / lr follow the decaying schedules.
 struct BammOptions {
   double mu0 = 0.9;
   double p = 10;

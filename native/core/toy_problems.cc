@@ -1,4 +1,4 @@
-// The reference problems of ALGORITHMS.md section 7, with closed-form LL gradients.
+// The reference problems of docs/algorithms.md §8, with closed-form LL gradients.
 #include "core/error.h"
 #include "core/problem.h"
 
