@@ -1,8 +1,11 @@
 // The solver facade: validation messages, refused combinations, bad problems, NaN mid-run,
 // records, abort and the event loop.
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import {
-  BilevelError, Solver, bda, cg, defineProblem, finiteDifference, firstOrder, gd, nesterov, neumann, problems,
-  reverse, sgd, tensor, truncated, zeros, type ProblemDefinition,
+  BilevelError, Solver, adam, bda, cg, defineProblem, finiteDifference, firstOrder, gd, momentum, nesterov, neumann,
+  problems, reverse, sgd, tensor, truncated, zeros, type ProblemDefinition,
 } from '../lib';
 import { expectCode } from './helpers';
 
@@ -110,6 +113,28 @@ describe('bad problems', () => {
     expect((caught as BilevelError).code).toBe('NON_FINITE');
     expect((caught as Error).message).toMatch(/iteration 2: F\(x, y_K\) = nan is not finite/);
     expect(run.values().x[0].toArray()[0]).toBe(before);
+  });
+
+  test.each(['sgd', 'momentum', 'adam'] as const)('a refused update leaves the whole state as it was, optimizer included (%s)', (kind) => {
+    // An update that overflows to inf: refused as "the updated x" after the optimizer computed it.
+    const problem = defineProblem({
+      x: f64([1]),
+      y: f64([0]),
+      upper: ([x], [y]) => x.mul(1e300).sum().add(y.pow(2).sum()),
+      lower: ([x], [y]) => y.sub(x).pow(2).sum(),
+    });
+    const upper = { sgd, momentum, adam }[kind]({ lr: kind === 'adam' ? 1e308 : 1e10 });
+    const solver = Solver.builder().dynamics(gd({ lr: 0.1, steps: 2 })).hypergradient(firstOrder()).upper(upper).build();
+    using run = solver.start(problem);
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bilevel-refused-'));
+    try {
+      run.save(path.join(dir, 'before.ckpt'));
+      expectCode(() => run.step(), 'NON_FINITE', /the updated x/);
+      run.save(path.join(dir, 'after.ckpt'));
+      expect(fs.readFileSync(path.join(dir, 'after.ckpt')).equals(fs.readFileSync(path.join(dir, 'before.ckpt')))).toBe(true);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   test('a disposed run refuses to step', () => {

@@ -31,10 +31,13 @@ Optimizer::Optimizer(OptimizerOptions options) : options_(options) {
 
 TensorList Optimizer::step(const TensorList& params, const TensorList& grads, const std::vector<Box>& sets) {
   torch::NoGradGuard noGrad;
-  ++steps_;
-  if (first_.empty()) {
-    first_ = zerosLike(grads);
-    second_ = zerosLike(grads);
+  // Element updates below make new tensors, so the committed state's are never changed.
+  State& s = pending_;
+  s = state_;
+  ++s.steps;
+  if (s.first.empty()) {
+    s.first = zerosLike(grads);
+    s.second = zerosLike(grads);
   }
   TensorList next;
   next.reserve(params.size());
@@ -46,15 +49,15 @@ TensorList Optimizer::step(const TensorList& params, const TensorList& grads, co
         next.push_back(p - options_.lr * g);
         break;
       case OptimizerOptions::Kind::Momentum:
-        first_[i] = options_.momentum * first_[i] + g;
-        next.push_back(p - options_.lr * first_[i]);
+        s.first[i] = options_.momentum * s.first[i] + g;
+        next.push_back(p - options_.lr * s.first[i]);
         break;
       case OptimizerOptions::Kind::Adam: {
-        first_[i] = options_.beta1 * first_[i] + (1 - options_.beta1) * g;
-        second_[i] = options_.beta2 * second_[i] + (1 - options_.beta2) * g * g;
-        const double c1 = 1 - std::pow(options_.beta1, static_cast<double>(steps_));
-        const double c2 = 1 - std::pow(options_.beta2, static_cast<double>(steps_));
-        next.push_back(p - options_.lr * (first_[i] / c1) / ((second_[i] / c2).sqrt() + options_.eps));
+        s.first[i] = options_.beta1 * s.first[i] + (1 - options_.beta1) * g;
+        s.second[i] = options_.beta2 * s.second[i] + (1 - options_.beta2) * g * g;
+        const double c1 = 1 - std::pow(options_.beta1, static_cast<double>(s.steps));
+        const double c2 = 1 - std::pow(options_.beta2, static_cast<double>(s.steps));
+        next.push_back(p - options_.lr * (s.first[i] / c1) / ((s.second[i] / c2).sqrt() + options_.eps));
         break;
       }
     }
@@ -64,9 +67,9 @@ TensorList Optimizer::step(const TensorList& params, const TensorList& grads, co
 
 void Optimizer::save(StateWriter& writer, const std::string& prefix) const {
   writer.integer(prefix + ".kind", static_cast<int64_t>(options_.kind));
-  writer.tensors(prefix + ".first", first_);
-  writer.tensors(prefix + ".second", second_);
-  writer.integer(prefix + ".steps", steps_);
+  writer.tensors(prefix + ".first", state_.first);
+  writer.tensors(prefix + ".second", state_.second);
+  writer.integer(prefix + ".steps", state_.steps);
 }
 
 Commit Optimizer::load(StateReader& reader, const std::string& prefix, const TensorList& params) {
@@ -85,9 +88,8 @@ Commit Optimizer::load(StateReader& reader, const std::string& prefix, const Ten
                                         std::to_string(steps) + " steps");
   }
   return [this, first, second, steps] {
-    first_ = first;
-    second_ = second;
-    steps_ = steps;
+    state_ = State{first, second, steps};
+    pending_ = state_;
   };
 }
 

@@ -18,17 +18,24 @@ struct OptimizerOptions {
 class Optimizer {
  public:
   explicit Optimizer(OptimizerOptions options);
-  // The updated, projected values of params (history-free); params are not modified.
+  // The updated, projected values of params (history-free); params are not modified. The
+  // optimizer's own state (moments, step count) advances only at commit(), so an update the
+  // solver refuses afterwards (NON_FINITE) leaves it as it was.
   TensorList step(const TensorList& params, const TensorList& grads, const std::vector<Box>& sets);
+  void commit() { state_ = pending_; }
   // Moments and step count, so a resumed run continues exactly.
   void save(StateWriter& writer, const std::string& prefix) const;
   Commit load(StateReader& reader, const std::string& prefix, const TensorList& params);
 
  private:
+  struct State {
+    TensorList first;   // momentum buffer / Adam's first moment
+    TensorList second;  // Adam's second moment
+    int64_t steps = 0;
+  };
   OptimizerOptions options_;
-  TensorList first_;   // momentum buffer / Adam's first moment
-  TensorList second_;  // Adam's second moment
-  int64_t steps_ = 0;
+  State state_;    // after the last committed step
+  State pending_;  // after the last step, until committed
 };
 
 }  // namespace bilevel::core

@@ -95,6 +95,8 @@ class TrajectorySolver : public Solver {
     TensorList nextZ = ia ? auxiliaryOptimizer_->step(z_, out.z, zSets_) : TensorList{};
     requireFinite(nextX, iteration_, "the updated x");
     requireFinite(nextZ, iteration_, "the updated z");
+    upperOptimizer_.commit();
+    if (ia) auxiliaryOptimizer_->commit();
     x_ = std::move(nextX);
     z_ = std::move(nextZ);
     y_ = detached(out.yLast);
