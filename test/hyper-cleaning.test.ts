@@ -222,6 +222,22 @@ describe('mini-batches', () => {
     expect(lowerValues(0, 5)).toEqual(lowerValues(0, 6)); // the full batch draws nothing
     expectCode(() => small(root, { batchSize: -1 }), 'INVALID_ARGUMENT', /^hyperCleaning\.batchSize: must be an integer in \[0, 1000000\]; got -1$/);
   });
+
+  test('PTT with recompute re-unrolls on the same mini-batches: identical to plain PTT, bit for bit', () => {
+    const root = freshDir();
+    writeIdxDataset(root, false);
+    const outcome = (recompute: boolean) => {
+      manualSeed(11);
+      const solver = Solver.builder().dynamics(gd({ lr: 0.5, steps: 6 })).initAuxiliary({ optimizer: sgd({ lr: 0.1 }) })
+        .pessimisticTruncation({ recompute }).upper(adam({ lr: 0.1 })).build();
+      using run = solver.start(small(root, { batchSize: 4 }));
+      const records = Array.from({ length: 4 }, () => run.step()).map(({ upper, lower, steps, gradientNormX, gradientNormZ }) =>
+        ({ upper, lower, steps, gradientNormX, gradientNormZ }));
+      const { x, y, z } = run.values();
+      return { records, values: [...x, ...y, ...z].map(values) };
+    };
+    expect(outcome(true)).toEqual(outcome(false));
+  });
 });
 
 describe('the fused kernels of the linear model (f, F and grad_y f)', () => {

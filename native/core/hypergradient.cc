@@ -1,5 +1,7 @@
 #include "core/hypergradient.h"
 
+#include <ATen/CPUGeneratorImpl.h>
+
 #include <cmath>
 #include <limits>
 
@@ -46,6 +48,25 @@ class PessimisticChoice {
  private:
   int64_t first_;
   std::vector<torch::Tensor> values_;
+};
+
+// The global CPU generator's state (the one objectives draw mini-batches from), so that a second
+// unroll of the same UL iteration draws the same batches as the first.
+class GeneratorState {
+ public:
+  GeneratorState() {
+    at::Generator generator = at::detail::getDefaultCPUGenerator();
+    std::lock_guard<std::mutex> lock(generator.mutex());
+    state_ = generator.get_state();
+  }
+  void restore() const {
+    at::Generator generator = at::detail::getDefaultCPUGenerator();
+    std::lock_guard<std::mutex> lock(generator.mutex());
+    generator.set_state(state_);
+  }
+
+ private:
+  torch::Tensor state_;
 };
 
 // The same choice made step by step, for the variants that must hold on to the chosen iterate
@@ -107,11 +128,17 @@ class ReverseHypergradient : public Hypergradient {
     TensorList target;
     if (in.truncation == Truncation::PessimisticRecompute) {
       PessimisticChoice choice(in.dynamics.firstDistinctStep());
+      const GeneratorState beforeUnroll;
       const State last = unroll(in.problem, in.dynamics, in.x, start, 0, K, false,
                                 [&](int64_t, const State& s) { choice.add(in.problem, in.x, in.dynamics.lowerOf(s, n)); });
+      const GeneratorState afterUnroll;
       out.yLast = in.dynamics.lowerOf(last, n);
       choice.decide(out);
+      // The re-unroll follows the trajectory Kbar was chosen on (the same mini-batches), and the
+      // run continues from where the first unroll left the generator, as plain PTT does.
+      beforeUnroll.restore();
       target = in.dynamics.lowerOf(unroll(in.problem, in.dynamics, in.x, start, 0, out.kbar, true), n);
+      afterUnroll.restore();
     } else if (in.truncation == Truncation::Pessimistic) {
       RunningChoice choice(in.dynamics.firstDistinctStep());
       const State last = unroll(in.problem, in.dynamics, in.x, start, 0, K, true, [&](int64_t k, const State& s) {
