@@ -204,3 +204,23 @@ export declare function createProblem(definition: NativeProblemDefinition): Nati
 export declare function createHyperCleaningProblem(options: NativeHyperCleaningOptions): NativeProblem;
 export declare function createSolver(config: NativeSolverConfig, problem: NativeProblem): NativeSolver;
 export declare function checkSolverConfig(config: NativeSolverConfig): void;
+
+/** One numeric option as the C++ side declares it (native/core/option_fields.h). */
+export interface NativeOptionField {
+  integer: boolean;
+  default?: number;
+  minimum?: number;
+  exclusiveMinimum?: number;
+  maximum?: number;
+  exclusiveMaximum?: number;
+}
+export type NativeOptionFields = Record<string, NativeOptionField>;
+/** The declarations the native config reader walks, per solver piece and member. */
+export interface NativeOptionDeclarations {
+  dynamics: Record<string, NativeOptionFields>;
+  hypergradient: Record<string, NativeOptionFields>;
+  optimizer: Record<string, NativeOptionFields>;
+  prior: NativeOptionFields;
+  bamm: NativeOptionFields;
+}
+export declare function describeOptions(): NativeOptionDeclarations;

@@ -1,5 +1,9 @@
 #include "binding/solver_config.h"
 
+#include <algorithm>
+#include <cmath>
+#include <type_traits>
+
 #include "binding/errors.h"
 #include "binding/tensor_wrap.h"
 
@@ -20,6 +24,17 @@ class Fields {
   }
   Napi::Value get(const char* key) const { return object_.Get(key); }
   std::string path(const char* key) const { return path_ + "." + key; }
+  // Refuses a key that is not in known, naming what owner takes.
+  void refuseUnknown(const std::vector<std::string>& known, const std::string& owner) const {
+    const Napi::Array names = object_.GetPropertyNames();
+    for (uint32_t i = 0; i < names.Length(); ++i) {
+      const std::string key = names.Get(i).ToString().Utf8Value();
+      if (std::find(known.begin(), known.end(), key) != known.end() || !has(key.c_str())) continue;
+      std::string takes;
+      for (const auto& name : known) takes += (takes.empty() ? "" : ", ") + name;
+      throw CodedError("INVALID_ARGUMENT", path(key.c_str()) + ": unknown field (" + owner + " takes " + takes + ")");
+    }
+  }
 
   double number(const char* key, double fallback) const {
     if (!has(key)) return fallback;
@@ -27,19 +42,11 @@ class Fields {
     if (!v.IsNumber()) throw CodedError("INVALID_ARGUMENT", path(key) + " must be a number");
     return v.As<Napi::Number>().DoubleValue();
   }
-  int64_t integer(const char* key, int64_t fallback) const {
-    const double d = number(key, static_cast<double>(fallback));
-    if (d != static_cast<double>(static_cast<int64_t>(d))) throw CodedError("INVALID_ARGUMENT", path(key) + " must be an integer");
-    return static_cast<int64_t>(d);
-  }
   std::string string(const char* key, const std::string& fallback) const {
     if (!has(key)) return fallback;
     const Napi::Value v = get(key);
     if (!v.IsString()) throw CodedError("INVALID_ARGUMENT", path(key) + " must be a string");
     return v.As<Napi::String>().Utf8Value();
-  }
-  std::optional<double> optionalNumber(const char* key) const {
-    return has(key) ? std::optional<double>(number(key, 0)) : std::nullopt;
   }
   // An object field, or nullopt when absent or false.
   std::optional<Fields> object(const char* key) const {
@@ -64,45 +71,74 @@ Enum choose(const Fields& f, const char* key, const std::string& fallback,
   throw CodedError("INVALID_ARGUMENT", f.path(key) + " must be one of " + allowed + "; got '" + value + "'");
 }
 
-core::DynamicsOptions parseDynamics(const Fields& f) {
-  using K = core::DynamicsOptions::Kind;
-  core::DynamicsOptions o;
-  o.kind = choose<K>(f, "type", "gd", {{"gd", K::Gd}, {"bda", K::Bda}, {"nesterov", K::Nesterov}, {"accelerated", K::Accelerated}});
-  o.steps = f.integer("steps", o.steps);
-  o.lr = f.number("lr", o.lr);
-  o.upperLr = f.number("upperLr", o.upperLr);
-  o.mu = f.number("mu", o.mu);
-  o.beta = f.number("beta", o.beta);
-  o.lipschitz = f.number("lipschitz", o.lipschitz);
-  return o;
+// The member of an axis that f[key] names (fallback when absent).
+template <typename Options>
+const core::OptionMember<Options>& chooseMember(const Fields& f, const char* key, const char* fallback,
+                                                const core::OptionMembers<Options>& members) {
+  const std::string value = f.string(key, fallback);
+  std::string allowed;
+  for (const auto& member : members) {
+    if (value == member.name) return member;
+    allowed += (allowed.empty() ? "" : ", ") + std::string(member.name);
+  }
+  throw CodedError("INVALID_ARGUMENT", f.path(key) + " must be one of " + allowed + "; got '" + value + "'");
 }
 
-core::HypergradientOptions parseHypergradient(const Fields& f) {
-  using K = core::HypergradientOptions::Kind;
-  core::HypergradientOptions o;
-  o.kind = choose<K>(f, "type", "reverse",
-                     {{"reverse", K::Reverse}, {"truncated", K::Truncated}, {"forward", K::Forward},
-                      {"cg", K::ConjugateGradient}, {"neumann", K::Neumann},
-                      {"finiteDifference", K::FiniteDifference}, {"firstOrder", K::FirstOrder}});
-  o.truncate = f.integer("steps", o.truncate);
-  o.iterations = f.integer("iterations", o.iterations);
-  o.tolerance = f.number("tolerance", o.tolerance);
-  o.damping = f.number("damping", o.damping);
-  o.alpha = f.number("alpha", o.alpha);
-  o.terms = f.integer("terms", o.terms);
-  o.radius = f.number("radius", o.radius);
-  return o;
+std::string describeRange(const core::Range& r, bool integer) {
+  const auto number = [](double v) { return std::isinf(v) ? std::string(v > 0 ? "inf" : "-inf") : c10::str(v); };
+  const std::string kind = integer ? "an integer" : "a number";
+  if (!std::isinf(r.min) && !std::isinf(r.max)) {
+    return kind + " in " + (r.minOpen ? "(" : "[") + number(r.min) + ", " + number(r.max) + (r.maxOpen ? ")" : "]");
+  }
+  if (!std::isinf(r.min)) return kind + (r.minOpen ? " > " : " >= ") + number(r.min);
+  if (!std::isinf(r.max)) return kind + (r.maxOpen ? " < " : " <= ") + number(r.max);
+  return kind;
 }
 
-core::OptimizerOptions parseOptimizer(const Fields& f) {
-  using K = core::OptimizerOptions::Kind;
-  core::OptimizerOptions o;
-  o.kind = choose<K>(f, "optimizer", "sgd", {{"sgd", K::Sgd}, {"momentum", K::Momentum}, {"adam", K::Adam}});
-  o.lr = f.number("lr", o.lr);
-  o.momentum = f.number("momentum", o.momentum);
-  o.beta1 = f.number("beta1", o.beta1);
-  o.beta2 = f.number("beta2", o.beta2);
-  o.eps = f.number("eps", o.eps);
+// One declared field's value: given (checked against its range) or its default.
+template <typename Options>
+std::optional<double> declaredValue(const Fields& f, const core::OptionField<Options>& field, bool integer) {
+  if (!f.has(field.name)) return field.defaultValue;
+  const double value = f.number(field.name, 0);
+  if (!field.range.contains(value) || (integer && value != std::floor(value))) {
+    throw CodedError("INVALID_ARGUMENT", f.path(field.name) + " must be " + describeRange(field.range, integer) + "; got " +
+                                             c10::str(value));
+  }
+  return value;
+}
+
+// Reads the declared fields into out; keys neither declared nor among `others` are refused.
+template <typename Options>
+void readDeclared(const Fields& f, const core::OptionFields<Options>& declared, Options& out, const std::string& owner,
+                  const std::vector<const char*>& others) {
+  std::vector<std::string> known(others.begin(), others.end());
+  for (const auto& field : declared) known.emplace_back(field.name);
+  f.refuseUnknown(known, owner);
+  for (const auto& field : declared) {
+    std::visit(
+        [&](auto member) {
+          using Value = std::decay_t<decltype(out.*member)>;
+          const std::optional<double> value = declaredValue(f, field, std::is_same_v<Value, int64_t>);
+          if constexpr (std::is_same_v<Value, std::optional<double>>) {
+            out.*member = value;
+          } else {
+            if (!value) throw CodedError("INVALID_ARGUMENT", f.path(field.name) + " is required by " + owner);
+            out.*member = static_cast<Value>(*value);
+          }
+        },
+        field.member);
+  }
+}
+
+// The member f[key] names, with its declared fields read.
+template <typename Options>
+Options parseMember(const Fields& f, const char* key, const char* fallback, const core::OptionMembers<Options>& members,
+                    std::vector<const char*> others = {}) {
+  const auto& member = chooseMember(f, key, fallback, members);
+  Options o;
+  o.kind = member.kind;
+  others.push_back(key);
+  readDeclared(f, member.fields, o, member.name, others);
   return o;
 }
 
@@ -114,6 +150,7 @@ core::Truncation parseTruncation(const Fields& f) {
   const Napi::Value v = f.get("truncation");
   if (v.IsObject()) {
     const Fields t(v, f.path("truncation"));
+    t.refuseUnknown({"type", "recompute"}, "truncation");
     choose<bool>(t, "type", "pessimistic", {{"pessimistic", true}});
     const bool recompute = t.has("recompute") && t.get("recompute").ToBoolean().Value();
     return recompute ? core::Truncation::PessimisticRecompute : core::Truncation::Pessimistic;
@@ -124,16 +161,21 @@ core::Truncation parseTruncation(const Fields& f) {
 
 core::TrajectorySolverOptions parseTrajectory(const Fields& f) {
   core::TrajectorySolverOptions o;
-  if (auto d = f.object("dynamics")) o.dynamics = parseDynamics(*d);
-  if (auto h = f.object("hypergradient")) o.hypergradient = parseHypergradient(*h);
-  if (auto u = f.object("upper")) o.upper = parseOptimizer(*u);
+  f.refuseUnknown({"type", "dynamics", "hypergradient", "upper", "initAuxiliary", "prior", "truncation", "lowerStart"}, "solver");
+  if (auto d = f.object("dynamics")) o.dynamics = parseMember(*d, "type", "gd", core::dynamicsMembers());
+  if (auto h = f.object("hypergradient")) o.hypergradient = parseMember(*h, "type", "reverse", core::hypergradientMembers());
+  if (auto u = f.object("upper")) o.upper = parseMember(*u, "optimizer", "sgd", core::optimizerMembers());
   if (auto ia = f.object("initAuxiliary")) {
-    core::InitAuxiliaryOptions aux{parseOptimizer(*ia), {}, optionalTensors(*ia, "initial")};
+    core::InitAuxiliaryOptions aux{parseMember(*ia, "optimizer", "sgd", core::optimizerMembers(), {"set", "initial"}), {},
+                                   optionalTensors(*ia, "initial")};
     if (ia->has("set")) aux.sets.assign(1, parseBox(ia->get("set"), ia->path("set")));
     o.initAuxiliary = aux;
   }
   if (auto p = f.object("prior")) {
-    o.prior = core::PriorOptions{p->number("weight", 1.0), optionalTensors(*p, "anchor"), p->integer("iterations", 0)};
+    core::PriorOptions prior;
+    readDeclared(*p, core::priorFields(), prior, "prior", {"anchor"});
+    prior.anchor = optionalTensors(*p, "anchor");
+    o.prior = prior;
   }
   o.truncation = parseTruncation(f);
   o.lowerStart = choose<core::LowerStart>(f, "lowerStart", "fixed",
@@ -143,12 +185,7 @@ core::TrajectorySolverOptions parseTrajectory(const Fields& f) {
 
 core::BammOptions parseBamm(const Fields& f) {
   core::BammOptions o;
-  o.mu0 = f.number("mu0", o.mu0);
-  o.p = f.number("p", o.p);
-  o.tau = f.number("tau", o.tau);
-  o.beta = f.number("beta", o.beta);
-  o.mu = f.optionalNumber("mu");
-  o.lr = f.optionalNumber("lr");
+  readDeclared(f, core::bammFields(), o, "bamm", {"type"});
   return o;
 }
 
@@ -169,6 +206,41 @@ core::Box parseBox(const Napi::Value& value, const std::string& path) {
     throw CodedError("INVALID_ARGUMENT", path + ": min must not exceed max");
   }
   return box;
+}
+
+namespace {
+
+template <typename Options>
+Napi::Object describeFields(Napi::Env env, const core::OptionFields<Options>& fields) {
+  Napi::Object out = Napi::Object::New(env);
+  for (const auto& field : fields) {
+    Napi::Object d = Napi::Object::New(env);
+    d.Set("integer", std::holds_alternative<int64_t Options::*>(field.member));
+    if (field.defaultValue) d.Set("default", *field.defaultValue);
+    if (!std::isinf(field.range.min)) d.Set(field.range.minOpen ? "exclusiveMinimum" : "minimum", field.range.min);
+    if (!std::isinf(field.range.max)) d.Set(field.range.maxOpen ? "exclusiveMaximum" : "maximum", field.range.max);
+    out.Set(field.name, d);
+  }
+  return out;
+}
+
+template <typename Options>
+Napi::Object describeMembers(Napi::Env env, const core::OptionMembers<Options>& members) {
+  Napi::Object out = Napi::Object::New(env);
+  for (const auto& member : members) out.Set(member.name, describeFields(env, member.fields));
+  return out;
+}
+
+}  // namespace
+
+Napi::Object describeOptions(Napi::Env env) {
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("dynamics", describeMembers(env, core::dynamicsMembers()));
+  out.Set("hypergradient", describeMembers(env, core::hypergradientMembers()));
+  out.Set("optimizer", describeMembers(env, core::optimizerMembers()));
+  out.Set("prior", describeFields(env, core::priorFields()));
+  out.Set("bamm", describeFields(env, core::bammFields()));
+  return out;
 }
 
 SolverOptions parseSolverConfig(const Napi::Value& config) {

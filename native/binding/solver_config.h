@@ -16,4 +16,9 @@ SolverOptions parseSolverConfig(const Napi::Value& config);
 // A box {min?, max?} of numbers or tensors; absent or false: unbounded.
 core::Box parseBox(const Napi::Value& value, const std::string& path);
 
+// The declarations the reader walks (core/option_fields.h), as JS: {dynamics: {gd: {steps:
+// {integer, default, minimum, ...}}}, hypergradient, optimizer, prior, bamm}, for the test that
+// ties them to the TypeScript schemas.
+Napi::Object describeOptions(Napi::Env env);
+
 }  // namespace bilevel::binding

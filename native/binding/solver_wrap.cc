@@ -358,13 +358,16 @@ Napi::Value checkSolverConfig(const Napi::CallbackInfo& info) {
   });
 }
 
-}  // namespace
-
 // process.on('exit') listener of this environment.
 Napi::Value stopRunsOnExit(const Napi::CallbackInfo& info) {
   RunsInFlight::stopAll(static_cast<napi_env>(info.Env()));
   return info.Env().Undefined();
 }
+
+// describeOptions() -> the C++ option declarations (binding/solver_config.h).
+Napi::Value describeOptionsJs(const Napi::CallbackInfo& info) { return describeOptions(info.Env()); }
+
+}  // namespace
 
 void registerSolvers(Napi::Env env, Napi::Object exports) {
   napi_add_env_cleanup_hook(env, RunsInFlight::stopAll, static_cast<napi_env>(env));
@@ -373,6 +376,7 @@ void registerSolvers(Napi::Env env, Napi::Object exports) {
   exports.Set("NativeSolver", SolverWrap::define(env));
   exports.Set("createSolver", Napi::Function::New<createSolver>(env, "createSolver"));
   exports.Set("checkSolverConfig", Napi::Function::New<checkSolverConfig>(env, "checkSolverConfig"));
+  exports.Set("describeOptions", Napi::Function::New<describeOptionsJs>(env, "describeOptions"));
 }
 
 }  // namespace bilevel::binding

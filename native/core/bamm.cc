@@ -78,6 +78,19 @@ class BammSolver : public Solver {
 
 }  // namespace
 
+const OptionFields<BammOptions>& bammFields() {
+  using O = BammOptions;
+  static const OptionFields<O> fields = {
+      {"mu0", &O::mu0, 0.9, {0, 1, true, true}},
+      {"p", &O::p, 10, positive()},
+      {"tau", &O::tau, 1.0 / 40.0, nonNegative()},
+      {"beta", &O::beta, 0.1, positive()},
+      {"mu", &O::mu, std::nullopt, between(0, 1)},
+      {"lr", &O::lr, std::nullopt, positive()},
+  };
+  return fields;
+}
+
 std::unique_ptr<Solver> makeBammSolver(std::shared_ptr<Problem> problem, const BammOptions& options) {
   return std::make_unique<BammSolver>(std::move(problem), options);
 }

@@ -3,6 +3,21 @@
 #include "core/error.h"
 
 namespace bilevel::core {
+
+const OptionMembers<DynamicsOptions>& dynamicsMembers() {
+  using O = DynamicsOptions;
+  const OptionField<O> steps{"steps", &O::steps, 10, between(1, kMaxLowerSteps)};
+  const OptionField<O> lr{"lr", &O::lr, 0.1, positive()};
+  static const OptionMembers<O> members = {
+      {"gd", O::Kind::Gd, {steps, lr}},
+      {"bda", O::Kind::Bda,
+       {steps, lr, {"upperLr", &O::upperLr, 0.1, positive()}, {"mu", &O::mu, 0.5, unitInterval()},
+        {"beta", &O::beta, 1.0, {0, 1, true, false}}}},
+      {"nesterov", O::Kind::Nesterov, {steps, lr}},
+      {"accelerated", O::Kind::Accelerated, {steps, {"lipschitz", &O::lipschitz, 1.0, positive()}}},
+  };
+  return members;
+}
 namespace {
 
 TensorList slice(const State& s, size_t block, size_t n) {

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <functional>
 
+#include "core/option_fields.h"
 #include "core/problem.h"
 
 namespace bilevel::core {
@@ -18,6 +19,9 @@ struct DynamicsOptions {
   double beta = 1.0;       // bda: b_k
   double lipschitz = 1.0;  // accelerated: L_f
 };
+
+// gd, bda, nesterov, accelerated and their fields (core/option_fields.h).
+const OptionMembers<DynamicsOptions>& dynamicsMembers();
 
 using State = TensorList;
 

@@ -13,19 +13,6 @@ namespace {
 
 using Kind = HypergradientOptions::Kind;
 
-const char* methodName(Kind kind) {
-  switch (kind) {
-    case Kind::Reverse: return "reverse";
-    case Kind::Truncated: return "truncated";
-    case Kind::Forward: return "forward";
-    case Kind::ConjugateGradient: return "cg";
-    case Kind::Neumann: return "neumann";
-    case Kind::FiniteDifference: return "finiteDifference";
-    case Kind::FirstOrder: return "firstOrder";
-  }
-  return "?";
-}
-
 // PTT's choice: Kbar = argmax_{first <= k <= K} F(x, y_k), ties to the smallest k (argmax returns
 // the first maximum), where first = dynamics.firstDistinctStep(): an iterate identical to y_0 is
 // never chosen, since its x-hypergradient is exactly zero. The values stay where the problem
@@ -385,7 +372,7 @@ void refuse(const std::string& why) { throw Error("INVALID_ARGUMENT", why); }
 
 void checkCombination(const HypergradientOptions& h, const DynamicsOptions& d, bool initAuxiliary,
                       Truncation truncation) {
-  const std::string method = methodName(h.kind);
+  const std::string method = memberName(hypergradientMembers(), h.kind);
   const bool throughTrajectory = h.kind == Kind::Reverse || h.kind == Kind::Truncated || h.kind == Kind::Forward;
   if (h.kind == Kind::Truncated && (h.truncate < 1 || h.truncate > d.steps)) {
     refuse("hypergradient.truncate must be in [1, dynamics.steps = " + std::to_string(d.steps) + "], got " +
@@ -411,6 +398,24 @@ void checkCombination(const HypergradientOptions& h, const DynamicsOptions& d, b
   }
   if (h.kind == Kind::Neumann && (h.terms < 0 || !(h.alpha > 0))) refuse("neumann needs terms >= 0 and alpha > 0");
   if (h.kind == Kind::FiniteDifference && !(h.radius > 0)) refuse("finiteDifference needs radius > 0");
+}
+
+const OptionMembers<HypergradientOptions>& hypergradientMembers() {
+  using O = HypergradientOptions;
+  static const OptionMembers<O> members = {
+      {"reverse", Kind::Reverse, {}},
+      {"truncated", Kind::Truncated, {{"steps", &O::truncate, std::nullopt, between(1, kMaxLowerSteps)}}},
+      {"forward", Kind::Forward, {}},
+      {"cg", Kind::ConjugateGradient,
+       {{"iterations", &O::iterations, 20, between(1, kMaxSolverIterations)},
+        {"tolerance", &O::tolerance, 1e-10, nonNegative()},
+        {"damping", &O::damping, 0.0, nonNegative()}}},
+      {"neumann", Kind::Neumann,
+       {{"alpha", &O::alpha, 0.1, positive()}, {"terms", &O::terms, 20, between(0, kMaxSolverIterations)}}},
+      {"finiteDifference", Kind::FiniteDifference, {{"radius", &O::radius, 0.01, positive()}}},
+      {"firstOrder", Kind::FirstOrder, {}},
+  };
+  return members;
 }
 
 std::unique_ptr<Hypergradient> makeHypergradient(const HypergradientOptions& options) {

@@ -19,6 +19,9 @@ struct HypergradientOptions {
   double radius = 0.01;       // finiteDifference: r
 };
 
+// reverse, truncated, forward, cg, neumann, finiteDifference, firstOrder and their fields.
+const OptionMembers<HypergradientOptions>& hypergradientMembers();
+
 enum class Truncation { None, Pessimistic, PessimisticRecompute };
 
 // What a method needs for one UL iteration.

@@ -6,19 +6,20 @@
 #include "core/error.h"
 
 namespace bilevel::core {
-namespace {
-const char* kindName(OptimizerOptions::Kind kind) {
-  switch (kind) {
-    case OptimizerOptions::Kind::Sgd:
-      return "sgd";
-    case OptimizerOptions::Kind::Momentum:
-      return "momentum";
-    case OptimizerOptions::Kind::Adam:
-      return "adam";
-  }
-  return "unknown";
+
+const OptionMembers<OptimizerOptions>& optimizerMembers() {
+  using O = OptimizerOptions;
+  static const OptionMembers<O> members = {
+      {"sgd", O::Kind::Sgd, {{"lr", &O::lr, 0.01, positive()}}},
+      {"momentum", O::Kind::Momentum, {{"lr", &O::lr, 0.01, positive()}, {"momentum", &O::momentum, 0.9, unitInterval()}}},
+      {"adam", O::Kind::Adam,
+       {{"lr", &O::lr, 0.001, positive()},
+        {"beta1", &O::beta1, 0.9, unitInterval()},
+        {"beta2", &O::beta2, 0.999, unitInterval()},
+        {"eps", &O::eps, 1e-8, positive()}}},
+  };
+  return members;
 }
-}  // namespace
 
 Optimizer::Optimizer(OptimizerOptions options) : options_(options) {
   if (!(options_.lr > 0)) throw Error("INVALID_ARGUMENT", "optimizer lr must be > 0");
@@ -76,8 +77,8 @@ Commit Optimizer::load(StateReader& reader, const std::string& prefix, const Ten
   const auto kind = static_cast<OptimizerOptions::Kind>(
       reader.integer(prefix + ".kind", 0, static_cast<int64_t>(OptimizerOptions::Kind::Adam)));
   if (kind != options_.kind) {
-    throw Error("INVALID_ARGUMENT", reader.path() + ": '" + prefix + "' is " + kindName(kind) + " in the checkpoint, " +
-                                        kindName(options_.kind) + " in this solver");
+    throw Error("INVALID_ARGUMENT", reader.path() + ": '" + prefix + "' is " + memberName(optimizerMembers(), kind) + " in the checkpoint, " +
+                                        memberName(optimizerMembers(), options_.kind) + " in this solver");
   }
   TensorList first = reader.optionalTensors(prefix + ".first", params);
   TensorList second = reader.optionalTensors(prefix + ".second", params);

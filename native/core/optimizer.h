@@ -1,6 +1,7 @@
 // UL optimizers for x and z (sgd, heavy-ball momentum, Adam), each followed by the projection.
 #pragma once
 #include "core/checkpoint.h"
+#include "core/option_fields.h"
 #include "core/problem.h"
 
 namespace bilevel::core {
@@ -14,6 +15,9 @@ struct OptimizerOptions {
   double beta2 = 0.999;   // adam
   double eps = 1e-8;      // adam
 };
+
+// sgd, momentum, adam and their fields (core/option_fields.h).
+const OptionMembers<OptimizerOptions>& optimizerMembers();
 
 class Optimizer {
  public:

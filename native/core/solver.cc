@@ -174,6 +174,13 @@ void requireFinite(double value, int64_t iteration, const char* what) {
   refuseNonFinite(iteration, std::string(what) + " = " + shown);
 }
 
+const OptionFields<PriorOptions>& priorFields() {
+  using O = PriorOptions;
+  static const OptionFields<O> fields = {{"weight", &O::weight, 1.0, nonNegative()},
+                                         {"iterations", &O::iterations, 0, between(0, kMaxUpperIterations)}};
+  return fields;
+}
+
 void checkOptions(const TrajectorySolverOptions& o) {
   // Constructing the pieces runs their own range checks.
   Dynamics{o.dynamics};

@@ -72,6 +72,9 @@ struct PriorOptions {
   int64_t iterations = 0;  // 0: every iteration
 };
 
+// The prior's numeric fields (the anchor is tensors, given apart).
+const OptionFields<PriorOptions>& priorFields();
+
 enum class LowerStart { Fixed, Warm };
 
 struct TrajectorySolverOptions {
@@ -98,6 +101,8 @@ struct BammOptions {
   std::optional<double> mu;
   std::optional<double> lr;
 };
+
+const OptionFields<BammOptions>& bammFields();
 
 std::unique_ptr<Solver> makeBammSolver(std::shared_ptr<Problem> problem, const BammOptions& options);
 
