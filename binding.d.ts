@@ -148,6 +148,10 @@ export declare class NativeProblem {
   data(): Record<string, NativeTensor>;
   /** y after `steps` gd steps of size lr on f at the starting x. */
   pretrain(steps: number, lr: number): NativeTensor[];
+  /** Bytes of tensor memory the problem holds, reported to V8 (0 once disposed). */
+  bytes(): number;
+  /** Frees this handle's share now; solvers started from the problem keep theirs. */
+  dispose(): void;
 }
 export interface NativeHyperCleaningOptions {
   dataset: 'fashion-mnist' | 'mnist' | 'cifar10';

@@ -47,12 +47,32 @@ export interface Optimum {
 }
 
 /** A problem; Metrics names what metrics() returns (a task states its own, e.g. HyperCleaningMetrics). */
-export class Problem<Metrics extends Record<string, number> = Record<string, number>> {
+export class Problem<Metrics extends Record<string, number> = Record<string, number>> implements Disposable {
   /** @internal */
   readonly native: NativeProblem;
 
   constructor(native: NativeProblem, readonly name: string, readonly optimum?: Optimum) {
     this.native = native;
+  }
+
+  /**
+   * Bytes of tensor memory the problem holds (a task's datasets, the starting values), counted as
+   * V8 external memory so the garbage collector sees them; 0 once disposed.
+   */
+  get bytes(): number {
+    return this.native.bytes();
+  }
+
+  /**
+   * Frees the problem's memory now instead of at garbage collection; later calls on it throw
+   * DISPOSED. Runs already started from it keep what they use and go on.
+   */
+  dispose(): void {
+    this.native.dispose();
+  }
+
+  [Symbol.dispose](): void {
+    this.dispose();
   }
 
   /** Copies of the starting variables. */

@@ -205,7 +205,9 @@ Napi::Function ProblemWrap::define(Napi::Env env) {
   Napi::Function cls = DefineClass(env, "NativeProblem", {InstanceMethod<&ProblemWrap::variables>("variables"),
                                                           InstanceMethod<&ProblemWrap::metrics>("metrics"),
                                                           InstanceMethod<&ProblemWrap::data>("data"),
-                                                          InstanceMethod<&ProblemWrap::pretrain>("pretrain")});
+                                                          InstanceMethod<&ProblemWrap::pretrain>("pretrain"),
+                                                          InstanceMethod<&ProblemWrap::bytes>("bytes"),
+                                                          InstanceMethod<&ProblemWrap::dispose>("dispose")});
   instanceData(env).problemClass = Napi::Persistent(cls);
   return cls;
 }
@@ -218,22 +220,53 @@ std::shared_ptr<core::Problem> ProblemWrap::unwrap(const Napi::Value& value) {
   if (!value.IsObject() || !value.As<Napi::Object>().InstanceOf(instanceData(value.Env()).problemClass.Value())) {
     throw CodedError("INVALID_ARGUMENT", "expected a problem");
   }
-  return Unwrap(value.As<Napi::Object>())->problem_;
+  const ProblemWrap* wrap = Unwrap(value.As<Napi::Object>());
+  wrap->live();
+  return wrap->problem_;
 }
 
-ProblemWrap::ProblemWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<ProblemWrap>(info) {
+ProblemWrap::ProblemWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<ProblemWrap>(info), env_(info.Env()) {
   if (!info[0].IsExternal()) {
     throw Napi::TypeError::New(info.Env(), "NativeProblem is created by createProblem or createToyProblem");
   }
   problem_ = *info[0].As<Napi::External<std::shared_ptr<core::Problem>>>().Data();
+  // The datasets a task holds (hundreds of MB) count towards V8's GC decisions.
+  accountedBytes_ = problem_->bytes();
+  Napi::MemoryManagement::AdjustExternalMemory(env_, accountedBytes_);
+}
+
+ProblemWrap::~ProblemWrap() { release(); }
+
+void ProblemWrap::release() {
+  // The C call, not Napi::MemoryManagement's, which throws when the environment is ending.
+  int64_t ignored = 0;
+  if (accountedBytes_ != 0) napi_adjust_external_memory(env_, -accountedBytes_, &ignored);
+  accountedBytes_ = 0;
+  problem_.reset();
+}
+
+core::Problem& ProblemWrap::live() const {
+  if (!problem_) throw CodedError("DISPOSED", "problem was disposed");
+  return *problem_;
+}
+
+// bytes() -> the tensor memory the problem holds (0 once disposed).
+Napi::Value ProblemWrap::bytes(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), static_cast<double>(accountedBytes_));
+}
+
+// Frees this handle's share of the problem now; solvers started from it keep theirs.
+Napi::Value ProblemWrap::dispose(const Napi::CallbackInfo& info) {
+  release();
+  return info.Env().Undefined();
 }
 
 // The starting values: {x: NativeTensor[], y: NativeTensor[]} (copies).
 Napi::Value ProblemWrap::variables(const Napi::CallbackInfo& info) {
   return guarded(info.Env(), "variables", [&] {
     Napi::Object out = Napi::Object::New(info.Env());
-    out.Set("x", TensorWrap::wrapList(info.Env(), core::cloned(problem_->upperVariables().initial)));
-    out.Set("y", TensorWrap::wrapList(info.Env(), core::cloned(problem_->lowerVariables().initial)));
+    out.Set("x", TensorWrap::wrapList(info.Env(), core::cloned(live().upperVariables().initial)));
+    out.Set("y", TensorWrap::wrapList(info.Env(), core::cloned(live().lowerVariables().initial)));
     return Napi::Value(out);
   });
 }
@@ -242,7 +275,7 @@ Napi::Value ProblemWrap::variables(const Napi::CallbackInfo& info) {
 Napi::Value ProblemWrap::metrics(const Napi::CallbackInfo& info) {
   return guarded(info.Env(), "metrics", [&] {
     Napi::Object out = Napi::Object::New(info.Env());
-    for (const auto& [name, value] : problem_->metrics(TensorWrap::unwrapList(info[0], "x"), TensorWrap::unwrapList(info[1], "y"))) {
+    for (const auto& [name, value] : live().metrics(TensorWrap::unwrapList(info[0], "x"), TensorWrap::unwrapList(info[1], "y"))) {
       out.Set(name, value);
     }
     return Napi::Value(out);
@@ -253,7 +286,7 @@ Napi::Value ProblemWrap::metrics(const Napi::CallbackInfo& info) {
 Napi::Value ProblemWrap::data(const Napi::CallbackInfo& info) {
   return guarded(info.Env(), "data", [&] {
     Napi::Object out = Napi::Object::New(info.Env());
-    for (const auto& [name, tensor] : problem_->data()) out.Set(name, TensorWrap::wrap(info.Env(), tensor.clone()));
+    for (const auto& [name, tensor] : live().data()) out.Set(name, TensorWrap::wrap(info.Env(), tensor.clone()));
     return Napi::Value(out);
   });
 }
@@ -265,7 +298,7 @@ Napi::Value ProblemWrap::pretrain(const Napi::CallbackInfo& info) {
     const double lr = info[1].IsNumber() ? info[1].As<Napi::Number>().DoubleValue() : 0;
     if (!(std::isfinite(lr) && lr > 0)) throw CodedError("INVALID_ARGUMENT", "lr: must be a finite number > 0");
     const core::TensorList last =
-        core::descend(*problem_, problem_->upperVariables().initial, problem_->lowerVariables().initial, steps, lr);
+        core::descend(live(), live().upperVariables().initial, live().lowerVariables().initial, steps, lr);
     return Napi::Value(TensorWrap::wrapList(info.Env(), last));
   });
 }

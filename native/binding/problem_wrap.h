@@ -15,13 +15,22 @@ class ProblemWrap : public Napi::ObjectWrap<ProblemWrap> {
   static std::shared_ptr<core::Problem> unwrap(const Napi::Value& value);
 
   explicit ProblemWrap(const Napi::CallbackInfo& info);
+  ~ProblemWrap() override;
 
  private:
   Napi::Value variables(const Napi::CallbackInfo& info);
   Napi::Value metrics(const Napi::CallbackInfo& info);
   Napi::Value data(const Napi::CallbackInfo& info);
   Napi::Value pretrain(const Napi::CallbackInfo& info);
+  Napi::Value bytes(const Napi::CallbackInfo& info);
+  Napi::Value dispose(const Napi::CallbackInfo& info);
+  // The problem, unless disposed (DISPOSED then).
+  core::Problem& live() const;
+  // Drops this handle's share of the problem (solvers started from it keep theirs).
+  void release();
+  Napi::Env env_;
   std::shared_ptr<core::Problem> problem_;
+  int64_t accountedBytes_ = 0;
 };
 
 }  // namespace bilevel::binding

@@ -87,6 +87,15 @@ TensorList conformed(const TensorList& values, const TensorList& like, const std
   return out;
 }
 
+int64_t Problem::bytes() const {
+  int64_t total = 0;
+  for (const auto& [name, tensor] : data()) total += static_cast<int64_t>(tensor.nbytes());
+  for (const auto* list : {&upper_.initial, &lower_.initial}) {
+    for (const auto& tensor : *list) total += static_cast<int64_t>(tensor.nbytes());
+  }
+  return total;
+}
+
 std::vector<std::pair<std::string, double>> Problem::metrics(const TensorList& x, const TensorList& y) {
   return taskMetrics(conformed(x, upper_.initial, "x"), conformed(y, lower_.initial, "y"));
 }

@@ -51,6 +51,8 @@ class Problem {
   virtual bool anyThread() const { return true; }
   // A task's data by name (splits, labels, masks), for inspection; none for toy problems.
   virtual std::vector<std::pair<std::string, torch::Tensor>> data() const { return {}; }
+  // Bytes of tensor memory the problem holds (its data and starting values), reported to V8.
+  int64_t bytes() const;
   // Task metrics of (x, y), e.g. test accuracy; none for problems without any. x and y are
   // checked against the problem's variables first.
   std::vector<std::pair<std::string, double>> metrics(const TensorList& x, const TensorList& y);
