@@ -4,8 +4,13 @@
 // --bandwidth: RHG on the linear model with K = 10 on one thread against the memory-traffic bound.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { Solver, full as filled, adam, gd, reverse, setNumThreads, tasks, versions, type Problem } from '../lib';
-import { methodNames, methodPresets, presetSolver, sharedSettings, type MethodName } from '../lib/method-presets';
+import {
+  Solver, full as filled, adam, gd, reverse, setNumThreads, tasks, versions, type HyperCleaningMetrics, type IterationRecord, type Problem,
+} from '../lib';
+import { methodConfig } from '../lib/engine/compare';
+import { evaluateMetrics } from '../lib/engine/evaluation';
+import { runLoop } from '../lib/engine/loop';
+import { methodNames, methodPresets, type MethodName } from '../lib/method-presets';
 import { createSolver, validateRunConfig, type RunConfig } from '../lib/run-config';
 
 const full = process.argv.includes('--full');
@@ -35,10 +40,7 @@ function baseConfig(model: string, dynamics: object): RunConfig {
 function methodConfigs(model: string, K: number): [MethodName, RunConfig][] {
   const gdBase = baseConfig(model, { type: 'gd', lr: lowerLr, steps: K });
   const acceleratedBase = baseConfig(model, { type: 'accelerated', lipschitz: 1 / (2 * lowerLr), steps: K });
-  return methodNames.map((method) => {
-    const base = method === 'ait' ? acceleratedBase : gdBase;
-    return [method, validateRunConfig({ ...base, solver: presetSolver(method, sharedSettings(base.solver)) })];
-  });
+  return methodNames.map((method) => [method, methodConfig(method === 'ait' ? acceleratedBase : gdBase, method)]);
 }
 
 interface Row {
@@ -50,24 +52,27 @@ interface Row {
   peakMiB: number;
 }
 
-function runMethod(problem: Problem, solver: Solver, T: number, label: string): Omit<Row, 'model' | 'method'> {
+// T UL iterations through the engine's loop, with the metrics on stderr every protocol.every.
+async function runMethod(
+  problem: Problem<HyperCleaningMetrics>, solver: Solver, T: number, label: string,
+): Promise<Omit<Row, 'model' | 'method'>> {
   using run = solver.start(problem);
   let seconds = 0;
   let peak = 0;
-  for (let t = 0; t < T; t++) {
-    const record = run.step();
+  const onRecord = (record: IterationRecord) => {
     seconds += (record.unrollMs + record.hypergradientMs + record.updateMs) / 1000;
     peak = Math.max(peak, record.peakBytes);
-    if ((t + 1) % protocol.every === 0) {
-      const m = problem.metrics(run.values());
-      console.error(`  ${label} t=${t + 1}: accuracy ${(100 * m.testAccuracy).toFixed(2)} F1 ${(100 * m.f1).toFixed(2)}`);
-    }
-  }
-  const m = problem.metrics(run.values());
+  };
+  const logMetrics = (done: number) => {
+    const m = evaluateMetrics(problem, run);
+    console.error(`  ${label} t=${done}: accuracy ${(100 * m.testAccuracy).toFixed(2)} F1 ${(100 * m.f1).toFixed(2)}`);
+  };
+  await runLoop(run, { iterations: T, onRecord, cadences: [{ every: protocol.every, atEnd: false, act: logMetrics }] });
+  const m = evaluateMetrics(problem, run);
   return { accuracy: m.testAccuracy, f1: m.f1, secondsPerIteration: seconds / T, peakMiB: peak / 2 ** 20 };
 }
 
-function main(): void {
+async function main(): Promise<void> {
   setNumThreads(2);
   const rows: Row[] = [];
   const start = Date.now();
@@ -77,7 +82,7 @@ function main(): void {
     console.error(`${model}: loaded and split Fashion-MNIST in ${Date.now() - loadStart} ms`);
     for (const [method, config] of methodConfigs(model, protocol.K)) {
       const label = methodPresets[method].label;
-      rows.push({ model, method: label, ...runMethod(problem, createSolver(config, problem), protocol.T, `${model} ${label}`) });
+      rows.push({ model, method: label, ...(await runMethod(problem, createSolver(config, problem), protocol.T, `${model} ${label}`)) });
     }
   }
   const minutes = (Date.now() - start) / 60000;
@@ -159,4 +164,4 @@ function bandwidth(): void {
 }
 
 if (process.argv.includes('--bandwidth')) bandwidth();
-else main();
+else void main();

@@ -386,6 +386,16 @@ function checkedSolver(config: RunConfig, anchor?: Tensor[]): Solver {
   }
 }
 
+/** A solver config in a few words, e.g. "gd + reverse + initAuxiliary" (summaries, report titles). */
+export function describeSolver(solver: SolverConfig): string {
+  if (solver.type === 'bamm') return 'bamm';
+  const parts: string[] = [solver.dynamics.type, solver.hypergradient.type];
+  if (solver.initAuxiliary) parts.push('initAuxiliary');
+  if (solver.truncation !== undefined && solver.truncation !== 'none') parts.push('pessimistic truncation');
+  if (solver.prior) parts.push('prior');
+  return parts.join(' + ');
+}
+
 const hasPrior = (solver: SolverConfig): boolean => solver.type !== 'bamm' && solver.prior !== false && solver.prior !== undefined;
 
 /**

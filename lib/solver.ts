@@ -1,6 +1,5 @@
 // Solvers: a fluent builder over the validated config, and runs that step one UL iteration at a
 // time so the event loop is never blocked for longer than one iteration.
-import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import type { NativeIterationRecord, NativeSolver, NativeTensor } from '../binding';
 import { native } from './binding';
 import {
@@ -10,6 +9,7 @@ import {
   type TrajectorySolverConfig,
 } from './config';
 import * as check from './arguments';
+import { runLoop } from './engine/loop';
 import { gd, reverse, sgd } from './methods';
 import { Problem } from './problem';
 import { Tensor, handleOf, tensorHandles } from './tensor';
@@ -148,8 +148,9 @@ export class Solver {
   }
 
   /**
-   * Runs `iterations` UL iterations. Native problems run on a worker thread; problems with
-   * TypeScript objectives step on the main thread, yielding to the event loop after each iteration.
+   * Runs `iterations` UL iterations through the engine's loop (lib/engine/loop.ts): native problems
+   * run on a worker thread; problems with TypeScript objectives step on the main thread, yielding
+   * to the event loop after each iteration.
    */
   async run(problem: Problem, options: RunOptions): Promise<RunResult> {
     problemHandle(problem, 'run.problem');
@@ -159,25 +160,15 @@ export class Solver {
     abortSignal(signal, 'run.options.signal');
     using run = this.start(problem);
     const records: IterationRecord[] = [];
-    if (run.offThread) {
-      const done = await run.advance(iterations, (record) => {
+    const done = await runLoop(run, {
+      iterations,
+      signal,
+      onRecord: (record) => {
         records.push(record);
         onIteration?.(record);
-      }, signal);
-      return { ...run.values(), records, aborted: done < iterations };
-    }
-    let aborted = false;
-    for (let i = 0; i < iterations; i++) {
-      if (signal?.aborted) {
-        aborted = true;
-        break;
-      }
-      const record = run.step();
-      records.push(record);
-      onIteration?.(record);
-      await yieldToEventLoop();
-    }
-    return { ...run.values(), records, aborted };
+      },
+    });
+    return { ...run.values(), records, aborted: done < iterations };
   }
 
   #nativeConfig(): object {

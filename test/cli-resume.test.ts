@@ -6,7 +6,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { configHash } from '../lib/run-checkpoint';
+import { configHash } from '../lib/engine/checkpoint';
 import { parseRunConfig } from '../lib/run-config';
 
 const root = path.join(__dirname, '..');

@@ -1,15 +1,17 @@
-// Checkpoints of CLI runs: what a checkpoint's meta records, and the check that refuses a
-// checkpoint of another config or library version before a run continues from it.
+// Checkpoints of directory runs (DIR/checkpoint.bin): what a checkpoint's meta records, and the
+// check that refuses a checkpoint of another config or library version before a run continues from it.
 import { createHash } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import stableStringify from 'safe-stable-stringify';
-import { BilevelError } from './errors';
-import type { RunConfig } from './run-config';
+import { BilevelError } from '../errors';
+import type { RunConfig } from '../run-config';
+import type { SolverRun } from '../solver';
+import { runVersions, type RunVersions } from './versions';
 
-export const CHECKPOINT_FILE = 'checkpoint.bin';
+const CHECKPOINT_FILE = 'checkpoint.bin';
 
-export interface CheckpointMeta {
-  bilevel: string;
-  libtorch: string;
+interface CheckpointMeta extends RunVersions {
   /** sha256 of the config without the fields a continuation may change. */
   configHash: string;
   /** UL iterations done when it was written. */
@@ -24,15 +26,14 @@ export function configHash(config: RunConfig): string {
   return createHash('sha256').update(stableStringify(rest)).digest('hex');
 }
 
-export function checkpointMeta(config: RunConfig, iteration: number, versions: { bilevel: string; libtorch: string }): string {
-  const meta: CheckpointMeta = { ...versions, configHash: configHash(config), iteration };
+function checkpointMeta(config: RunConfig, iteration: number): string {
+  const meta: CheckpointMeta = { ...runVersions(), configHash: configHash(config), iteration };
   return JSON.stringify(meta);
 }
 
 /** Parses a checkpoint's meta and refuses one of another config or library version. */
-export function verifyCheckpoint(
-  metaText: string, config: RunConfig, versions: { bilevel: string; libtorch: string }, file: string,
-): CheckpointMeta {
+function verifyCheckpoint(metaText: string, config: RunConfig, file: string): CheckpointMeta {
+  const versions = runVersions();
   let meta: CheckpointMeta;
   try {
     meta = JSON.parse(metaText) as CheckpointMeta;
@@ -52,4 +53,19 @@ export function verifyCheckpoint(
     throw new BilevelError('INVALID_ARGUMENT', `${file}: the checkpoint is at iteration ${meta.iteration}, beyond this config's ${config.iterations}`);
   }
   return meta;
+}
+
+/** Writes outDir's checkpoint of run, at `iteration` of config. */
+export function saveCheckpoint(run: SolverRun, outDir: string, config: RunConfig, iteration: number): void {
+  run.save(path.join(outDir, CHECKPOINT_FILE), checkpointMeta(config, iteration));
+}
+
+/**
+ * Restores run from outDir's checkpoint, refusing one of another config or library version, and
+ * returns the checkpoint's iteration; undefined where there is no checkpoint.
+ */
+export function restoreCheckpoint(run: SolverRun, outDir: string, config: RunConfig): number | undefined {
+  const file = path.join(outDir, CHECKPOINT_FILE);
+  if (!fs.existsSync(file)) return undefined;
+  return verifyCheckpoint(run.load(file), config, file).iteration;
 }

@@ -1,0 +1,41 @@
+// bilevel run CONFIG.json [--out DIR] [--iterations N] [--device cpu|cuda|cuda:N] [--resume | --force] [--quiet]:
+// one config run into a folder by the engine (lib/engine/run-folder.ts).
+import * as path from 'node:path';
+import { claimOutputFolder } from '../../engine/output-folder';
+import { runIntoFolder } from '../../engine/run-folder';
+import { StopSignals } from '../../engine/signals';
+import { folderRunOptions, onlyConfigArgument, parseDeviceOption, parseIterationsOption, parseOptions } from '../arguments';
+import { loadConfigFile, needNativeAddon } from '../config-file';
+import { EXIT, UsageError, asUsageErrors } from '../exit';
+import { summaryLine } from '../format';
+import { createProgress } from '../progress';
+import { printError, type Terminal } from '../terminal';
+
+/** The exit code: 0, or 128 + the stop signal that interrupted the run. */
+export async function runCommand(term: Terminal, args: string[]): Promise<number> {
+  const { values, positionals } = parseOptions('run', args, {
+    ...folderRunOptions,
+    device: { type: 'string' },
+    resume: { type: 'boolean', default: false },
+  });
+  const configPath = onlyConfigArgument('run', positionals);
+  const resume = values.resume === true;
+  const force = values.force === true;
+  if (resume && force) throw new UsageError('run: --resume continues the run in the output folder, --force replaces it: give one');
+  const overrides = { iterations: parseIterationsOption(values.iterations), device: parseDeviceOption(values.device) };
+  needNativeAddon();
+  const loaded = loadConfigFile(configPath, overrides);
+  const outDir = values.out ?? path.join('runs', path.basename(configPath, path.extname(configPath)));
+  const remedy = 'use --resume to continue the run there, or --force to replace it';
+  asUsageErrors(() => claimOutputFolder(outDir, { keep: resume, force, remedy }));
+  const quiet = values.quiet === true;
+  using stop = new StopSignals();
+  const result = await runIntoFolder(loaded, outDir, {
+    signal: stop.signal,
+    resume,
+    progress: createProgress(term, quiet, loaded.config.iterations),
+    warn: (message) => printError(term, message),
+  });
+  if (!quiet) term.stdout.write(`${summaryLine(result, outDir)}\n`);
+  return result.status === 'interrupted' ? stop.exitCode() : EXIT.success;
+}
