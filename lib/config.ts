@@ -22,7 +22,7 @@ const steps = count(1, LIMITS.lowerSteps, 'LL steps K per UL iteration', 10);
 const lr = positive('step size', 0.1);
 
 export const dynamicsSchemas = {
-  gd: Type.Object({ type: Type.Literal('gd'), steps, lr }, strict),
+  gd: Type.Object({ type: Type.Literal('gd'), steps, lr }, { ...strict, description: 'y_{k+1} = Proj(y_k - lr grad_y f) (Eq. 8)' }),
   bda: Type.Object(
     {
       type: Type.Literal('bda'),
@@ -32,30 +32,30 @@ export const dynamicsSchemas = {
       mu: unitInterval('aggregation weight mu (0 reduces bda to gd)', 0.5),
       beta: Type.Number({ exclusiveMinimum: 0, maximum: 1, description: 'b_k, constant', default: 1 }),
     },
-    strict,
+    { ...strict, description: 'descent aggregation of grad_y f and grad_y F (Eq. 7)' },
   ),
-  nesterov: Type.Object({ type: Type.Literal('nesterov'), steps, lr }, strict),
+  nesterov: Type.Object({ type: Type.Literal('nesterov'), steps, lr }, { ...strict, description: 'FISTA-form acceleration for a convex LL (Eq. 9)' }),
   accelerated: Type.Object(
     { type: Type.Literal('accelerated'), steps, lipschitz: positive('L_f; the step is 1 / (2 L_f)', 1) },
-    strict,
+    { ...strict, description: 'Ghadimi-Lan accelerated gradient for a non-convex LL (Eq. 10)' },
   ),
 };
 
 export const hypergradientSchemas = {
-  reverse: Type.Object({ type: Type.Literal('reverse') }, strict),
+  reverse: Type.Object({ type: Type.Literal('reverse') }, { ...strict, description: 'RHG: reverse mode through the whole trajectory (up to Kbar under PTT)' }),
   truncated: Type.Object(
-    { type: Type.Literal('truncated'), steps: count(1, LIMITS.lowerSteps, 'T: last steps differentiated') },
-    strict,
+    { type: Type.Literal('truncated'), steps: count(1, LIMITS.lowerSteps, 'T: last steps differentiated; at most dynamics.steps') },
+    { ...strict, description: 'T-RHG: reverse mode through the last T steps' },
   ),
-  forward: Type.Object({ type: Type.Literal('forward') }, strict),
+  forward: Type.Object({ type: Type.Literal('forward') }, { ...strict, description: 'FHG: forward mode, memory independent of K' }),
   cg: Type.Object(
     {
       type: Type.Literal('cg'),
       iterations: count(1, LIMITS.solverIterations, 'CG iterations', 20),
       tolerance: Type.Number({ minimum: 0, description: 'stop at ||r|| <= tolerance ||b||', default: 1e-10 }),
-      damping: Type.Number({ minimum: 0, default: 0 }),
+      damping: Type.Number({ minimum: 0, description: 'solves (H + damping I) v = grad_y F', default: 0 }),
     },
-    strict,
+    { ...strict, description: 'implicit gradient, the linear system solved by conjugate gradients' },
   ),
   neumann: Type.Object(
     {
@@ -63,13 +63,13 @@ export const hypergradientSchemas = {
       alpha: positive('series step alpha (< 2 / L_f to converge)', 0.1),
       terms: count(0, LIMITS.solverIterations, 'M', 20),
     },
-    strict,
+    { ...strict, description: 'implicit gradient with a truncated Neumann series' },
   ),
   finiteDifference: Type.Object(
     { type: Type.Literal('finiteDifference'), radius: positive('r; eps = r / ||grad_y F||', 0.01) },
-    strict,
+    { ...strict, description: 'DARTS\' approximation of a gd step; needs gd dynamics' },
   ),
-  firstOrder: Type.Object({ type: Type.Literal('firstOrder') }, strict),
+  firstOrder: Type.Object({ type: Type.Literal('firstOrder') }, { ...strict, description: 'drops the second-order term' }),
 };
 
 const optimizerFields = {
@@ -89,9 +89,9 @@ const optimizerFields = {
 };
 
 export const optimizerSchemas = {
-  sgd: Type.Object(optimizerFields.sgd, strict),
-  momentum: Type.Object(optimizerFields.momentum, strict),
-  adam: Type.Object(optimizerFields.adam, strict),
+  sgd: Type.Object(optimizerFields.sgd, { ...strict, description: 'plain gradient step: x - lr g' }),
+  momentum: Type.Object(optimizerFields.momentum, { ...strict, description: 'heavy ball: m = momentum m + g; x - lr m' }),
+  adam: Type.Object(optimizerFields.adam, { ...strict, description: 'Adam with bias-corrected moments' }),
 };
 
 export const BoxSchema = Type.Object(
@@ -400,7 +400,8 @@ const schemaTypes: [
 ] = [true, true, true, true, true, true, true, true];
 void schemaTypes;
 
-function describe(schema: TSchema): string {
+/** "an integer in [1, 100000]", "one of ...": what a value of schema must be. */
+export function describeSchema(schema: TSchema): string {
   // A choice of words ("float32" | "float64"): list them, rather than TypeBox's "expected union value".
   const members = schema.anyOf as TSchema[] | undefined;
   if (members !== undefined && members.every((m) => m.const !== undefined)) {
@@ -437,7 +438,7 @@ export function validate<S extends TSchema>(schema: S, value: unknown, path: str
     const allowed = Object.keys((error.schema as TObject).properties).join(', ');
     throw new BilevelError('INVALID_ARGUMENT', `${field}: unknown field (allowed: ${allowed})`);
   }
-  const expected = describe(error.schema);
+  const expected = describeSchema(error.schema);
   const reason = expected ? `must be ${expected}` : error.message.toLowerCase();
   throw new BilevelError('INVALID_ARGUMENT', `${field}: ${reason}; got ${JSON.stringify(error.value)}`);
 }
