@@ -225,23 +225,19 @@ std::shared_ptr<core::Problem> ProblemWrap::unwrap(const Napi::Value& value) {
   return wrap->problem_;
 }
 
-ProblemWrap::ProblemWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<ProblemWrap>(info), env_(info.Env()) {
+ProblemWrap::ProblemWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<ProblemWrap>(info), memory_(info.Env()) {
   if (!info[0].IsExternal()) {
     throw Napi::TypeError::New(info.Env(), "NativeProblem is created by createProblem or createToyProblem");
   }
   problem_ = *info[0].As<Napi::External<std::shared_ptr<core::Problem>>>().Data();
   // The datasets a task holds (hundreds of MB) count towards V8's GC decisions.
-  accountedBytes_ = problem_->bytes();
-  Napi::MemoryManagement::AdjustExternalMemory(env_, accountedBytes_);
+  memory_.report(problem_->bytes());
 }
 
 ProblemWrap::~ProblemWrap() { release(); }
 
 void ProblemWrap::release() {
-  // The C call, not Napi::MemoryManagement's, which throws when the environment is ending.
-  int64_t ignored = 0;
-  if (accountedBytes_ != 0) napi_adjust_external_memory(env_, -accountedBytes_, &ignored);
-  accountedBytes_ = 0;
+  memory_.release();
   problem_.reset();
 }
 
@@ -252,7 +248,7 @@ core::Problem& ProblemWrap::live() const {
 
 // bytes() -> the tensor memory the problem holds (0 once disposed).
 Napi::Value ProblemWrap::bytes(const Napi::CallbackInfo& info) {
-  return Napi::Number::New(info.Env(), static_cast<double>(accountedBytes_));
+  return Napi::Number::New(info.Env(), static_cast<double>(memory_.bytes()));
 }
 
 // Frees this handle's share of the problem now; solvers started from it keep theirs.

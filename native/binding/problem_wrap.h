@@ -4,6 +4,7 @@
 
 #include <memory>
 
+#include "binding/external_memory.h"
 #include "core/problem.h"
 
 namespace bilevel::binding {
@@ -28,9 +29,8 @@ class ProblemWrap : public Napi::ObjectWrap<ProblemWrap> {
   core::Problem& live() const;
   // Drops this handle's share of the problem (solvers started from it keep theirs).
   void release();
-  Napi::Env env_;
   std::shared_ptr<core::Problem> problem_;
-  int64_t accountedBytes_ = 0;
+  ExternalMemory memory_;  // the problem's bytes, reported to V8
 };
 
 }  // namespace bilevel::binding

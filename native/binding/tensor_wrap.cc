@@ -139,24 +139,19 @@ Napi::Function TensorWrap::define(Napi::Env env) {
   return cls;
 }
 
-TensorWrap::TensorWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<TensorWrap>(info), env_(info.Env()) {
+TensorWrap::TensorWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<TensorWrap>(info), memory_(info.Env()) {
   if (pendingTensor == nullptr) {
     throw makeError(info.Env(), "INVALID_ARGUMENT", "NativeTensor cannot be constructed from JS; use the factories", "");
   }
   tensor_ = std::move(*pendingTensor);
   pendingTensor = nullptr;
-  accountedBytes_ = bytesOf(tensor_);
-  Napi::MemoryManagement::AdjustExternalMemory(env_, accountedBytes_);
+  memory_.report(bytesOf(tensor_));
 }
 
 TensorWrap::~TensorWrap() { release(); }
 
 void TensorWrap::release() {
-  // The C call, not Napi::MemoryManagement's, which throws when the environment is ending: this
-  // runs in finalizers and destructors, where an exception would terminate the process.
-  int64_t ignored = 0;
-  if (accountedBytes_ != 0) napi_adjust_external_memory(env_, -accountedBytes_, &ignored);
-  accountedBytes_ = 0;
+  memory_.release();
   tensor_ = torch::Tensor();
 }
 

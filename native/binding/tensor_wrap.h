@@ -3,6 +3,8 @@
 #include <napi.h>
 #include <torch/torch.h>
 
+#include "binding/external_memory.h"
+
 namespace bilevel::binding {
 
 class TensorWrap : public Napi::ObjectWrap<TensorWrap> {
@@ -45,8 +47,7 @@ class TensorWrap : public Napi::ObjectWrap<TensorWrap> {
   Napi::Value isDisposed(const Napi::CallbackInfo& info);
 
   torch::Tensor tensor_;
-  int64_t accountedBytes_ = 0;
-  Napi::Env env_;
+  ExternalMemory memory_;  // tensor_'s bytes, reported to V8
 };
 
 }  // namespace bilevel::binding
