@@ -10,8 +10,9 @@ const script = path.join(__dirname, '..', 'scripts', 'prune-installed-build.js')
 const intermediates = [
   'CMakeCache.txt',
   'build.ninja',
-  'CMakeFiles/bilevel.dir/cmake_pch.hxx.gch',
-  'CMakeFiles/bilevel.dir/native/core/solver.cc.o',
+  'CMakeFiles/bilevel_core.dir/cmake_pch.hxx.gch',
+  'CMakeFiles/bilevel_core.dir/native/core/solver.cc.o',
+  'libbilevel_core.a',
   'Release/bilevel.exp',
 ];
 const addon = 'Release/bilevel.node';

@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <limits>
 #ifndef _WIN32
 #include <fcntl.h>
 #include <unistd.h>
@@ -184,6 +185,8 @@ class PayloadParser {
     const uint64_t elementSize = c10::elementSize(kDtypes[code]);
     for (uint64_t d = 0; d < dims; ++d) {
       const uint64_t size = number(8, "a size");
+      // After a zero size the check below passes any size; LibTorch's sizes are signed.
+      if (size > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) malformed("'" + name + "' has a size above 2^63 - 1");
       // The data must fit in what is left, so no product of sizes can overflow past it.
       if (size != 0 && numel > (bytes_.size() - at_) / elementSize / size) malformed("'" + name + "' is larger than the file");
       numel *= size;
@@ -191,7 +194,8 @@ class PayloadParser {
     }
     const std::string data = take(numel * elementSize, "tensor data");
     torch::Tensor t = torch::empty(sizes, torch::TensorOptions().dtype(kDtypes[code]));
-    std::memcpy(t.data_ptr(), data.data(), data.size());
+    // An empty tensor has no storage (a null data pointer), which memcpy must not be given.
+    if (!data.empty()) std::memcpy(t.data_ptr(), data.data(), data.size());
     return t;
   }
 
