@@ -16,10 +16,11 @@ using test::refused;
 
 constexpr size_t kHeaderBytes = 24;  // magic (8), format (4), CRC-32 (4), payload length (8)
 
-std::unique_ptr<Solver> makeSolver() {
+// Adam on Eq. 20 with y of n elements, K = 4.
+std::unique_ptr<Solver> makeSolver(int64_t n = 3) {
   ToyOptions toy;
   toy.name = "nonconvex";
-  toy.n = 3;
+  toy.n = n;
   TrajectorySolverOptions options;
   options.dynamics.steps = 4;
   options.upper.kind = OptimizerOptions::Kind::Adam;
@@ -227,13 +228,7 @@ TEST_F(CheckpointTest, WellFormedForeignRecordsAreRefused) {
 }
 
 TEST_F(CheckpointTest, CheckpointOfAnotherProblemIsRefused) {
-  ToyOptions toy;
-  toy.name = "nonconvex";
-  toy.n = 4;
-  TrajectorySolverOptions options;
-  options.dynamics.steps = 4;
-  options.upper.kind = OptimizerOptions::Kind::Adam;
-  const auto other = makeTrajectorySolver(makeToyProblem(toy), options);
+  const auto other = makeSolver(4);
   const TensorList before = other->lowerValues();
   EXPECT_TRUE(refused([&] { loadCheckpoint(*other, path_); }, "SHAPE_MISMATCH", "'y.0'"));
   EXPECT_TRUE(same(other->lowerValues(), before));
