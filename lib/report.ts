@@ -5,7 +5,7 @@
 import * as path from 'node:path';
 import * as vega from 'vega';
 import * as vegaLite from 'vega-lite';
-import writeFileAtomic from 'write-file-atomic';
+import { writeFileDurably } from './engine/output-folder';
 import type { IterationRecord } from './solver';
 
 /** One metrics.jsonl line: an iteration's record, with what was evaluated there. */
@@ -229,7 +229,7 @@ export async function writeReport(dir: string, report: Report): Promise<string[]
     const data = chartData(chart, report.series);
     if (data.length > 0) rendered.push({ chart, svg: await renderSvg(chartSpec(chart, data, methods)) });
   }
-  for (const { chart, svg } of rendered) writeFileAtomic.sync(path.join(dir, chart.file), svg);
+  for (const { chart, svg } of rendered) writeFileDurably(path.join(dir, chart.file), svg);
   const html = `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>${escapeHtml(report.title)}</title>
 <style>${style}</style></head>
@@ -244,6 +244,6 @@ ${rendered.map(({ chart, svg }) => `<figure class="chart" data-chart="${chart.fi
 ${runSection(report)}
 </body></html>
 `;
-  writeFileAtomic.sync(path.join(dir, 'report.html'), html);
+  writeFileDurably(path.join(dir, 'report.html'), html);
   return ['report.html', ...rendered.map((r) => r.chart.file)];
 }
