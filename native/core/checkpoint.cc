@@ -37,10 +37,11 @@ uint64_t getLittleEndian(const std::string& in, size_t at, int bytes) {
   return value;
 }
 
-uint32_t crc32Of(const std::string& bytes) {
+// The CRC-32 of bytes [from, end).
+uint32_t crc32Of(const std::string& bytes, size_t from = 0) {
   uLong crc = crc32(0L, Z_NULL, 0);
   // zlib takes lengths as uInt: feed large payloads in pieces.
-  for (size_t at = 0; at < bytes.size();) {
+  for (size_t at = from; at < bytes.size();) {
     const size_t piece = std::min<size_t>(bytes.size() - at, 1u << 30);
     crc = crc32(crc, reinterpret_cast<const Bytef*>(bytes.data() + at), static_cast<uInt>(piece));
     at += piece;
@@ -157,7 +158,8 @@ std::string containerOf(const std::string& payload) {
 // Reads the payload front to back; every length is checked against the bytes left before use.
 class PayloadParser {
  public:
-  PayloadParser(const std::string& bytes, const std::string& path) : bytes_(bytes), path_(path) {}
+  // Parses the payload that starts at byte `from` of bytes (the whole file: no copy of it).
+  PayloadParser(const std::string& bytes, size_t from, const std::string& path) : bytes_(bytes), path_(path), at_(from) {}
 
   Records records() {
     const uint64_t count = number(8, "the record count");
@@ -192,10 +194,12 @@ class PayloadParser {
       numel *= size;
       sizes.push_back(static_cast<int64_t>(size));
     }
-    const std::string data = take(numel * elementSize, "tensor data");
+    const uint64_t count = numel * elementSize;
+    need(count, "tensor data");
     torch::Tensor t = torch::empty(sizes, torch::TensorOptions().dtype(kDtypes[code]));
     // An empty tensor has no storage (a null data pointer), which memcpy must not be given.
-    if (!data.empty()) std::memcpy(t.data_ptr(), data.data(), data.size());
+    if (count != 0) std::memcpy(t.data_ptr(), bytes_.data() + at_, static_cast<size_t>(count));
+    at_ += static_cast<size_t>(count);
     return t;
   }
 
@@ -218,7 +222,7 @@ class PayloadParser {
   }
 
   [[noreturn]] std::variant<torch::Tensor, std::string> malformed(const std::string& why) {
-    unreadable(path_, "malformed at byte " + std::to_string(kHeaderBytes + at_) + ": " + why);
+    unreadable(path_, "malformed at byte " + std::to_string(at_) + ": " + why);
   }
 
   const std::string& bytes_;
@@ -245,9 +249,8 @@ Records recordsOf(const std::string& path) {
     unreadable(path, "truncated or extended: " + std::to_string(file.size() - kHeaderBytes) + " payload bytes, the header says " +
                          std::to_string(length));
   }
-  const std::string payload = file.substr(kHeaderBytes);
-  if (crc32Of(payload) != getLittleEndian(file, 12, 4)) unreadable(path, "corrupt: its checksum does not match its contents");
-  return PayloadParser(payload, path).records();
+  if (crc32Of(file, kHeaderBytes) != getLittleEndian(file, 12, 4)) unreadable(path, "corrupt: its checksum does not match its contents");
+  return PayloadParser(file, kHeaderBytes, path).records();
 }
 
 }  // namespace
