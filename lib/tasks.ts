@@ -43,13 +43,13 @@ export const HyperCleaningSchema = Type.Object(
     batchSize: Type.Optional(Type.Integer({
       minimum: 0,
       maximum: MAX_SAMPLES,
-      description: 'mini-batches: f on this many training samples drawn (with replacement) at each evaluation from the '
-        + 'global generator (manualSeed; checkpoints save its state); default 0: the full batch',
+      description: 'mini-batches: f on this many training rows per LL step, drawn (with replacement) from the task\'s '
+        + 'sampling stream (seeded by seed; checkpoints save its state); default 0: the full batch',
     })),
     seed: Type.Optional(Type.Integer({
       minimum: 0,
       maximum: Number.MAX_SAFE_INTEGER,
-      description: 'seeds the split, the corruption and the mlp\'s initialization (default 0; in a run config: the run\'s seed)',
+      description: 'seeds the split, the corruption, the mlp\'s initialization and the mini-batches (default 0; in a run config: the run\'s seed)',
     })),
   },
   strict,
@@ -81,11 +81,11 @@ export interface HyperCleaningOptions {
   /** The share of training labels moved to a different random class, in [0, 1]. @default 0.5 */
   corruption?: number;
   /**
-   * Mini-batches: f on this many training samples drawn (with replacement) at each evaluation from
-   * the global generator (manualSeed; checkpoints save its state); 0: the full batch. @default 0
+   * Mini-batches: f on this many training rows per LL step, drawn (with replacement) from the
+   * task's sampling stream (seeded by seed; checkpoints save its state); 0: the full batch. @default 0
    */
   batchSize?: number;
-  /** Seeds the split, the corruption and the mlp's initialization (in a run config: the run's seed). @default 0 */
+  /** Seeds the split, the corruption, the mlp's initialization and the mini-batches (in a run config: the run's seed). @default 0 */
   seed?: number;
   /** @default 'float32' */
   dtype?: 'float32' | 'float64';

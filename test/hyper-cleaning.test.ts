@@ -207,20 +207,31 @@ describe('CIFAR-10 binary batches', () => {
 });
 
 describe('mini-batches', () => {
-  test('f on batchSize samples drawn from the seeded global generator: reproducible, not the full batch', () => {
+  test('f on batchSize rows per LL step from the task\'s sampling stream (its seed; not the global generator): reproducible, not the full batch', () => {
     const root = freshDir();
     writeIdxDataset(root, false);
     const solver = Solver.builder().dynamics(gd({ lr: 0.5, steps: 3 })).upper(adam({ lr: 0.1 })).build();
-    const lowerValues = (batchSize: number, seed: number) => {
-      manualSeed(seed);
-      using run = solver.start(small(root, { batchSize }));
+    const lowerValues = (batchSize: number, seed: number, globalSeed = 0) => {
+      manualSeed(globalSeed);
+      using run = solver.start(small(root, { batchSize, seed }));
       return Array.from({ length: 4 }, () => run.step().lower);
     };
     expect(lowerValues(4, 5)).toEqual(lowerValues(4, 5));
+    expect(lowerValues(4, 5)).toEqual(lowerValues(4, 5, 99)); // the global generator plays no part
     expect(lowerValues(4, 5)).not.toEqual(lowerValues(4, 6));
     expect(lowerValues(4, 5)).not.toEqual(lowerValues(0, 5));
-    expect(lowerValues(0, 5)).toEqual(lowerValues(0, 6)); // the full batch draws nothing
     expectCode(() => small(root, { batchSize: -1 }), 'INVALID_ARGUMENT', /^hyperCleaning\.batchSize: must be an integer in \[0, 1000000\]; got -1$/);
+  });
+
+  test('each run draws from a sampler of its own: two runs started from one problem see the same batches', () => {
+    const root = freshDir();
+    writeIdxDataset(root, false);
+    const solver = Solver.builder().dynamics(gd({ lr: 0.5, steps: 3 })).upper(adam({ lr: 0.1 })).build();
+    using problem = small(root, { batchSize: 4 });
+    using first = solver.start(problem);
+    using second = solver.start(problem);
+    const interleaved = Array.from({ length: 3 }, () => [first.step().lower, second.step().lower]);
+    for (const [a, b] of interleaved) expect(a).toBe(b);
   });
 
   test('PTT with recompute re-unrolls on the same mini-batches: identical to plain PTT, bit for bit', () => {

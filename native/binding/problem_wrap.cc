@@ -33,20 +33,23 @@ class JsProblem : public core::Problem {
 
   bool anyThread() const override { return false; }
 
-  core::TensorList lowerGradient(const core::TensorList& x, const core::TensorList& y, bool createGraph) override {
-    if (js_.lowerGradient.IsEmpty()) return Problem::lowerGradient(x, y, createGraph);
+  // The batch is always empty: a problem defined in TypeScript has no sampler.
+  core::TensorList lowerGradient(const core::TensorList& x, const core::TensorList& y, const core::Batch& batch,
+                                 bool createGraph) override {
+    if (js_.lowerGradient.IsEmpty()) return Problem::lowerGradient(x, y, batch, createGraph);
     return givenGradient(js_.lowerGradient, "lowerGradient", x, y, createGraph);
   }
-  core::TensorList upperGradient(const core::TensorList& x, const core::TensorList& y, bool createGraph) override {
-    if (js_.upperGradient.IsEmpty()) return Problem::upperGradient(x, y, createGraph);
+  core::TensorList upperGradient(const core::TensorList& x, const core::TensorList& y, const core::Batch& batch,
+                                 bool createGraph) override {
+    if (js_.upperGradient.IsEmpty()) return Problem::upperGradient(x, y, batch, createGraph);
     return givenGradient(js_.upperGradient, "upperGradient", x, y, createGraph);
   }
 
  protected:
-  torch::Tensor evaluateUpper(const core::TensorList& x, const core::TensorList& y) override {
+  torch::Tensor evaluateUpper(const core::TensorList& x, const core::TensorList& y, const core::Batch&) override {
     return call(js_.upper, x, y).at(0);
   }
-  torch::Tensor evaluateLower(const core::TensorList& x, const core::TensorList& y) override {
+  torch::Tensor evaluateLower(const core::TensorList& x, const core::TensorList& y, const core::Batch&) override {
     return call(js_.lower, x, y).at(0);
   }
 

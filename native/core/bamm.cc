@@ -36,8 +36,9 @@ class BammSolver : public Solver {
     Stopwatch watch;
     const TensorList x = leaves(x_);
     const TensorList y = leaves(y_);
-    const torch::Tensor upper = problem_->upperObjective(x, y);
-    const torch::Tensor lower = problem_->lowerObjective(x, y);
+    const IterationBatches batches = nextBatches(1);
+    const torch::Tensor upper = problem_->upperObjective(x, y, batches.upper);
+    const torch::Tensor lower = problem_->lowerObjective(x, y, batches.lowerAt(0));
     const torch::Tensor averaged = (1 - mu) * lower + mu * upper;
     const TensorList gPhi = gradients(averaged, y, true, true);
     const TensorList nextY = project(axpy(detached(y), detached(gPhi), -options_.beta), problem_->lowerVariables().sets);

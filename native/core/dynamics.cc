@@ -57,25 +57,27 @@ State Dynamics::initialState(const TensorList& y0) const {
   return s;
 }
 
-State Dynamics::step(Problem& problem, const TensorList& x, const State& s, int64_t k, bool graph) const {
+State Dynamics::step(Problem& problem, const TensorList& x, const State& s, int64_t k, bool graph,
+                     const IterationBatches& batches) const {
+  const Batch& batch = batches.lowerAt(k);
   const auto& sets = problem.lowerVariables().sets;
   const size_t n = s.size() / blocks();
   const TensorList y = slice(s, 0, n);
   switch (options_.kind) {
     case DynamicsOptions::Kind::Gd:
-      return project(axpy(y, problem.lowerGradient(x, y, graph), -options_.lr), sets);
+      return project(axpy(y, problem.lowerGradient(x, y, batch, graph), -options_.lr), sets);
     case DynamicsOptions::Kind::Bda: {
       const double ak = 1.0 / static_cast<double>(k + 1);
       const double upperWeight = options_.mu * ak * options_.upperLr;
       const double lowerWeight = (1.0 - options_.mu) * options_.beta * options_.lr;
-      TensorList next = axpy(y, problem.lowerGradient(x, y, graph), -lowerWeight);
+      TensorList next = axpy(y, problem.lowerGradient(x, y, batch, graph), -lowerWeight);
       // mu = 0 skips grad_y F entirely so bda reduces to gd exactly.
-      if (upperWeight != 0.0) next = axpy(next, problem.upperGradient(x, y, graph), -upperWeight);
+      if (upperWeight != 0.0) next = axpy(next, problem.upperGradient(x, y, batches.upper, graph), -upperWeight);
       return project(next, sets);
     }
     case DynamicsOptions::Kind::Nesterov: {
       const TensorList u = slice(s, 1, n);
-      TensorList next = project(axpy(u, problem.lowerGradient(x, u, graph), -options_.lr), sets);
+      TensorList next = project(axpy(u, problem.lowerGradient(x, u, batch, graph), -options_.lr), sets);
       const double momentum = (nesterovT_[k] - 1.0) / nesterovT_[k + 1];
       TensorList nextU;
       for (size_t i = 0; i < n; ++i) nextU.push_back(next[i] + momentum * (next[i] - y[i]));
@@ -90,7 +92,7 @@ State Dynamics::step(Problem& problem, const TensorList& x, const State& s, int6
       const double lambda = kk * beta / 2.0;
       TensorList next;
       for (size_t i = 0; i < n; ++i) next.push_back((1.0 - alpha) * u[i] + alpha * v[i]);
-      const TensorList g = problem.lowerGradient(x, next, graph);
+      const TensorList g = problem.lowerGradient(x, next, batch, graph);
       TensorList nextU = project(axpy(next, g, -beta), sets);
       TensorList nextV = project(axpy(v, g, -lambda), sets);
       return concat(concat(next, nextU), nextV);
@@ -99,22 +101,22 @@ State Dynamics::step(Problem& problem, const TensorList& x, const State& s, int6
   throw Error("INVALID_ARGUMENT", "unknown dynamics");
 }
 
-State unroll(Problem& problem, const Dynamics& dynamics, const TensorList& x, State s, int64_t from,
-             int64_t to, bool graph, const StepVisitor& visit) {
+State unroll(Problem& problem, const Dynamics& dynamics, const TensorList& x, State s, int64_t from, int64_t to, bool graph,
+             const IterationBatches& batches, const StepVisitor& visit) {
   if (!graph) {
     const TensorList xs = detached(x);
     s = detached(s);
     for (int64_t k = from; k < to; ++k) {
       {
         torch::NoGradGuard noGrad;
-        s = dynamics.step(problem, xs, s, k, false);
+        s = dynamics.step(problem, xs, s, k, false, batches);
       }
       if (visit) visit(k + 1, s);
     }
     return s;
   }
   for (int64_t k = from; k < to; ++k) {
-    s = dynamics.step(problem, x, s, k, true);
+    s = dynamics.step(problem, x, s, k, true, batches);
     if (visit) visit(k + 1, s);
   }
   return s;
@@ -125,7 +127,7 @@ TensorList descend(Problem& problem, const TensorList& x, const TensorList& y, i
   options.steps = steps;
   options.lr = lr;
   const Dynamics gd(options);
-  return unroll(problem, gd, x, gd.initialState(y), 0, steps, false);
+  return unroll(problem, gd, x, gd.initialState(y), 0, steps, false, IterationBatches{});
 }
 
 }  // namespace bilevel::core

@@ -41,8 +41,9 @@ class Dynamics {
   TensorList lowerOf(const State& s, size_t lowerCount) const {
     return TensorList(s.begin(), s.begin() + static_cast<std::ptrdiff_t>(lowerCount));
   }
-  // One LL step from step index k (0-based) to k + 1. With graph, differentiable in x and s.
-  State step(Problem& problem, const TensorList& x, const State& s, int64_t k, bool graph) const;
+  // One LL step from step index k (0-based) to k + 1, on that step's batches. With graph,
+  // differentiable in x and s.
+  State step(Problem& problem, const TensorList& x, const State& s, int64_t k, bool graph, const IterationBatches& batches) const;
 
  private:
   DynamicsOptions options_;
@@ -52,12 +53,13 @@ class Dynamics {
 // Called after each step with the new step index k + 1 and the state.
 using StepVisitor = std::function<void(int64_t, const State&)>;
 
-// y after `steps` gd steps of size lr on f at a fixed x, without history (e.g. a prior's anchor:
-// the LL model pretrained on the training set).
+// y after `steps` gd steps of size lr on f (the full data) at a fixed x, without history (e.g. a
+// prior's anchor: the LL model pretrained on the training set).
 TensorList descend(Problem& problem, const TensorList& x, const TensorList& y, int64_t steps, double lr);
 
-// Runs steps [from, to) from s; without graph, x is detached and no history is kept.
-State unroll(Problem& problem, const Dynamics& dynamics, const TensorList& x, State s, int64_t from,
-             int64_t to, bool graph, const StepVisitor& visit = nullptr);
+// Runs steps [from, to) from s on the iteration's batches; without graph, x is detached and no
+// history is kept.
+State unroll(Problem& problem, const Dynamics& dynamics, const TensorList& x, State s, int64_t from, int64_t to, bool graph,
+             const IterationBatches& batches, const StepVisitor& visit = nullptr);
 
 }  // namespace bilevel::core

@@ -4,6 +4,8 @@
 
 #include <filesystem>
 
+#include "core/data/generator_stream.h"
+#include "core/data/row_sampler.h"
 #include "core/datasets.h"
 #include "core/error.h"
 #include "core/linear_cross_entropy.h"
@@ -60,9 +62,10 @@ Split take(const LabeledImages& data, const torch::Tensor& rows, const HyperClea
 class HyperCleaningProblem : public Problem {
  public:
   HyperCleaningProblem(Variables upper, Variables lower, Split train, torch::Tensor trueLabels, torch::Tensor clean,
-                       Split validation, Split test, bool linear, int64_t batchSize)
+                       Split validation, Split test, bool linear, int64_t batchSize, uint64_t seed)
       : Problem(std::move(upper), std::move(lower)),
         batchSize_(batchSize),
+        seed_(seed),
         train_(std::move(train)),
         trueLabels_(std::move(trueLabels)),
         clean_(std::move(clean)),
@@ -91,40 +94,45 @@ class HyperCleaningProblem : public Problem {
             {"precision", precision},
             {"recall", recall},
             {"f1", f1},
-            {"validationLoss", evaluateUpper(x, y).item<double>()}};
+            {"validationLoss", evaluateUpper(x, y, Batch()).item<double>()}};
   }
 
   // grad_y f of the linear model by the fused kernel (float32 on the CPU), else by autograd.
-  TensorList lowerGradient(const TensorList& x, const TensorList& y, bool createGraph) override {
-    if (!fused(train_.features)) return Problem::lowerGradient(x, y, createGraph);
+  TensorList lowerGradient(const TensorList& x, const TensorList& y, const Batch& batch, bool createGraph) override {
+    if (!fused(train_.features)) return Problem::lowerGradient(x, y, batch, createGraph);
     // Without createGraph no graph is recorded, so the result is history-free as the contract asks.
     torch::AutoGradMode mode(createGraph);
-    const Batch batch = lowerBatch(x[0]);
-    return linearCrossEntropyGradient(batch.features, batch.labels, torch::sigmoid(batch.weightLogits), y[0], y[1]);
+    const Rows rows = trainingRows(x[0], batch);
+    return linearCrossEntropyGradient(rows.features, rows.labels, torch::sigmoid(rows.weightLogits), y[0], y[1]);
+  }
+
+  // Mini-batches: batchSize training rows per LL step, from the task's "sampling" stream.
+  std::unique_ptr<Sampler> sampler() const override {
+    if (batchSize_ == 0) return nullptr;
+    return std::make_unique<RowSampler>(train_.labels.size(0), batchSize_, generatorStream(seed_, "sampling"), train_.labels.device());
   }
 
  protected:
   // F: the mean cross-entropy on the validation split.
-  torch::Tensor evaluateUpper(const TensorList&, const TensorList& y) override {
+  torch::Tensor evaluateUpper(const TensorList&, const TensorList& y, const Batch&) override {
     return meanLoss(y, validation_.features, validation_.labels, torch::Tensor());
   }
-  // f: the mean over training samples of sigmoid(x_i) * CE_i; with mini-batches, over batchSize
-  // samples drawn (with replacement) from the global generator, which checkpoints save.
-  torch::Tensor evaluateLower(const TensorList& x, const TensorList& y) override {
-    const Batch batch = lowerBatch(x[0]);
-    return meanLoss(y, batch.features, batch.labels, torch::sigmoid(batch.weightLogits));
+  // f: the mean over the batch's training rows (all with an empty batch) of sigmoid(x_i) * CE_i.
+  torch::Tensor evaluateLower(const TensorList& x, const TensorList& y, const Batch& batch) override {
+    const Rows rows = trainingRows(x[0], batch);
+    return meanLoss(y, rows.features, rows.labels, torch::sigmoid(rows.weightLogits));
   }
 
  private:
-  struct Batch {
+  struct Rows {
     torch::Tensor weightLogits;  // x's entries for the rows: the sample weights are their sigmoids
     torch::Tensor features;
     torch::Tensor labels;
   };
-  // The training rows f is evaluated on: all, or batchSize drawn from the global generator.
-  Batch lowerBatch(const torch::Tensor& x) const {
-    if (batchSize_ == 0) return {x, train_.features, train_.labels};
-    const torch::Tensor rows = torch::randint(train_.labels.size(0), {batchSize_}, torch::kInt64).to(train_.labels.device());
+  // The training rows f is evaluated on: the batch's "rows", or all of them.
+  Rows trainingRows(const torch::Tensor& x, const Batch& batch) const {
+    if (batch.empty()) return {x, train_.features, train_.labels};
+    const torch::Tensor& rows = batch.at("rows");
     return {x.index_select(0, rows), train_.features.index_select(0, rows), train_.labels.index_select(0, rows)};
   }
 
@@ -150,6 +158,7 @@ class HyperCleaningProblem : public Problem {
   }
 
   int64_t batchSize_;
+  uint64_t seed_;
   Split train_;
   torch::Tensor trueLabels_;  // the training labels before the corruption
   torch::Tensor clean_;       // bool [trainSize]: the label was left as it was
@@ -209,7 +218,7 @@ std::shared_ptr<Problem> makeHyperCleaningProblem(const HyperCleaningOptions& o)
   Variables lower{model, {}};
   return std::make_shared<HyperCleaningProblem>(std::move(upper), std::move(lower), std::move(train), trueLabels, std::move(clean),
                                                 std::move(validation), std::move(test), o.model == "linear",
-                                                o.batchSize);
+                                                o.batchSize, o.seed);
 }
 
 }  // namespace bilevel::core

@@ -17,8 +17,8 @@ struct HyperCleaningOptions {
   int64_t validationSize = 5000;
   int64_t testSize = 10000;
   double corruption = 0.5;  // the share of training labels moved to another class
-  int64_t batchSize = 0;    // f on this many training samples drawn per evaluation; 0: all (full batch)
-  uint64_t seed = 0;
+  int64_t batchSize = 0;    // f on this many training rows per LL step (the "sampling" stream); 0: all
+  uint64_t seed = 0;        // the split, the corruption, the mlp's start; and the sampling stream
   torch::Dtype dtype = torch::kFloat32;
   torch::Device device = torch::kCPU;
 };

@@ -21,9 +21,9 @@ using Kind = HypergradientOptions::Kind;
 class PessimisticChoice {
  public:
   explicit PessimisticChoice(int64_t first) : first_(first) {}
-  void add(Problem& problem, const TensorList& x, const TensorList& y) {
+  void add(Problem& problem, const TensorList& x, const TensorList& y, const Batch& batch) {
     torch::NoGradGuard noGrad;
-    values_.push_back(problem.upperObjective(x, y).detach());
+    values_.push_back(problem.upperObjective(x, y, batch).detach());
   }
   // Sets out.kbar and out.upperAtLast = F(x, y_K).
   void decide(HypergradientOutput& out) const {
@@ -37,8 +37,9 @@ class PessimisticChoice {
   std::vector<torch::Tensor> values_;
 };
 
-// The global CPU generator's state (the one objectives draw mini-batches from), so that a second
-// unroll of the same UL iteration draws the same batches as the first.
+// The global CPU generator's state, so that a second unroll of the same UL iteration sees the same
+// random numbers as the first where an objective draws its own (noise in a TypeScript objective);
+// the sampler's batches are the iteration's already.
 class GeneratorState {
  public:
   GeneratorState() {
@@ -65,9 +66,9 @@ struct RunningChoice {
   double last = std::numeric_limits<double>::quiet_NaN();  // F at the latest y_k offered
   int64_t kbar = 0;
   // Whether y_k (k >= 1) is the new choice.
-  bool offer(Problem& problem, const TensorList& x, const TensorList& y, int64_t k) {
+  bool offer(Problem& problem, const TensorList& x, const TensorList& y, const Batch& batch, int64_t k) {
     torch::NoGradGuard noGrad;
-    const double value = problem.upperObjective(x, y).item<double>();
+    const double value = problem.upperObjective(x, y, batch).item<double>();
     last = value;
     if (k < first || (k > first && !(value > best))) return false;
     best = value;
@@ -82,8 +83,8 @@ struct UpperGradients {
   TensorList y;
   torch::Tensor value;
 };
-UpperGradients upperGradients(Problem& problem, const TensorList& x, const TensorList& y) {
-  const torch::Tensor value = problem.upperObjective(x, y);
+UpperGradients upperGradients(Problem& problem, const TensorList& x, const TensorList& y, const Batch& batch) {
+  const torch::Tensor value = problem.upperObjective(x, y, batch);
   const TensorList both = gradients(value, concat(x, y), false, false);
   const auto middle = both.begin() + static_cast<std::ptrdiff_t>(x.size());
   return {TensorList(both.begin(), middle), TensorList(middle, both.end()), value.detach()};
@@ -116,21 +117,22 @@ class ReverseHypergradient : public Hypergradient {
     if (in.truncation == Truncation::PessimisticRecompute) {
       PessimisticChoice choice(in.dynamics.firstDistinctStep());
       const GeneratorState beforeUnroll;
-      const State last = unroll(in.problem, in.dynamics, in.x, start, 0, K, false,
-                                [&](int64_t, const State& s) { choice.add(in.problem, in.x, in.dynamics.lowerOf(s, n)); });
+      const State last = unroll(in.problem, in.dynamics, in.x, start, 0, K, false, in.batches, [&](int64_t, const State& s) {
+        choice.add(in.problem, in.x, in.dynamics.lowerOf(s, n), in.batches.upper);
+      });
       const GeneratorState afterUnroll;
       out.yLast = in.dynamics.lowerOf(last, n);
       choice.decide(out);
-      // The re-unroll follows the trajectory Kbar was chosen on (the same mini-batches), and the
+      // The re-unroll follows the trajectory Kbar was chosen on (the same batches and draws), and the
       // run continues from where the first unroll left the generator, as plain PTT does.
       beforeUnroll.restore();
-      target = in.dynamics.lowerOf(unroll(in.problem, in.dynamics, in.x, start, 0, out.kbar, true), n);
+      target = in.dynamics.lowerOf(unroll(in.problem, in.dynamics, in.x, start, 0, out.kbar, true, in.batches), n);
       afterUnroll.restore();
     } else if (in.truncation == Truncation::Pessimistic) {
       RunningChoice choice(in.dynamics.firstDistinctStep());
-      const State last = unroll(in.problem, in.dynamics, in.x, start, 0, K, true, [&](int64_t k, const State& s) {
+      const State last = unroll(in.problem, in.dynamics, in.x, start, 0, K, true, in.batches, [&](int64_t k, const State& s) {
         TensorList y = in.dynamics.lowerOf(s, n);
-        if (choice.offer(in.problem, in.x, y, k)) target = std::move(y);
+        if (choice.offer(in.problem, in.x, y, in.batches.upper, k)) target = std::move(y);
       });
       out.yLast = detached(in.dynamics.lowerOf(last, n));
       out.kbar = choice.kbar;
@@ -138,12 +140,12 @@ class ReverseHypergradient : public Hypergradient {
     } else {
       const int64_t from = truncate_ > 0 ? K - truncate_ : 0;
       // T-RHG: the first K - T steps carry no history, so y_{K-T} is a constant.
-      const State middle = from > 0 ? unroll(in.problem, in.dynamics, in.x, start, 0, from, false) : start;
-      target = in.dynamics.lowerOf(unroll(in.problem, in.dynamics, in.x, middle, from, K, true), n);
+      const State middle = from > 0 ? unroll(in.problem, in.dynamics, in.x, start, 0, from, false, in.batches) : start;
+      target = in.dynamics.lowerOf(unroll(in.problem, in.dynamics, in.x, middle, from, K, true, in.batches), n);
       out.yLast = detached(target);
       out.kbar = K;
     }
-    const torch::Tensor surrogate = in.problem.upperObjective(in.x, target);
+    const torch::Tensor surrogate = in.problem.upperObjective(in.x, target, in.batches.upper);
     if (out.kbar == K) keepUpperAtLast(surrogate, out);
     out.unrollMs = watch.lap();
     const TensorList wrt = in.initAuxiliary ? concat(in.x, in.y0) : in.x;
@@ -184,14 +186,14 @@ class ForwardHypergradient : public Hypergradient {
     for (int64_t k = 0; k < in.dynamics.steps(); ++k) {
       Stopwatch watch;
       const State sIn = leaves(s);
-      const State sOut = in.dynamics.step(in.problem, x, sIn, k, true);
+      const State sOut = in.dynamics.step(in.problem, x, sIn, k, true, in.batches);
       stepMs += watch.lap();
       tangents = propagate(sIn, sOut, x, columns, tangents);
       s = detached(sOut);
       tangentMs += watch.lap();
       if (in.truncation != Truncation::None) {
         TensorList y = in.dynamics.lowerOf(s, n);
-        if (choice.offer(in.problem, x, y, k + 1)) {
+        if (choice.offer(in.problem, x, y, in.batches.upper, k + 1)) {
           out.kbar = k + 1;
           chosenY = y;
           chosenTangents.clear();
@@ -208,7 +210,7 @@ class ForwardHypergradient : public Hypergradient {
     }
     Stopwatch watch;
     const TensorList y = leaves(chosenY);
-    const UpperGradients direct = upperGradients(in.problem, x, y);
+    const UpperGradients direct = upperGradients(in.problem, x, y, in.batches.upper);
     if (in.truncation == Truncation::None) keepUpperAtLast(direct.value, out);
     TensorList grads = zerosLike(params);
     for (size_t c = 0; c < columns.size(); ++c) {
@@ -252,7 +254,7 @@ class ForwardHypergradient : public Hypergradient {
 
 // y_K from an unroll that keeps no history.
 TensorList plainUnroll(const HypergradientInput& in, int64_t steps) {
-  const State s = unroll(in.problem, in.dynamics, in.x, in.dynamics.initialState(in.y0), 0, steps, false);
+  const State s = unroll(in.problem, in.dynamics, in.x, in.dynamics.initialState(in.y0), 0, steps, false, in.batches);
   return in.dynamics.lowerOf(s, in.y0.size());
 }
 
@@ -269,9 +271,9 @@ class ImplicitHypergradient : public Hypergradient {
     out.unrollMs = watch.lap();
     const TensorList x = leaves(in.x);
     const TensorList y = leaves(out.yLast);
-    const UpperGradients direct = upperGradients(in.problem, x, y);
+    const UpperGradients direct = upperGradients(in.problem, x, y, in.batches.upper);
     keepUpperAtLast(direct.value, out);
-    const TensorList gy = in.problem.lowerGradient(x, y, true);
+    const TensorList gy = in.problem.lowerGradient(x, y, in.batches.lowerLast(in.dynamics.steps()), true);
     auto hessianTimes = [&](const TensorList& v) { return gradients(dot(gy, v), y, false, true); };
     const TensorList v = o_.kind == Kind::Neumann ? neumann(hessianTimes, direct.y) : conjugateGradient(hessianTimes, direct.y);
     out.x = axpy(direct.x, gradients(dot(gy, v), x, false, true), -1.0);
@@ -325,20 +327,23 @@ class FiniteDifferenceHypergradient : public Hypergradient {
     Stopwatch watch;
     const int64_t K = in.dynamics.steps();
     const TensorList before = plainUnroll(in, K - 1);
-    out.yLast = in.dynamics.lowerOf(unroll(in.problem, in.dynamics, in.x, in.dynamics.initialState(before), K - 1, K, false), before.size());
+    out.yLast = in.dynamics.lowerOf(unroll(in.problem, in.dynamics, in.x, in.dynamics.initialState(before), K - 1, K, false, in.batches),
+                                    before.size());
     out.kbar = K;
     out.unrollMs = watch.lap();
     const TensorList x = leaves(in.x);
     const TensorList y = leaves(out.yLast);
-    const UpperGradients direct = upperGradients(in.problem, x, y);
+    const UpperGradients direct = upperGradients(in.problem, x, y, in.batches.upper);
     keepUpperAtLast(direct.value, out);
     const TensorList& v = direct.y;
     const double vNorm = norm(v);
     out.x = direct.x;
     if (vNorm > 0) {
       const double eps = radius_ / vNorm;
-      const TensorList plus = gradients(in.problem.lowerObjective(x, axpy(before, v, eps)), x, false, false);
-      const TensorList minus = gradients(in.problem.lowerObjective(x, axpy(before, v, -eps)), x, false, false);
+      // The last step's batch: the difference approximates that gd step's mixed derivative.
+      const Batch& last = in.batches.lowerLast(K);
+      const TensorList plus = gradients(in.problem.lowerObjective(x, axpy(before, v, eps), last), x, false, false);
+      const TensorList minus = gradients(in.problem.lowerObjective(x, axpy(before, v, -eps), last), x, false, false);
       out.x = axpy(direct.x, axpy(plus, minus, -1.0), -in.dynamics.options().lr / (2.0 * eps));
     }
     out.backwardMs = watch.lap();
@@ -358,7 +363,7 @@ class FirstOrderHypergradient : public Hypergradient {
     out.kbar = in.dynamics.steps();
     out.unrollMs = watch.lap();
     const TensorList x = leaves(in.x);
-    const torch::Tensor upper = in.problem.upperObjective(x, out.yLast);
+    const torch::Tensor upper = in.problem.upperObjective(x, out.yLast, in.batches.upper);
     out.x = gradients(upper, x, false, false);
     keepUpperAtLast(upper, out);
     out.backwardMs = watch.lap();

@@ -32,6 +32,7 @@ struct HypergradientInput {
   TensorList y0;      // with IA: z, leaves that require grad
   bool initAuxiliary;  // differentiate w.r.t. y0 as well
   Truncation truncation;
+  const IterationBatches& batches;  // this iteration's data: F's batch and each LL step's
 };
 
 struct HypergradientOutput {

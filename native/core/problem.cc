@@ -111,30 +111,30 @@ Problem::Problem(Variables upper, Variables lower) : upper_(std::move(upper)), l
   checkVariables(lower_, "lower variables");
 }
 
-torch::Tensor Problem::upperObjective(const TensorList& x, const TensorList& y) {
-  return checkedScalar(evaluateUpper(x, y), "upper");
+torch::Tensor Problem::upperObjective(const TensorList& x, const TensorList& y, const Batch& batch) {
+  return checkedScalar(evaluateUpper(x, y, batch), "upper");
 }
 
-torch::Tensor Problem::lowerObjective(const TensorList& x, const TensorList& y) {
-  return checkedScalar(evaluateLower(x, y), "lower");
+torch::Tensor Problem::lowerObjective(const TensorList& x, const TensorList& y, const Batch& batch) {
+  return checkedScalar(evaluateLower(x, y, batch), "lower");
 }
 
-TensorList Problem::lowerGradient(const TensorList& x, const TensorList& y, bool createGraph) {
-  return gradientInY(false, x, y, createGraph);
+TensorList Problem::lowerGradient(const TensorList& x, const TensorList& y, const Batch& batch, bool createGraph) {
+  return gradientInY(false, x, y, batch, createGraph);
 }
 
-TensorList Problem::upperGradient(const TensorList& x, const TensorList& y, bool createGraph) {
-  return gradientInY(true, x, y, createGraph);
+TensorList Problem::upperGradient(const TensorList& x, const TensorList& y, const Batch& batch, bool createGraph) {
+  return gradientInY(true, x, y, batch, createGraph);
 }
 
-TensorList Problem::gradientInY(bool upper, const TensorList& x, const TensorList& y, bool createGraph) {
+TensorList Problem::gradientInY(bool upper, const TensorList& x, const TensorList& y, const Batch& batch, bool createGraph) {
   torch::AutoGradMode enable(true);
   // A y that is not yet part of a graph (a fixed y_0) becomes a leaf so autograd can reach it.
   TensorList inputs;
   inputs.reserve(y.size());
   for (const auto& t : y) inputs.push_back(createGraph && t.requires_grad() ? t : t.detach().requires_grad_(true));
   const TensorList& xs = createGraph ? x : detached(x);
-  torch::Tensor value = upper ? upperObjective(xs, inputs) : lowerObjective(xs, inputs);
+  torch::Tensor value = upper ? upperObjective(xs, inputs, batch) : lowerObjective(xs, inputs, batch);
   TensorList grads = gradients(value, inputs, createGraph, createGraph);
   return createGraph ? grads : detached(grads);
 }

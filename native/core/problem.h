@@ -5,6 +5,8 @@
 #include <string>
 #include <vector>
 
+#include "core/data/batch.h"
+#include "core/data/sampler.h"
 #include "core/tensor_list.h"
 
 namespace bilevel::core {
@@ -39,13 +41,16 @@ class Problem {
   const Variables& upperVariables() const { return upper_; }
   const Variables& lowerVariables() const { return lower_; }
 
-  // F(x, y) and f(x, y), checked to be scalars.
-  torch::Tensor upperObjective(const TensorList& x, const TensorList& y);
-  torch::Tensor lowerObjective(const TensorList& x, const TensorList& y);
+  // F(x, y; batch) and f(x, y; batch), checked to be scalars; an empty batch: the full data.
+  torch::Tensor upperObjective(const TensorList& x, const TensorList& y, const Batch& batch);
+  torch::Tensor lowerObjective(const TensorList& x, const TensorList& y, const Batch& batch);
   // grad_y f and grad_y F. With createGraph the result is differentiable in x and y;
   // without, it is detached. Built-ins override these with closed forms.
-  virtual TensorList lowerGradient(const TensorList& x, const TensorList& y, bool createGraph);
-  virtual TensorList upperGradient(const TensorList& x, const TensorList& y, bool createGraph);
+  virtual TensorList lowerGradient(const TensorList& x, const TensorList& y, const Batch& batch, bool createGraph);
+  virtual TensorList upperGradient(const TensorList& x, const TensorList& y, const Batch& batch, bool createGraph);
+  // A fresh sampler of the batches F and f are evaluated on, in its starting state (each solver
+  // draws from its own); none: every evaluation sees the full data.
+  virtual std::unique_ptr<Sampler> sampler() const { return nullptr; }
   // Whether F and f may be evaluated on any thread (false for objectives written in JavaScript,
   // which must run on the JS thread), so a run may leave the main thread.
   virtual bool anyThread() const { return true; }
@@ -59,11 +64,11 @@ class Problem {
 
  protected:
   virtual std::vector<std::pair<std::string, double>> taskMetrics(const TensorList&, const TensorList&) { return {}; }
-  virtual torch::Tensor evaluateUpper(const TensorList& x, const TensorList& y) = 0;
-  virtual torch::Tensor evaluateLower(const TensorList& x, const TensorList& y) = 0;
+  virtual torch::Tensor evaluateUpper(const TensorList& x, const TensorList& y, const Batch& batch) = 0;
+  virtual torch::Tensor evaluateLower(const TensorList& x, const TensorList& y, const Batch& batch) = 0;
 
  private:
-  TensorList gradientInY(bool upper, const TensorList& x, const TensorList& y, bool createGraph);
+  TensorList gradientInY(bool upper, const TensorList& x, const TensorList& y, const Batch& batch, bool createGraph);
 
   Variables upper_;
   Variables lower_;

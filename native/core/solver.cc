@@ -71,7 +71,8 @@ class TrajectorySolver : public Solver {
     const bool ia = options_.initAuxiliary.has_value();
     const TensorList x = leaves(x_);
     const TensorList y0 = ia ? leaves(z_) : (options_.lowerStart == LowerStart::Warm ? y_ : problem_->lowerVariables().initial);
-    HypergradientInput input{*problem_, dynamics_, x, y0, ia, options_.truncation};
+    const IterationBatches batches = nextBatches(dynamics_.steps());
+    HypergradientInput input{*problem_, dynamics_, x, y0, ia, options_.truncation, batches};
     HypergradientOutput out = hypergradient_->compute(input);
     record.unrollMs = out.unrollMs;
     record.hypergradientMs = out.backwardMs;
@@ -83,8 +84,8 @@ class TrajectorySolver : public Solver {
     }
     {
       torch::NoGradGuard noGrad;
-      record.upper = std::isnan(out.upperAtLast) ? problem_->upperObjective(x_, out.yLast).item<double>() : out.upperAtLast;
-      record.lower = problem_->lowerObjective(x_, out.yLast).item<double>();
+      record.upper = std::isnan(out.upperAtLast) ? problem_->upperObjective(x_, out.yLast, batches.upper).item<double>() : out.upperAtLast;
+      record.lower = problem_->lowerObjective(x_, out.yLast, batches.lowerLast(dynamics_.steps())).item<double>();
     }
     requireFinite(record.upper, iteration_, "F(x, y_K)");
     requireFinite(record.lower, iteration_, "f(x, y_K)");
@@ -119,6 +120,7 @@ class TrajectorySolver : public Solver {
 
 Solver::Solver(std::shared_ptr<Problem> problem)
     : problem_(std::move(problem)),
+      sampler_(problem_->sampler()),
       x_(cloned(problem_->upperVariables().initial)),
       y_(cloned(problem_->lowerVariables().initial)) {}
 
@@ -127,8 +129,11 @@ void Solver::save(StateWriter& writer) const {
   writer.tensors("x", x_);
   writer.tensors("y", y_);
   writer.integer("iteration", iteration_);
+  if (sampler_) sampler_->save(writer, "sampler.");
   saveOwn(writer);
 }
+
+IterationBatches Solver::nextBatches(int64_t lowerSteps) { return sampler_ ? sampler_->next(lowerSteps) : IterationBatches{}; }
 
 Commit Solver::load(StateReader& reader) {
   if (reader.text("configuration") != configuration_) {
@@ -137,11 +142,13 @@ Commit Solver::load(StateReader& reader) {
   TensorList x = reader.tensors("x", x_);
   TensorList y = reader.tensors("y", y_);
   const int64_t iteration = reader.integer("iteration", 0, std::numeric_limits<int64_t>::max());
+  Commit sampler = sampler_ ? sampler_->load(reader, "sampler.") : Commit([] {});
   Commit own = loadOwn(reader);
-  return [this, x, y, iteration, own] {
+  return [this, x, y, iteration, sampler, own] {
     x_ = x;
     y_ = y;
     iteration_ = iteration;
+    sampler();
     own();
   };
 }

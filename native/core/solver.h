@@ -42,6 +42,9 @@ class Solver {
  protected:
   // x and y start as copies of the problem's starting values.
   explicit Solver(std::shared_ptr<Problem> problem);
+  // The batches of this iteration from the solver's own sampler (none when the problem has no
+  // sampler: every evaluation on the full data).
+  IterationBatches nextBatches(int64_t lowerSteps);
   // Fills record (all but iteration and peakBytes) and advances x_, y_ on success.
   virtual void iterate(IterationRecord& record) = 0;
   virtual void saveOwn(StateWriter&) const {}
@@ -50,6 +53,7 @@ class Solver {
   }
 
   std::shared_ptr<Problem> problem_;
+  std::unique_ptr<Sampler> sampler_;  // saved with the solver's state
   TensorList x_;
   TensorList y_;
   int64_t iteration_ = 0;

@@ -17,7 +17,7 @@ class ToyProblem : public Problem {
       : Problem(std::move(upper), std::move(lower)), kind_(kind), e_(std::move(ones)) {}
 
  protected:
-  torch::Tensor evaluateUpper(const TensorList& x, const TensorList& y) override {
+  torch::Tensor evaluateUpper(const TensorList& x, const TensorList& y, const Batch&) override {
     const auto& y1 = y[0];
     const auto& y2 = y[1];
     switch (kind_) {
@@ -27,7 +27,7 @@ class ToyProblem : public Problem {
     }
     throw Error("NATIVE", "unknown toy problem");
   }
-  torch::Tensor evaluateLower(const TensorList& x, const TensorList& y) override {
+  torch::Tensor evaluateLower(const TensorList& x, const TensorList& y, const Batch&) override {
     if (kind_ == Kind::Singleton) return fourthPowerNorm(y[0] + y[1] - x[0]);
     return 0.5 * y[0].pow(2).sum() - (x[0] * y[0]).sum();
   }
@@ -44,24 +44,24 @@ class NonconvexProblem : public Problem {
       : Problem(std::move(upper), std::move(lower)), a_(a), c_(std::move(c)), closedForm_(closedForm) {}
 
   // grad_y f = cos(x + y - c): one op instead of an autograd pass per LL step.
-  TensorList lowerGradient(const TensorList& x, const TensorList& y, bool createGraph) override {
-    if (!closedForm_) return Problem::lowerGradient(x, y, createGraph);
+  TensorList lowerGradient(const TensorList& x, const TensorList& y, const Batch& batch, bool createGraph) override {
+    if (!closedForm_) return Problem::lowerGradient(x, y, batch, createGraph);
     if (createGraph) return {torch::cos(x[0] + y[0] - c_)};
     torch::NoGradGuard noGrad;
     return {torch::cos(x[0].detach() + y[0].detach() - c_)};
   }
-  TensorList upperGradient(const TensorList& x, const TensorList& y, bool createGraph) override {
-    if (!closedForm_) return Problem::upperGradient(x, y, createGraph);
+  TensorList upperGradient(const TensorList& x, const TensorList& y, const Batch& batch, bool createGraph) override {
+    if (!closedForm_) return Problem::upperGradient(x, y, batch, createGraph);
     if (createGraph) return {2.0 * (y[0] - a_ - c_)};
     torch::NoGradGuard noGrad;
     return {2.0 * (y[0].detach() - a_ - c_)};
   }
 
  protected:
-  torch::Tensor evaluateUpper(const TensorList& x, const TensorList& y) override {
+  torch::Tensor evaluateUpper(const TensorList& x, const TensorList& y, const Batch&) override {
     return (x[0] - a_).pow(2).sum() + (y[0] - a_ - c_).pow(2).sum();
   }
-  torch::Tensor evaluateLower(const TensorList& x, const TensorList& y) override {
+  torch::Tensor evaluateLower(const TensorList& x, const TensorList& y, const Batch&) override {
     return torch::sin(x[0] + y[0] - c_).sum();
   }
 

@@ -72,8 +72,8 @@ TEST(BoxShapeTest, BoundOfHigherRankIsRefused) {
 TEST(BoxShapeTest, ProblemRefusesAMisshapenSet) {
   struct Quadratic : Problem {
     using Problem::Problem;
-    torch::Tensor evaluateUpper(const TensorList& x, const TensorList&) override { return x[0].sum(); }
-    torch::Tensor evaluateLower(const TensorList&, const TensorList& y) override { return y[0].sum(); }
+    torch::Tensor evaluateUpper(const TensorList& x, const TensorList&, const Batch&) override { return x[0].sum(); }
+    torch::Tensor evaluateLower(const TensorList&, const TensorList& y, const Batch&) override { return y[0].sum(); }
   };
   Variables upper{{torch::zeros({2}, torch::kFloat64)}, {Box{torch::zeros({3}, torch::kFloat64), {}}}};
   Variables lower{{torch::zeros({2}, torch::kFloat64)}, {}};

@@ -20,8 +20,8 @@ class TrackingProblem : public Problem {
         sign_(sign) {}
 
  protected:
-  torch::Tensor evaluateUpper(const TensorList&, const TensorList& y) override { return sign_ * 0.5 * (y[0] - 1).pow(2).sum(); }
-  torch::Tensor evaluateLower(const TensorList& x, const TensorList& y) override { return 0.5 * (y[0] - x[0]).pow(2).sum(); }
+  torch::Tensor evaluateUpper(const TensorList&, const TensorList& y, const Batch&) override { return sign_ * 0.5 * (y[0] - 1).pow(2).sum(); }
+  torch::Tensor evaluateLower(const TensorList& x, const TensorList& y, const Batch&) override { return 0.5 * (y[0] - x[0]).pow(2).sum(); }
 
  private:
   double sign_;
@@ -59,8 +59,9 @@ HypergradientOutput hypergradient(const Variant& variant, const DynamicsOptions&
   HypergradientOptions options;
   options.kind = variant.method;
   checkCombination(options, dynamicsOptions, false, variant.truncation);
+  const IterationBatches fullData;
   const HypergradientInput input{problem, dynamics, leaves(problem.upperVariables().initial), problem.lowerVariables().initial,
-                                 false, variant.truncation};
+                                 false, variant.truncation, fullData};
   return makeHypergradient(options)->compute(input);
 }
 

@@ -1,0 +1,29 @@
+#include "core/data/row_sampler.h"
+
+#include "core/data/generator_stream.h"
+#include "core/error.h"
+
+namespace bilevel::core {
+
+RowSampler::RowSampler(int64_t rows, int64_t batchSize, at::Generator generator, torch::Device device)
+    : rows_(rows), batchSize_(batchSize), generator_(std::move(generator)), device_(device) {
+  if (rows < 1 || batchSize < 1) {
+    throw Error("INVALID_ARGUMENT", "a row sampler needs rows >= 1 and batchSize >= 1; got " + std::to_string(rows) + " and " +
+                                        std::to_string(batchSize));
+  }
+}
+
+IterationBatches RowSampler::next(int64_t lowerSteps) {
+  // One draw for the whole iteration (K x batchSize indices), a row of it per step.
+  const torch::Tensor rows = torch::randint(rows_, {lowerSteps, batchSize_}, generator_, torch::kInt64).to(device_);
+  IterationBatches batches;
+  batches.lower.reserve(static_cast<size_t>(lowerSteps));
+  for (int64_t k = 0; k < lowerSteps; ++k) batches.lower.emplace_back(Batch({{"rows", rows[k]}}));
+  return batches;
+}
+
+void RowSampler::save(StateWriter& writer, const std::string& prefix) const { saveGenerator(writer, prefix + "generator", generator_); }
+
+Commit RowSampler::load(StateReader& reader, const std::string& prefix) { return loadGenerator(reader, prefix + "generator", generator_); }
+
+}  // namespace bilevel::core
