@@ -80,7 +80,8 @@ TEST(FirstDistinctStepTest, OnlyAcceleratedDynamicsSkipTheFirstStep) {
 TEST(FirstDistinctStepTest, FirstAcceleratedIterateIsTheStart) {
   TrackingProblem problem(1.0);
   const Dynamics dynamics(accelerated(3));
-  const State first = dynamics.step(problem, problem.upperVariables().initial, dynamics.initialState(problem.lowerVariables().initial), 0, false);
+  const State first = dynamics.step(problem, problem.upperVariables().initial, dynamics.initialState(problem.lowerVariables().initial), 0, false,
+                                    IterationBatches{});
   ASSERT_EQ(first.size(), 3u);
   EXPECT_EQ(first[0].item<double>(), 3.0);
   EXPECT_EQ(first[1].item<double>(), 2.0);
