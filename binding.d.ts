@@ -127,17 +127,14 @@ export interface NativeProblemDefinition {
   /** grad_y f, one tensor per LL variable; absent: autograd. */
   lowerGradient?: NativeGradient | null;
 }
-export type NativeToyName = 'convex' | 'singleton' | 'nonconvex' | 'bammConvex';
+/** The options of the reference problems (core/tasks/registry.h: toy/*). */
 export interface NativeToyOptions {
-  name: NativeToyName;
   n?: number;
   a?: number;
   c?: number;
   x0?: NativeTensor[];
   y0?: NativeTensor[];
   closedForm?: boolean;
-  dtype?: NativeDtype;
-  device?: string;
 }
 export declare class NativeProblem {
   private constructor();
@@ -154,7 +151,7 @@ export declare class NativeProblem {
   dispose(): void;
 }
 export interface NativeHyperCleaningOptions {
-  dataset: 'fashion-mnist' | 'mnist' | 'cifar10';
+  dataset?: 'fashion-mnist' | 'mnist' | 'cifar10';
   root: string;
   model?: 'linear' | 'mlp';
   hidden?: number;
@@ -164,6 +161,18 @@ export interface NativeHyperCleaningOptions {
   corruption?: number;
   batchSize?: number;
   seed?: number;
+}
+/** The registry's tasks by name, with their options (native/core/tasks/registry.cc). */
+export interface NativeTaskOptions {
+  'toy/convex': NativeToyOptions;
+  'toy/singleton': NativeToyOptions;
+  'toy/nonconvex': NativeToyOptions;
+  'toy/bamm-convex': NativeToyOptions;
+  'hyper-cleaning': NativeHyperCleaningOptions;
+}
+export type NativeTaskName = keyof NativeTaskOptions;
+/** Where a task's tensors live; dtype defaults to the task's own (toys float64, hyper-cleaning float32). */
+export interface NativePlacement {
   dtype?: NativeDtype;
   device?: string;
 }
@@ -203,28 +212,33 @@ export declare class NativeSolver {
 }
 /** A solver config as validated by lib/config.ts, with tensors (initial, anchor) as handles. */
 export type NativeSolverConfig = object;
-export declare function createToyProblem(options: NativeToyOptions): NativeProblem;
 export declare function createProblem(definition: NativeProblemDefinition): NativeProblem;
-export declare function createHyperCleaningProblem(options: NativeHyperCleaningOptions): NativeProblem;
+/** Builds a registry task on a worker thread (datasets are read there); the options are checked first, on this thread. */
+export declare function createTask<N extends NativeTaskName>(name: N, options: NativeTaskOptions[N], placement?: NativePlacement): Promise<NativeProblem>;
+/** createTask on this thread, for tasks without data to read (the reference problems). */
+export declare function createTaskSync<N extends NativeTaskName>(name: N, options: NativeTaskOptions[N], placement?: NativePlacement): NativeProblem;
 export declare function createSolver(config: NativeSolverConfig, problem: NativeProblem): NativeSolver;
 export declare function checkSolverConfig(config: NativeSolverConfig): void;
 
-/** One numeric option as the C++ side declares it (native/core/option_fields.h). */
+/** One option as the C++ side declares it (native/core/option_fields.h). */
 export interface NativeOptionField {
-  integer: boolean;
-  default?: number;
+  type: 'number' | 'integer' | 'string' | 'boolean' | 'tensors';
+  default?: number | string | boolean;
   minimum?: number;
   exclusiveMinimum?: number;
   maximum?: number;
   exclusiveMaximum?: number;
+  /** A text's allowed values. */
+  enum?: string[];
 }
 export type NativeOptionFields = Record<string, NativeOptionField>;
-/** The declarations the native config reader walks, per solver piece and member. */
+/** The declarations the native config reader walks, per solver piece and member, and per task. */
 export interface NativeOptionDeclarations {
   dynamics: Record<string, NativeOptionFields>;
   hypergradient: Record<string, NativeOptionFields>;
   optimizer: Record<string, NativeOptionFields>;
   prior: NativeOptionFields;
   bamm: NativeOptionFields;
+  tasks: Record<NativeTaskName, NativeOptionFields>;
 }
 export declare function describeOptions(): NativeOptionDeclarations;

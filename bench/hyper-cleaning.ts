@@ -80,7 +80,7 @@ async function main(): Promise<void> {
   const start = Date.now();
   for (const model of protocol.models) {
     const loadStart = Date.now();
-    const problem = tasks.hyperCleaning({ model, seed: 0 });
+    const problem = await tasks.hyperCleaning({ model, seed: 0 });
     console.error(`${model}: loaded and split Fashion-MNIST in ${Date.now() - loadStart} ms`);
     for (const [method, config] of methodConfigs(model, protocol.K)) {
       const label = methodPresets[method].label;
@@ -144,10 +144,10 @@ function readBandwidth(): number {
 // value (which the record reuses) and once for its gradient, the record's f reads the training
 // matrix once: 2K + 3 passes. Each LL pass does two 10-column products, the others one:
 // (4K + 3) x 78.4 MFLOP.
-function bandwidth(): void {
+async function bandwidth(): Promise<void> {
   setNumThreads(1);
   const K = 10;
-  const problem = tasks.hyperCleaning({ model: 'linear', seed: 0 });
+  const problem = await tasks.hyperCleaning({ model: 'linear', seed: 0 });
   const solver = Solver.builder().dynamics(gd({ lr: lowerLr, steps: K })).hypergradient(reverse())
     .upper(adam({ lr: upperLr })).lowerStart('warm').build();
   using run = solver.start(problem);
@@ -169,6 +169,6 @@ function bandwidth(): void {
   );
 }
 
-if (process.argv.includes('--bandwidth')) bandwidth();
+if (process.argv.includes('--bandwidth')) void bandwidth();
 else if (process.argv.includes('--paper')) void paperProtocol();
 else void main();

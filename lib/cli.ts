@@ -40,7 +40,7 @@ export async function main(argv: string[], term: Terminal = processTerminal): Pr
       case 'compare':
         return await compareCommand(term, args);
       case 'validate':
-        return validateCommand(term, args);
+        return await validateCommand(term, args);
       case 'info':
         return infoCommand(term, args);
       case 'help':

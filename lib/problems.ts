@@ -1,5 +1,5 @@
 // The reference problems of docs/algorithms.md §8, built into the core, with their optima.
-import type { NativeToyName, NativeToyOptions } from '../binding';
+import type { NativeTaskName } from '../binding';
 import { native } from './binding';
 import { BilevelError } from './errors';
 import { Problem, type Optimum } from './problem';
@@ -38,31 +38,28 @@ function checkDimension(n: number | undefined, fallback: number): number {
   return value;
 }
 
-function toy(name: NativeToyName, label: string, options: NonconvexOptions, n: number, optimum: Optimum): Problem {
-  const nativeOptions: NativeToyOptions = {
-    name,
-    n,
-    a: options.a,
-    c: options.c,
-    x0: options.x0?.map(handleOf),
-    y0: options.y0?.map(handleOf),
-    closedForm: options.closedForm,
-    dtype: options.dtype ?? 'float64',
-    device: options.device ?? 'cpu',
-  };
-  return new Problem(native.createToyProblem(nativeOptions), label, optimum);
+type ToyTaskName = Extract<NativeTaskName, `toy/${string}`>;
+
+// Built on this thread: a reference problem holds no data to read.
+function toy(name: ToyTaskName, options: NonconvexOptions, n: number, optimum: Optimum): Problem {
+  const { dtype, device, x0, y0, ...numbers } = options;
+  const handle = native.createTaskSync(name, { ...numbers, n, x0: x0?.map(handleOf), y0: y0?.map(handleOf) }, {
+    dtype: dtype ?? 'float64',
+    device: device ?? 'cpu',
+  });
+  return new Problem(handle, name, optimum);
 }
 
 /** Eq. 18: F = ||x - y2||^4 + ||y1 - e||^4, f = ||y1||^2 / 2 - x^T y1, X = [-10, 10]^n. */
 function convex(options: ToyOptions = {}): Problem {
   const n = checkDimension(options.n, 20);
-  return toy('convex', 'toy/convex', options, n, { x: [filled(n, 1)], y: [filled(n, 1), filled(n, 1)], upper: 0 });
+  return toy('toy/convex', options, n, { x: [filled(n, 1)], y: [filled(n, 1), filled(n, 1)], upper: 0 });
 }
 
 /** Eq. 19: F = -e^T x + ||x - y2||^4 + ||y1 - e||^4, f = ||y1 + y2 - x||^4, X = [-1, 1]^n. */
 function singleton(options: ToyOptions = {}): Problem {
   const n = checkDimension(options.n, 20);
-  return toy('singleton', 'toy/singleton', options, n, {
+  return toy('toy/singleton', options, n, {
     x: [filled(n, 1)],
     y: [filled(n, 0.5), filled(n, 0.5)],
     upper: -n + 2 * (n / 4) ** 2,
@@ -81,13 +78,13 @@ export function nonconvexOptimum(n: number, a: number, c: number): Optimum {
 /** Eq. 20: F = (x - a)^2 + ||y - a - c||^2, f = sum_i sin(x + y_i - c_i), y in [-10, 10]^n. */
 function nonconvex(options: NonconvexOptions = {}): Problem {
   const n = checkDimension(options.n, 1);
-  return toy('nonconvex', 'toy/nonconvex', options, n, nonconvexOptimum(n, options.a ?? 2, options.c ?? 2));
+  return toy('toy/nonconvex', options, n, nonconvexOptimum(n, options.a ?? 2, options.c ?? 2));
 }
 
 /** sl-BAMM's merely convex test: F = ||x - y2||^2 / 2 + ||y1 - e||^2 / 2, f = ||y1||^2 / 2 - x^T y1. */
 function bammConvex(options: ToyOptions = {}): Problem {
   const n = checkDimension(options.n, 100);
-  return toy('bammConvex', 'toy/bamm-convex', options, n, {
+  return toy('toy/bamm-convex', options, n, {
     x: [filled(n, 1)],
     y: [filled(n, 1), filled(n, 1)],
     upper: 0,

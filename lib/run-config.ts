@@ -27,7 +27,8 @@ const startValues = (what: string) =>
   });
 
 const toyFields = (defaultDimension: number) => ({
-  n: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_TOY_DIMENSION, description: `dimension n (default ${defaultDimension})` })),
+  n: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_TOY_DIMENSION, default: defaultDimension, description: `dimension n (default ${defaultDimension})` })),
+  closedForm: Type.Optional(Type.Boolean({ default: true, description: 'the closed-form LL gradients (default true); false: autograd' })),
   x0: Type.Optional(startValues('starting x (default: the paper\'s start)')),
   y0: Type.Optional(startValues('starting y (default: the paper\'s start)')),
 });
@@ -40,8 +41,8 @@ export const problemSchemas = {
     {
       name: Type.Literal('toy/nonconvex'),
       ...toyFields(1),
-      a: Type.Optional(Type.Number({ description: 'a in Eq. 20 (default 2)' })),
-      c: Type.Optional(Type.Number({ description: 'every c_i in Eq. 20 (default 2)' })),
+      a: Type.Optional(Type.Number({ default: 2, description: 'a in Eq. 20 (default 2)' })),
+      c: Type.Optional(Type.Number({ default: 2, description: 'every c_i in Eq. 20 (default 2)' })),
     },
     strict,
   ),
@@ -195,8 +196,10 @@ function checkStartValues(value: unknown, path: string): void {
   throw invalid(`${path}: must be an array of numbers or an array of arrays of numbers (one per variable); got ${shown(value)}`);
 }
 
-function validateProblem(value: unknown): ProblemConfig {
-  const problem = objectAt(value, 'problem');
+// A hyper-cleaning problem without its own seed takes the run's (the config then states it).
+function validateProblem(value: unknown, runSeed: unknown): ProblemConfig {
+  const given = objectAt(value, 'problem');
+  const problem = given.name === 'hyper-cleaning' && given.seed === undefined && runSeed !== undefined ? { ...given, seed: runSeed } : given;
   checkStartValues(problem.x0, 'problem.x0');
   checkStartValues(problem.y0, 'problem.y0');
   return validateVariant(problemSchemas, 'name', problem, 'problem');
@@ -255,11 +258,11 @@ function validatePriorAnchor(value: unknown): void {
 export function validateRunConfig(value: unknown): RunConfig {
   const root = objectAt(value, '(root)');
   checkFields(RunConfigSchema, root, '');
-  const problem = validateProblem(root.problem);
-  const solver = validateSolver(root.solver);
   const { properties } = RunConfigSchema;
-  validate(properties.iterations, root.iterations, 'iterations');
   if (root.seed !== undefined) validate(properties.seed, root.seed, 'seed');
+  const problem = validateProblem(root.problem, root.seed);
+  const solver = validateSolver(root.solver);
+  validate(properties.iterations, root.iterations, 'iterations');
   if (root.dtype !== undefined) validate(DtypeSchema, root.dtype, 'dtype');
   if (root.device !== undefined) checkDevice(root.device, 'device');
   if (root.checkpointEvery !== undefined) validate(properties.checkpointEvery, root.checkpointEvery, 'checkpointEvery');
@@ -311,7 +314,7 @@ function startTensors(values: number[] | number[][], dtype: RunConfig['dtype']):
 // problem.x0, and for a flat array (one variable) the [0] would point at a number, not a variable.
 function toyProblemError(err: unknown, problem: ToyProblemConfig): Error {
   if (!(err instanceof BilevelError)) return err as Error;
-  let message = withoutOperation(err.message, 'createToyProblem');
+  let message = withoutOperation(err.message, 'createTask');
   if (err.code === 'DEVICE') return new BilevelError('DEVICE', `device: ${message}`, err);
   for (const key of ['x0', 'y0'] as const) {
     const given = problem[key];
@@ -352,17 +355,17 @@ function dataRoot(problem: HyperCleaningConfig, configDir: string): string {
 // file naming the file and offset) are about the problem member.
 function hyperCleaningError(err: unknown): Error {
   if (!(err instanceof BilevelError)) return err as Error;
-  const message = withoutOperation(err.message, 'createHyperCleaningProblem');
+  const message = withoutOperation(err.message, 'createTask');
   if (err.code === 'DEVICE') return new BilevelError('DEVICE', `device: ${message}`, err);
   return new BilevelError(err.code, `problem: ${message}`, err);
 }
 
-function createHyperCleaningProblem(problem: HyperCleaningConfig, config: RunConfig, configDir: string): Problem {
+async function createHyperCleaningProblem(problem: HyperCleaningConfig, config: RunConfig, configDir: string): Promise<Problem> {
   const { name: _name, root: _root, ...options } = problem;
   const root = dataRoot(problem, configDir);
   try {
-    return tasks.hyperCleaning({
-      ...options, root, seed: options.seed ?? config.seed, dtype: config.dtype, device: config.device as Device,
+    return await tasks.hyperCleaning({
+      ...options, root, dtype: config.dtype, device: config.device as Device,
     });
   } catch (err) {
     throw hyperCleaningError(err);
@@ -370,7 +373,7 @@ function createHyperCleaningProblem(problem: HyperCleaningConfig, config: RunCon
 }
 
 /** The config's problem; paths in it (hyper-cleaning's root) are relative to configDir. */
-export function createProblem(config: RunConfig, configDir: string): Problem {
+export async function createProblem(config: RunConfig, configDir: string): Promise<Problem> {
   const { problem } = config;
   if (problem.name === 'hyper-cleaning') return createHyperCleaningProblem(problem, config, configDir);
   return createToyProblem(problem, config);
@@ -431,10 +434,10 @@ export function checkSolver(config: RunConfig): void {
  * Parses, validates and instantiates a run config. Every refusal is a BilevelError whose message
  * starts with the JSON path at fault (or SOURCE:LINE:COLUMN for a JSON syntax error).
  */
-export function loadRunConfig(text: string, source: string, overrides: RunConfigOverrides = {}): LoadedRun {
+export async function loadRunConfig(text: string, source: string, overrides: RunConfigOverrides = {}): Promise<LoadedRun> {
   const config = parseRunConfig(text, source, overrides);
   checkSolver(config);
-  const problem = createProblem(config, path.dirname(source));
+  const problem = await createProblem(config, path.dirname(source));
   const solver = createSolver(config, problem);
   return { config, problem, solver };
 }

@@ -13,7 +13,8 @@ const strict = { additionalProperties: false } as const;
 // task reads has more samples, and wider MLPs are outside what the task is for.
 const MAX_SAMPLES = 1_000_000;
 const MAX_HIDDEN = 65_536;
-const count = (description: string, maximum: number) => Type.Optional(Type.Integer({ minimum: 1, maximum, description }));
+const count = (description: string, maximum: number, defaultValue: number) =>
+  Type.Optional(Type.Integer({ minimum: 1, maximum, default: defaultValue, description }));
 
 /**
  * The options of data hyper-cleaning, declared once: the TypeScript API validates against it and a
@@ -22,6 +23,7 @@ const count = (description: string, maximum: number) => Type.Optional(Type.Integ
 export const HyperCleaningSchema = Type.Object(
   {
     dataset: Type.Optional(Type.Union([Type.Literal('fashion-mnist'), Type.Literal('mnist'), Type.Literal('cifar10')], {
+      default: 'fashion-mnist',
       description: 'the dataset: IDX files (fashion-mnist, the default; mnist) or CIFAR-10 binary batches (cifar10)',
     })),
     root: Type.Optional(Type.String({
@@ -31,24 +33,27 @@ export const HyperCleaningSchema = Type.Object(
         + '$BILEVEL_MNIST or /usr/share/datasets/mnist, $BILEVEL_CIFAR10. Nothing is ever downloaded',
     })),
     model: Type.Optional(Type.Union([Type.Literal('linear'), Type.Literal('mlp')], {
+      default: 'linear',
       description: 'the LL model: linear (convex LL, the default) or mlp (input-hidden-10 with ReLU, non-convex LL)',
     })),
-    hidden: count('hidden units of the mlp (default 300)', MAX_HIDDEN),
-    trainSize: count('training samples (default 5000, the paper\'s)', MAX_SAMPLES),
-    validationSize: count('validation samples (default 5000)', MAX_SAMPLES),
-    testSize: count('test samples (default 10000)', MAX_SAMPLES),
+    hidden: count('hidden units of the mlp (default 300)', MAX_HIDDEN, 300),
+    trainSize: count('training samples (default 5000, the paper\'s)', MAX_SAMPLES, 5000),
+    validationSize: count('validation samples (default 5000)', MAX_SAMPLES, 5000),
+    testSize: count('test samples (default 10000)', MAX_SAMPLES, 10000),
     corruption: Type.Optional(Type.Number({
-      minimum: 0, maximum: 1, description: 'the share of training labels moved to a different random class (default 0.5)',
+      minimum: 0, maximum: 1, default: 0.5, description: 'the share of training labels moved to a different random class (default 0.5)',
     })),
     batchSize: Type.Optional(Type.Integer({
       minimum: 0,
       maximum: MAX_SAMPLES,
+      default: 0,
       description: 'mini-batches: f on this many training rows per LL step, drawn (with replacement) from the task\'s '
         + 'sampling stream (seeded by seed; checkpoints save its state); default 0: the full batch',
     })),
     seed: Type.Optional(Type.Integer({
       minimum: 0,
       maximum: Number.MAX_SAFE_INTEGER,
+      default: 0,
       description: 'seeds the split, the corruption, the mlp\'s initialization and the mini-batches (default 0; in a run config: the run\'s seed)',
     })),
   },
@@ -115,7 +120,7 @@ export const defaultDataset: HyperCleaningDataset = 'fashion-mnist';
 // compile error if they drift apart.
 const schemaFields: [
   SameType<Omit<HyperCleaningOptions, 'dtype' | 'device'>, Static<typeof HyperCleaningSchema>>,
-  SameType<HyperCleaningDataset, NativeHyperCleaningOptions['dataset']>,
+  SameType<HyperCleaningDataset, NonNullable<NativeHyperCleaningOptions['dataset']>>,
   SameType<HyperCleaningOptions['model'], NativeHyperCleaningOptions['model']>,
 ] = [true, true, true];
 void schemaFields;
@@ -153,14 +158,12 @@ export function datasetRoot(dataset: HyperCleaningDataset, root?: string): strin
  * classifier; f = mean of sigmoid(x_i) CE_i over the training split, F = mean CE on validation.
  * metrics(): testAccuracy, precision, recall and f1 of clean-sample detection (x_i >= 0), validationLoss.
  */
-function hyperCleaning(options: HyperCleaningOptions = {}): Problem<HyperCleaningMetrics> {
+async function hyperCleaning(options: HyperCleaningOptions = {}): Promise<Problem<HyperCleaningMetrics>> {
   const { dtype, device, ...taskOptions } = options;
   validate(HyperCleaningSchema, taskOptions, 'hyperCleaning');
   const dataset = options.dataset ?? defaultDataset;
-  const handle = native.createHyperCleaningProblem({
-    ...taskOptions,
-    dataset,
-    root: datasetRoot(dataset, options.root),
+  // The files are read and the splits made on a worker thread: the event loop runs meanwhile.
+  const handle = await native.createTask('hyper-cleaning', { ...taskOptions, dataset, root: datasetRoot(dataset, options.root) }, {
     dtype: dtype ?? 'float32',
     device: device ?? 'cpu',
   });

@@ -415,7 +415,7 @@ describe('validate, info and arguments', () => {
     { name: 'bad device string', config: { ...base, device: 'gpu:0' }, message: /^device: must be "cpu", "cuda" or "cuda:N"; got "gpu:0"$/ },
     { name: 'x0 of the wrong length', config: { ...base, problem: { name: 'toy/nonconvex', x0: [1, 2] } }, message: /^problem\.x0: expected 1 elements, got 2$/ },
     { name: 'y0 with one variable too few', config: { ...base, problem: { name: 'toy/convex', n: 2, y0: [[1, 1]] } }, message: /^problem\.y0: expected 2 tensors, got 1$/ },
-    { name: 'a for a problem without a', config: { ...base, problem: { name: 'toy/convex', a: 1 } }, message: /^problem\.a: unknown field \(allowed: name, n, x0, y0\)$/ },
+    { name: 'a for a problem without a', config: { ...base, problem: { name: 'toy/convex', a: 1 } }, message: /^problem\.a: unknown field \(allowed: name, n, closedForm, x0, y0\)$/ },
     { name: 'checkpointEvery 0', config: { ...base, checkpointEvery: 0 }, message: /^checkpointEvery: must be an integer in \[1, 1000000\]; got 0$/ },
   ];
 

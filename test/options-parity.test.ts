@@ -7,21 +7,27 @@ import type { TSchema } from '@sinclair/typebox';
 import type { NativeOptionField, NativeOptionFields } from '../binding';
 import { loadNative } from '../lib/binding';
 import { BammSchema, PriorSchema, dynamicsSchemas, hypergradientSchemas, optimizerSchemas } from '../lib/config';
+import { problemSchemas } from '../lib/run-config';
 
 const declarations = loadNative().describeOptions();
 // Keys a schema holds besides the numeric options: the member's name, IA's set, tensors.
 const NOT_NUMERIC = new Set(['type', 'optimizer']);
 
-/** The schema's numeric fields in the declarations' form. */
-function fromSchema(schema: TSchema): NativeOptionFields {
+/** One schema field in the declarations' form. */
+function describedField(field: TSchema): NativeOptionField {
+  const variants = (field.anyOf ?? []) as TSchema[];
+  if (variants.length > 0 && variants.every((v) => v.const !== undefined)) {
+    return { type: 'string', enum: variants.map((v) => v.const as string), ...(field.default === undefined ? {} : { default: field.default }) };
+  }
+  if (variants.length > 0 && variants.every((v) => v.type === 'array')) return { type: 'tensors' }; // x0 / y0: numbers become tensors
+  const bounds = ['default', 'minimum', 'exclusiveMinimum', 'maximum', 'exclusiveMaximum'].filter((key) => field[key] !== undefined);
+  return { type: field.type as NativeOptionField['type'], ...Object.fromEntries(bounds.map((key) => [key, field[key]])) };
+}
+
+/** The schema's option fields in the declarations' form (the member's name left out). */
+function fromSchema(schema: TSchema, notOptions = NOT_NUMERIC): NativeOptionFields {
   const properties = schema.properties as Record<string, TSchema>;
-  return Object.fromEntries(Object.entries(properties).filter(([name]) => !NOT_NUMERIC.has(name)).map(([name, field]) => {
-    const described: NativeOptionField = { integer: field.type === 'integer' };
-    for (const key of ['default', 'minimum', 'exclusiveMinimum', 'maximum', 'exclusiveMaximum'] as const) {
-      if (field[key] !== undefined) described[key] = field[key] as number;
-    }
-    return [name, described];
-  }));
+  return Object.fromEntries(Object.entries(properties).filter(([name]) => !notOptions.has(name)).map(([name, field]) => [name, describedField(field)]));
 }
 
 const pieces: [string, Record<string, TSchema>, Record<string, NativeOptionFields>][] = [
@@ -42,6 +48,15 @@ test.each(pieces)('%s: the same members in both languages', (_piece, schemas, de
 
 test.each(cases)('%s: the same fields, defaults and ranges', (_name, schema, declared) => {
   expect(declared).toEqual(fromSchema(schema));
+});
+
+// Tasks: a run config's problem member (less its name) against the registry's declarations.
+test('tasks: the same names in both languages', () => {
+  expect(Object.keys(declarations.tasks).sort()).toEqual(Object.keys(problemSchemas).sort());
+});
+
+test.each(Object.entries(problemSchemas))('task %s: the same fields, types, defaults and ranges', (name, schema) => {
+  expect(declarations.tasks[name as keyof typeof declarations.tasks]).toEqual(fromSchema(schema, new Set(['name'])));
 });
 
 // The native reader walks the same declarations: it refuses what they do not declare, values

@@ -21,7 +21,7 @@ export function parseConfigFile(file: string, overrides: RunConfigOverrides = {}
 }
 
 /** The validated config with its problem and solver. */
-export function loadConfigFile(file: string, overrides: RunConfigOverrides = {}): LoadedRun {
+export function loadConfigFile(file: string, overrides: RunConfigOverrides = {}): Promise<LoadedRun> {
   const text = readConfigFile(file);
   return asUsageErrors(() => loadRunConfig(text, file, overrides));
 }

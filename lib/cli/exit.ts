@@ -9,10 +9,12 @@ export class UsageError extends Error {}
 
 /** Runs fn with the library's INVALID_ARGUMENT refusals turned into UsageErrors (exit code 2). */
 export function asUsageErrors<T>(fn: () => T): T {
+  const asUsage = (err: unknown) => (err instanceof BilevelError && err.code === 'INVALID_ARGUMENT' ? new UsageError(err.message) : err);
   try {
-    return fn();
+    const value = fn();
+    // An asynchronous step (a task that reads its dataset) is refused through its promise.
+    return (value instanceof Promise ? value.catch((err: unknown) => { throw asUsage(err); }) : value) as T;
   } catch (err) {
-    if (err instanceof BilevelError && err.code === 'INVALID_ARGUMENT') throw new UsageError(err.message);
-    throw err;
+    throw asUsage(err);
   }
 }

@@ -9,7 +9,6 @@
 #include "binding/solver_config.h"
 #include "binding/tensor_wrap.h"
 #include "core/dynamics.h"
-#include "core/hyper_cleaning.h"
 
 namespace bilevel::binding {
 namespace {
@@ -120,30 +119,6 @@ core::Variables parseVariables(const Napi::Object& def, const char* key, const c
   return core::Variables{initial, parseSets(def.Get(setsKey), initial.size(), setsKey)};
 }
 
-core::TensorList optionalStart(const Napi::Object& options, const char* key) {
-  const Napi::Value v = options.Get(key);
-  return v.IsUndefined() || v.IsNull() ? core::TensorList{} : TensorWrap::unwrapList(v, key);
-}
-
-// createToyProblem({name, n?, a?, c?, x0?, y0?, closedForm?, dtype?, device?})
-Napi::Value createToyProblem(const Napi::CallbackInfo& info) {
-  return guarded(info.Env(), "createToyProblem", [&] {
-    if (!info[0].IsObject()) throw CodedError("INVALID_ARGUMENT", "options must be an object");
-    const Napi::Object o = info[0].As<Napi::Object>();
-    core::ToyOptions options;
-    options.name = o.Get("name").ToString().Utf8Value();
-    if (o.Has("n") && !o.Get("n").IsUndefined()) options.n = toInt64(o.Get("n"), "n");
-    if (o.Get("a").IsNumber()) options.a = o.Get("a").As<Napi::Number>().DoubleValue();
-    if (o.Get("c").IsNumber()) options.c = o.Get("c").As<Napi::Number>().DoubleValue();
-    if (o.Get("closedForm").IsBoolean()) options.closedForm = o.Get("closedForm").As<Napi::Boolean>().Value();
-    options.x0 = optionalStart(o, "x0");
-    options.y0 = optionalStart(o, "y0");
-    if (!o.Get("dtype").IsUndefined()) options.dtype = parseDtype(o.Get("dtype"));
-    options.device = parseDevice(o.Get("device"));
-    return Napi::Value(ProblemWrap::wrap(info.Env(), core::makeToyProblem(options)));
-  });
-}
-
 // createProblem({x, y, xSets?, ySets?, upper, lower, upperGradient?, lowerGradient?})
 Napi::Value createProblem(const Napi::CallbackInfo& info) {
   return guarded(info.Env(), "createProblem", [&] {
@@ -164,41 +139,6 @@ Napi::Value createProblem(const Napi::CallbackInfo& info) {
     auto problem = std::make_shared<JsProblem>(parseVariables(def, "x", "xSets"), parseVariables(def, "y", "ySets"),
                                                std::move(callbacks));
     return Napi::Value(ProblemWrap::wrap(info.Env(), problem));
-  });
-}
-
-std::string stringField(const Napi::Object& o, const char* key, const std::string& fallback) {
-  const Napi::Value v = o.Get(key);
-  if (v.IsUndefined() || v.IsNull()) return fallback;
-  if (!v.IsString()) throw CodedError("INVALID_ARGUMENT", std::string(key) + " must be a string");
-  return v.As<Napi::String>().Utf8Value();
-}
-
-int64_t integerField(const Napi::Object& o, const char* key, int64_t fallback) {
-  const Napi::Value v = o.Get(key);
-  return v.IsUndefined() || v.IsNull() ? fallback : toInt64(v, key);
-}
-
-// createHyperCleaningProblem({dataset, root, model?, hidden?, trainSize?, validationSize?,
-//   testSize?, corruption?, batchSize?, seed?, dtype?, device?})
-Napi::Value createHyperCleaningProblem(const Napi::CallbackInfo& info) {
-  return guarded(info.Env(), "createHyperCleaningProblem", [&] {
-    if (!info[0].IsObject()) throw CodedError("INVALID_ARGUMENT", "options must be an object");
-    const Napi::Object o = info[0].As<Napi::Object>();
-    core::HyperCleaningOptions options;
-    options.dataset = stringField(o, "dataset", options.dataset);
-    options.root = stringField(o, "root", options.root);
-    options.model = stringField(o, "model", options.model);
-    options.hidden = integerField(o, "hidden", options.hidden);
-    options.trainSize = integerField(o, "trainSize", options.trainSize);
-    options.validationSize = integerField(o, "validationSize", options.validationSize);
-    options.testSize = integerField(o, "testSize", options.testSize);
-    options.batchSize = integerField(o, "batchSize", options.batchSize);
-    options.seed = static_cast<uint64_t>(integerField(o, "seed", 0));
-    if (o.Get("corruption").IsNumber()) options.corruption = o.Get("corruption").As<Napi::Number>().DoubleValue();
-    if (!o.Get("dtype").IsUndefined()) options.dtype = parseDtype(o.Get("dtype"));
-    options.device = parseDevice(o.Get("device"));
-    return Napi::Value(ProblemWrap::wrap(info.Env(), core::makeHyperCleaningProblem(options)));
   });
 }
 
@@ -230,7 +170,7 @@ std::shared_ptr<core::Problem> ProblemWrap::unwrap(const Napi::Value& value) {
 
 ProblemWrap::ProblemWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<ProblemWrap>(info), memory_(info.Env()) {
   if (!info[0].IsExternal()) {
-    throw Napi::TypeError::New(info.Env(), "NativeProblem is created by createProblem or createToyProblem");
+    throw Napi::TypeError::New(info.Env(), "NativeProblem is created by createProblem or createTask");
   }
   problem_ = *info[0].As<Napi::External<std::shared_ptr<core::Problem>>>().Data();
   // The datasets a task holds (hundreds of MB) count towards V8's GC decisions.
@@ -303,9 +243,7 @@ Napi::Value ProblemWrap::pretrain(const Napi::CallbackInfo& info) {
 }
 
 void registerProblems(Napi::Env env, Napi::Object exports) {
-  exports.Set("createHyperCleaningProblem", Napi::Function::New<createHyperCleaningProblem>(env, "createHyperCleaningProblem"));
   exports.Set("NativeProblem", ProblemWrap::define(env));
-  exports.Set("createToyProblem", Napi::Function::New<createToyProblem>(env, "createToyProblem"));
   exports.Set("createProblem", Napi::Function::New<createProblem>(env, "createProblem"));
 }
 

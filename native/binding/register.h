@@ -7,5 +7,9 @@ void registerFactories(Napi::Env env, Napi::Object exports);
 void registerFunctional(Napi::Env env, Napi::Object exports);
 void registerProblems(Napi::Env env, Napi::Object exports);
 void registerSolvers(Napi::Env env, Napi::Object exports);
+void registerTasks(Napi::Env env, Napi::Object exports);
+
+// The task registry's option declarations as JS ({task: fields}), for describeOptions().
+Napi::Object describeTasks(Napi::Env env);
 
 }  // namespace bilevel::binding

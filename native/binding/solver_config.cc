@@ -5,140 +5,46 @@
 #include <type_traits>
 
 #include "binding/errors.h"
+#include "binding/js_options.h"
+#include "binding/register.h"
 #include "binding/tensor_wrap.h"
 
 namespace bilevel::binding {
 namespace {
 
-// Field access on a config object with errors that carry the field's path.
-class Fields {
- public:
-  Fields(const Napi::Value& value, std::string path) : path_(std::move(path)) {
-    if (!value.IsObject() || value.IsArray()) throw CodedError("INVALID_ARGUMENT", path_ + " must be an object");
-    object_ = value.As<Napi::Object>();
-  }
-
-  bool has(const char* key) const {
-    const Napi::Value v = object_.Get(key);
-    return !v.IsUndefined() && !v.IsNull();
-  }
-  Napi::Value get(const char* key) const { return object_.Get(key); }
-  std::string path(const char* key) const { return path_ + "." + key; }
-  // Refuses a key that is not in known, naming what owner takes.
-  void refuseUnknown(const std::vector<std::string>& known, const std::string& owner) const {
-    const Napi::Array names = object_.GetPropertyNames();
-    for (uint32_t i = 0; i < names.Length(); ++i) {
-      const std::string key = names.Get(i).ToString().Utf8Value();
-      if (std::find(known.begin(), known.end(), key) != known.end() || !has(key.c_str())) continue;
-      std::string takes;
-      for (const auto& name : known) takes += (takes.empty() ? "" : ", ") + name;
-      throw CodedError("INVALID_ARGUMENT", path(key.c_str()) + ": unknown field (" + owner + " takes " + takes + ")");
-    }
-  }
-
-  double number(const char* key, double fallback) const {
-    if (!has(key)) return fallback;
-    const Napi::Value v = get(key);
-    if (!v.IsNumber()) throw CodedError("INVALID_ARGUMENT", path(key) + " must be a number");
-    return v.As<Napi::Number>().DoubleValue();
-  }
-  std::string string(const char* key, const std::string& fallback) const {
-    if (!has(key)) return fallback;
-    const Napi::Value v = get(key);
-    if (!v.IsString()) throw CodedError("INVALID_ARGUMENT", path(key) + " must be a string");
-    return v.As<Napi::String>().Utf8Value();
-  }
-  // An object field, or nullopt when absent or false.
-  std::optional<Fields> object(const char* key) const {
-    if (!has(key) || (get(key).IsBoolean() && !get(key).As<Napi::Boolean>().Value())) return std::nullopt;
-    return Fields(get(key), path(key));
-  }
-
- private:
-  Napi::Object object_;
-  std::string path_;
-};
+using Fields = JsOptions;
 
 template <typename Enum>
 Enum choose(const Fields& f, const char* key, const std::string& fallback,
             std::initializer_list<std::pair<const char*, Enum>> names) {
-  const std::string value = f.string(key, fallback);
-  std::string allowed;
+  std::vector<std::string> allowed;
+  for (const auto& entry : names) allowed.emplace_back(entry.first);
+  const std::string value = f.choice(key, fallback, allowed);
   for (const auto& [name, e] : names) {
     if (value == name) return e;
-    allowed += (allowed.empty() ? "" : ", ") + std::string(name);
   }
-  throw CodedError("INVALID_ARGUMENT", f.path(key) + " must be one of " + allowed + "; got '" + value + "'");
+  throw CodedError("NATIVE", "unreachable: '" + value + "' was allowed");
 }
 
 // The member of an axis that f[key] names (fallback when absent).
 template <typename Options>
 const core::OptionMember<Options>& chooseMember(const Fields& f, const char* key, const char* fallback,
                                                 const core::OptionMembers<Options>& members) {
-  const std::string value = f.string(key, fallback);
-  std::string allowed;
-  for (const auto& member : members) {
-    if (value == member.name) return member;
-    allowed += (allowed.empty() ? "" : ", ") + std::string(member.name);
-  }
-  throw CodedError("INVALID_ARGUMENT", f.path(key) + " must be one of " + allowed + "; got '" + value + "'");
-}
-
-std::string describeRange(const core::Range& r, bool integer) {
-  const auto number = [](double v) { return std::isinf(v) ? std::string(v > 0 ? "inf" : "-inf") : c10::str(v); };
-  const std::string kind = integer ? "an integer" : "a number";
-  if (!std::isinf(r.min) && !std::isinf(r.max)) {
-    return kind + " in " + (r.minOpen ? "(" : "[") + number(r.min) + ", " + number(r.max) + (r.maxOpen ? ")" : "]");
-  }
-  if (!std::isinf(r.min)) return kind + (r.minOpen ? " > " : " >= ") + number(r.min);
-  if (!std::isinf(r.max)) return kind + (r.maxOpen ? " < " : " <= ") + number(r.max);
-  return kind;
-}
-
-// One declared field's value: given (checked against its range) or its default.
-template <typename Options>
-std::optional<double> declaredValue(const Fields& f, const core::OptionField<Options>& field, bool integer) {
-  if (!f.has(field.name)) return field.defaultValue;
-  const double value = f.number(field.name, 0);
-  if (!field.range.contains(value) || (integer && value != std::floor(value))) {
-    throw CodedError("INVALID_ARGUMENT", f.path(field.name) + " must be " + describeRange(field.range, integer) + "; got " +
-                                             c10::str(value));
-  }
-  return value;
-}
-
-// Reads the declared fields into out; keys neither declared nor among `others` are refused.
-template <typename Options>
-void readDeclared(const Fields& f, const core::OptionFields<Options>& declared, Options& out, const std::string& owner,
-                  const std::vector<const char*>& others) {
-  std::vector<std::string> known(others.begin(), others.end());
-  for (const auto& field : declared) known.emplace_back(field.name);
-  f.refuseUnknown(known, owner);
-  for (const auto& field : declared) {
-    std::visit(
-        [&](auto member) {
-          using Value = std::decay_t<decltype(out.*member)>;
-          const std::optional<double> value = declaredValue(f, field, std::is_same_v<Value, int64_t>);
-          if constexpr (std::is_same_v<Value, std::optional<double>>) {
-            out.*member = value;
-          } else {
-            if (!value) throw CodedError("INVALID_ARGUMENT", f.path(field.name) + " is required by " + owner);
-            out.*member = static_cast<Value>(*value);
-          }
-        },
-        field.member);
-  }
+  std::vector<std::string> allowed;
+  for (const auto& member : members) allowed.emplace_back(member.name);
+  const std::string value = f.choice(key, fallback, allowed);
+  return *std::find_if(members.begin(), members.end(), [&](const auto& member) { return value == member.name; });
 }
 
 // The member f[key] names, with its declared fields read.
 template <typename Options>
 Options parseMember(const Fields& f, const char* key, const char* fallback, const core::OptionMembers<Options>& members,
-                    std::vector<const char*> others = {}) {
+                    std::vector<std::string> others = {}) {
   const auto& member = chooseMember(f, key, fallback, members);
   Options o;
   o.kind = member.kind;
   others.push_back(key);
-  readDeclared(f, member.fields, o, member.name, others);
+  core::readDeclared(f, member.fields, o, member.name, others);
   return o;
 }
 
@@ -150,7 +56,7 @@ core::Truncation parseTruncation(const Fields& f) {
   const Napi::Value v = f.get("truncation");
   if (v.IsObject()) {
     const Fields t(v, f.path("truncation"));
-    t.refuseUnknown({"type", "recompute"}, "truncation");
+    core::refuseUnknown(t, {"type", "recompute"}, "truncation");
     choose<bool>(t, "type", "pessimistic", {{"pessimistic", true}});
     const bool recompute = t.has("recompute") && t.get("recompute").ToBoolean().Value();
     return recompute ? core::Truncation::PessimisticRecompute : core::Truncation::Pessimistic;
@@ -161,7 +67,7 @@ core::Truncation parseTruncation(const Fields& f) {
 
 core::TrajectorySolverOptions parseTrajectory(const Fields& f) {
   core::TrajectorySolverOptions o;
-  f.refuseUnknown({"type", "dynamics", "hypergradient", "upper", "initAuxiliary", "prior", "truncation", "lowerStart"}, "solver");
+  core::refuseUnknown(f, {"type", "dynamics", "hypergradient", "upper", "initAuxiliary", "prior", "truncation", "lowerStart"}, "solver");
   if (auto d = f.object("dynamics")) o.dynamics = parseMember(*d, "type", "gd", core::dynamicsMembers());
   if (auto h = f.object("hypergradient")) o.hypergradient = parseMember(*h, "type", "reverse", core::hypergradientMembers());
   if (auto u = f.object("upper")) o.upper = parseMember(*u, "optimizer", "sgd", core::optimizerMembers());
@@ -173,7 +79,7 @@ core::TrajectorySolverOptions parseTrajectory(const Fields& f) {
   }
   if (auto p = f.object("prior")) {
     core::PriorOptions prior;
-    readDeclared(*p, core::priorFields(), prior, "prior", {"anchor"});
+    core::readDeclared(*p, core::priorFields(), prior, "prior", {"anchor"});
     prior.anchor = optionalTensors(*p, "anchor");
     o.prior = prior;
   }
@@ -185,7 +91,7 @@ core::TrajectorySolverOptions parseTrajectory(const Fields& f) {
 
 core::BammOptions parseBamm(const Fields& f) {
   core::BammOptions o;
-  readDeclared(f, core::bammFields(), o, "bamm", {"type"});
+  core::readDeclared(f, core::bammFields(), o, "bamm", {"type"});
   return o;
 }
 
@@ -211,23 +117,9 @@ core::Box parseBox(const Napi::Value& value, const std::string& path) {
 namespace {
 
 template <typename Options>
-Napi::Object describeFields(Napi::Env env, const core::OptionFields<Options>& fields) {
-  Napi::Object out = Napi::Object::New(env);
-  for (const auto& field : fields) {
-    Napi::Object d = Napi::Object::New(env);
-    d.Set("integer", std::holds_alternative<int64_t Options::*>(field.member));
-    if (field.defaultValue) d.Set("default", *field.defaultValue);
-    if (!std::isinf(field.range.min)) d.Set(field.range.minOpen ? "exclusiveMinimum" : "minimum", field.range.min);
-    if (!std::isinf(field.range.max)) d.Set(field.range.maxOpen ? "exclusiveMaximum" : "maximum", field.range.max);
-    out.Set(field.name, d);
-  }
-  return out;
-}
-
-template <typename Options>
 Napi::Object describeMembers(Napi::Env env, const core::OptionMembers<Options>& members) {
   Napi::Object out = Napi::Object::New(env);
-  for (const auto& member : members) out.Set(member.name, describeFields(env, member.fields));
+  for (const auto& member : members) out.Set(member.name, describeFields(env, core::describe(member.fields)));
   return out;
 }
 
@@ -238,14 +130,15 @@ Napi::Object describeOptions(Napi::Env env) {
   out.Set("dynamics", describeMembers(env, core::dynamicsMembers()));
   out.Set("hypergradient", describeMembers(env, core::hypergradientMembers()));
   out.Set("optimizer", describeMembers(env, core::optimizerMembers()));
-  out.Set("prior", describeFields(env, core::priorFields()));
-  out.Set("bamm", describeFields(env, core::bammFields()));
+  out.Set("prior", describeFields(env, core::describe(core::priorFields())));
+  out.Set("bamm", describeFields(env, core::describe(core::bammFields())));
+  out.Set("tasks", describeTasks(env));
   return out;
 }
 
 SolverOptions parseSolverConfig(const Napi::Value& config) {
   const Fields f(config, "solver");
-  if (f.string("type", "trajectory") == "bamm") return parseBamm(f);
+  if (f.text("type", "trajectory") == "bamm") return parseBamm(f);
   choose<bool>(f, "type", "trajectory", {{"trajectory", true}, {"bamm", false}});
   core::TrajectorySolverOptions o = parseTrajectory(f);
   core::checkOptions(o);

@@ -62,10 +62,10 @@ Split take(const LabeledImages& data, const torch::Tensor& rows, const HyperClea
 class HyperCleaningProblem : public Problem {
  public:
   HyperCleaningProblem(Variables upper, Variables lower, Split train, torch::Tensor trueLabels, torch::Tensor clean,
-                       Split validation, Split test, bool linear, int64_t batchSize, uint64_t seed)
+                       Split validation, Split test, bool linear, int64_t batchSize, int64_t seed)
       : Problem(std::move(upper), std::move(lower)),
         batchSize_(batchSize),
-        seed_(seed),
+        seed_(static_cast<uint64_t>(seed)),
         train_(std::move(train)),
         trueLabels_(std::move(trueLabels)),
         clean_(std::move(clean)),
@@ -158,7 +158,7 @@ class HyperCleaningProblem : public Problem {
   }
 
   int64_t batchSize_;
-  uint64_t seed_;
+  uint64_t seed_;  // the task's seed: its sampling stream
   Split train_;
   torch::Tensor trueLabels_;  // the training labels before the corruption
   torch::Tensor clean_;       // bool [trainSize]: the label was left as it was
@@ -193,10 +193,27 @@ void checkOptions(const HyperCleaningOptions& o, int64_t trainAvailable, int64_t
 
 }  // namespace
 
+const OptionFields<HyperCleaningOptions>& hyperCleaningFields() {
+  using O = HyperCleaningOptions;
+  static const OptionFields<O> fields = {
+      {"dataset", &O::dataset, std::nullopt, {}, {"fashion-mnist", "mnist", "cifar10"}},
+      {"root", &O::root, std::nullopt, {}},
+      {"model", &O::model, std::nullopt, {}, {"linear", "mlp"}},
+      {"hidden", &O::hidden, 300, between(1, kMaxHidden)},
+      {"trainSize", &O::trainSize, 5000, between(1, kMaxSamples)},
+      {"validationSize", &O::validationSize, 5000, between(1, kMaxSamples)},
+      {"testSize", &O::testSize, 10000, between(1, kMaxSamples)},
+      {"corruption", &O::corruption, 0.5, between(0, 1)},
+      {"batchSize", &O::batchSize, 0, between(0, kMaxSamples)},
+      {"seed", &O::seed, 0, between(0, kMaxSeed)},
+  };
+  return fields;
+}
+
 std::shared_ptr<Problem> makeHyperCleaningProblem(const HyperCleaningOptions& o) {
   auto [trainSet, testSet] = load(o);
   checkOptions(o, trainSet.labels.size(0), testSet.labels.size(0));
-  at::Generator gen = at::detail::createCPUGenerator(o.seed);
+  at::Generator gen = at::detail::createCPUGenerator(static_cast<uint64_t>(o.seed));
   const torch::Tensor order = torch::randperm(trainSet.labels.size(0), gen, torch::kInt64);
   Split train = take(trainSet, order.slice(0, 0, o.trainSize), o);
   Split validation = take(trainSet, order.slice(0, o.trainSize, o.trainSize + o.validationSize), o);

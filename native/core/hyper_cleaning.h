@@ -4,6 +4,7 @@
 #include <memory>
 #include <string>
 
+#include "core/option_fields.h"
 #include "core/problem.h"
 
 namespace bilevel::core {
@@ -18,11 +19,14 @@ struct HyperCleaningOptions {
   int64_t testSize = 10000;
   double corruption = 0.5;  // the share of training labels moved to another class
   int64_t batchSize = 0;    // f on this many training rows per LL step (the "sampling" stream); 0: all
-  uint64_t seed = 0;        // the split, the corruption, the mlp's start; and the sampling stream
+  int64_t seed = 0;         // the split, the corruption, the mlp's start; and the sampling stream
   torch::Dtype dtype = torch::kFloat32;
   torch::Device device = torch::kCPU;
 };
 
 std::shared_ptr<Problem> makeHyperCleaningProblem(const HyperCleaningOptions& options);
+
+// The options a config may give (all but dtype and device).
+const OptionFields<HyperCleaningOptions>& hyperCleaningFields();
 
 }  // namespace bilevel::core

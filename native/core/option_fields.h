@@ -1,8 +1,9 @@
 // Options declared once on the C++ side: for each member of an extension axis (gd, bda, ...; sgd,
-// adam, ...) the numeric fields a config may give, each with its name as configs spell it, the
-// member of the options struct it sets, its default and its range. The binding's one reader walks
-// these declarations (and refuses any other key); `describeOptions()` hands them to a test that
-// compares them with the TypeScript schemas, so the two languages cannot drift apart.
+// adam, ...) and each task, the fields a config may give, each with its name as configs spell it,
+// the member of the options struct it sets, its default and its range (or, for a text, the values
+// allowed). One reader (core/option_reader.h) walks these declarations and refuses any other key;
+// `describeOptions()` hands them to a test that compares them with the TypeScript schemas, so the
+// two languages cannot drift apart.
 #pragma once
 #include <cstdint>
 #include <limits>
@@ -10,6 +11,8 @@
 #include <string>
 #include <variant>
 #include <vector>
+
+#include "core/tensor_list.h"
 
 namespace bilevel::core {
 
@@ -32,9 +35,13 @@ template <typename Options>
 struct OptionField {
   const char* name;
   // int64_t fields are integers; optional ones have no default (absent: the member's own rule).
-  std::variant<double Options::*, int64_t Options::*, std::optional<double> Options::*> member;
+  // Texts, booleans and tensors take their default from the options struct itself.
+  std::variant<double Options::*, int64_t Options::*, std::optional<double> Options::*, std::string Options::*,
+               bool Options::*, TensorList Options::*>
+      member;
   std::optional<double> defaultValue;
   Range range;
+  std::vector<std::string> choices = {};  // a text's allowed values (empty: any non-empty text)
 };
 
 template <typename Options>
@@ -64,5 +71,9 @@ const char* memberName(const OptionMembers<Options>& members, typename Options::
 constexpr double kMaxLowerSteps = 100000;
 constexpr double kMaxSolverIterations = 100000;
 constexpr double kMaxUpperIterations = 1000000;
+constexpr double kMaxToyDimension = 1000000;
+constexpr double kMaxSamples = 1000000;
+constexpr double kMaxHidden = 65536;
+constexpr double kMaxSeed = 9007199254740991;  // 2^53 - 1: every seed a JavaScript number holds exactly
 
 }  // namespace bilevel::core

@@ -7,6 +7,7 @@
 
 #include "core/data/batch.h"
 #include "core/data/sampler.h"
+#include "core/option_fields.h"
 #include "core/tensor_list.h"
 
 namespace bilevel::core {
@@ -88,5 +89,9 @@ struct ToyOptions {
 };
 
 std::shared_ptr<Problem> makeToyProblem(const ToyOptions& options);
+
+// A reference problem's fields: n (defaultDimension when absent), x0, y0, closedForm, and for the
+// nonconvex problem a and c.
+OptionFields<ToyOptions> toyFields(int64_t defaultDimension, bool nonconvex);
 
 }  // namespace bilevel::core

@@ -95,6 +95,19 @@ Box box(double lo, double hi, const torch::TensorOptions& options) {
 
 }  // namespace
 
+OptionFields<ToyOptions> toyFields(int64_t defaultDimension, bool nonconvex) {
+  using O = ToyOptions;
+  OptionFields<O> fields = {{"n", &O::n, static_cast<double>(defaultDimension), between(1, kMaxToyDimension)},
+                            {"x0", &O::x0, std::nullopt, {}},
+                            {"y0", &O::y0, std::nullopt, {}},
+                            {"closedForm", &O::closedForm, std::nullopt, {}}};
+  if (nonconvex) {
+    fields.push_back({"a", &O::a, 2.0, {}});
+    fields.push_back({"c", &O::c, 2.0, {}});
+  }
+  return fields;
+}
+
 std::shared_ptr<Problem> makeToyProblem(const ToyOptions& o) {
   const auto options = torch::TensorOptions().dtype(o.dtype).device(o.device);
   const std::string& name = o.name;

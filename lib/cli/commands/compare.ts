@@ -50,7 +50,7 @@ export async function compareCommand(term: Terminal, args: string[]): Promise<nu
   needNativeAddon();
   const base = parseConfigFile(configPath, overrides);
   const configs = asUsageErrors(() => methodConfigs(base, methods));
-  const problem = asUsageErrors(() => createProblem(base, path.dirname(configPath)));
+  const problem = await asUsageErrors(() => createProblem(base, path.dirname(configPath)));
   const outDir = values.out ?? path.join('runs', `${path.basename(configPath, path.extname(configPath))}-compare`);
   asUsageErrors(() => claimOutputFolder(outDir, { keep: false, force: values.force === true, remedy: 'use --force to replace it' }));
   // The stop signals interrupt the methods; compare.json and the report are written after them.

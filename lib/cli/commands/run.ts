@@ -24,7 +24,7 @@ export async function runCommand(term: Terminal, args: string[]): Promise<number
   if (resume && force) throw new UsageError('run: --resume continues the run in the output folder, --force replaces it: give one');
   const overrides = { iterations: parseIterationsOption(values.iterations), device: parseDeviceOption(values.device) };
   needNativeAddon();
-  const loaded = loadConfigFile(configPath, overrides);
+  const loaded = await loadConfigFile(configPath, overrides);
   const outDir = values.out ?? path.join('runs', path.basename(configPath, path.extname(configPath)));
   const remedy = 'use --resume to continue the run there, or --force to replace it';
   asUsageErrors(() => claimOutputFolder(outDir, { keep: resume, force, remedy }));

@@ -9,7 +9,7 @@ import { loadConfigFile, parseConfigFile } from '../config-file';
 import { EXIT } from '../exit';
 import { printError, type Terminal } from '../terminal';
 
-export function validateCommand(term: Terminal, args: string[]): number {
+export async function validateCommand(term: Terminal, args: string[]): Promise<number> {
   const { positionals } = parseOptions('validate', args, {});
   const configPath = onlyConfigArgument('validate', positionals);
   const parsed = parseConfigFile(configPath);
@@ -22,7 +22,7 @@ export function validateCommand(term: Terminal, args: string[]): number {
       + '(it could not be loaded; bilevel info says why and how to fix it)');
     return EXIT.success;
   }
-  loadConfigFile(configPath);
+  (await loadConfigFile(configPath)).problem.dispose();
   term.stdout.write(`${configPath}: valid (${summary})\n`);
   return EXIT.success;
 }

@@ -1,0 +1,57 @@
+#include "core/option_reader.h"
+
+#include <algorithm>
+
+#include <c10/util/StringUtil.h>
+
+namespace bilevel::core {
+
+std::string describeRange(const Range& r, bool integer) {
+  const auto number = [](double v) { return std::isinf(v) ? std::string(v > 0 ? "inf" : "-inf") : c10::str(v); };
+  const std::string kind = integer ? "an integer" : "a number";
+  if (!std::isinf(r.min) && !std::isinf(r.max)) {
+    return kind + " in " + (r.minOpen ? "(" : "[") + number(r.min) + ", " + number(r.max) + (r.maxOpen ? ")" : "]");
+  }
+  if (!std::isinf(r.min)) return kind + (r.minOpen ? " > " : " >= ") + number(r.min);
+  if (!std::isinf(r.max)) return kind + (r.maxOpen ? " < " : " <= ") + number(r.max);
+  return kind;
+}
+
+namespace {
+std::string joined(const std::vector<std::string>& names) {
+  std::string out;
+  for (const auto& name : names) out += (out.empty() ? "" : ", ") + name;
+  return out;
+}
+}  // namespace
+
+void refuseUnknown(const OptionSource& source, const std::vector<std::string>& known, const std::string& owner) {
+  for (const std::string& key : source.keys()) {
+    if (std::find(known.begin(), known.end(), key) != known.end() || !source.has(key)) continue;
+    throw Error("INVALID_ARGUMENT", source.path(key) + ": unknown field (" + owner + " takes " + joined(known) + ")");
+  }
+}
+
+namespace detail {
+
+std::optional<double> numberOrDefault(const OptionSource& source, const char* name, const std::optional<double>& fallback,
+                                      const Range& range, bool integer) {
+  if (!source.has(name)) return fallback;
+  const double value = source.number(name);
+  if (!range.contains(value) || (integer && value != std::floor(value))) {
+    throw Error("INVALID_ARGUMENT", source.path(name) + " must be " + describeRange(range, integer) + "; got " + c10::str(value));
+  }
+  return value;
+}
+
+std::string textOf(const OptionSource& source, const char* name, const std::vector<std::string>& choices) {
+  const std::string value = source.text(name);
+  if (choices.empty() && value.empty()) throw Error("INVALID_ARGUMENT", source.path(name) + " must not be empty");
+  if (!choices.empty() && std::find(choices.begin(), choices.end(), value) == choices.end()) {
+    throw Error("INVALID_ARGUMENT", source.path(name) + " must be one of " + joined(choices) + "; got '" + value + "'");
+  }
+  return value;
+}
+
+}  // namespace detail
+}  // namespace bilevel::core
