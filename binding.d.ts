@@ -141,6 +141,8 @@ export declare class NativeProblem {
   variables(): { x: NativeTensor[]; y: NativeTensor[] };
   /** The task's metrics at (x, y); {} for problems without any. */
   metrics(x: NativeTensor[], y: NativeTensor[]): Record<string, number>;
+  /** Tensors that show the solution (x, y) in a report; {} for most problems. */
+  views(x: NativeTensor[], y: NativeTensor[]): Record<string, NativeTensor>;
   /** The task's data by name (copies), {} for toy problems. */
   data(): Record<string, NativeTensor>;
   /** y after `steps` gd steps of size lr on f at the starting x. */
@@ -162,6 +164,13 @@ export interface NativeHyperCleaningOptions {
   batchSize?: number;
   seed?: number;
 }
+export interface NativeGanOptions {
+  noiseSize?: number;
+  hidden?: number;
+  batchSize?: number;
+  evaluationSamples?: number;
+  seed?: number;
+}
 /** The registry's tasks by name, with their options (native/core/tasks/registry.cc). */
 export interface NativeTaskOptions {
   'toy/convex': NativeToyOptions;
@@ -169,6 +178,7 @@ export interface NativeTaskOptions {
   'toy/nonconvex': NativeToyOptions;
   'toy/bamm-convex': NativeToyOptions;
   'hyper-cleaning': NativeHyperCleaningOptions;
+  gan: NativeGanOptions;
 }
 export type NativeTaskName = keyof NativeTaskOptions;
 /** Where a task's tensors live; dtype defaults to the task's own (toys float64, hyper-cleaning float32). */

@@ -48,5 +48,6 @@ export {
 export * from './config';
 export {
   tasks, datasetRoot, HyperCleaningSchema, type HyperCleaningOptions, type HyperCleaningDataset, type HyperCleaningMetrics,
+  GanSchema, type GanOptions, type GanMetrics,
 } from './tasks';
 export { loadRunConfig, RunConfigSchema, type RunConfig } from './run-config';

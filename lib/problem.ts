@@ -97,6 +97,16 @@ export class Problem<Metrics extends Record<string, number> = Record<string, num
   }
 
   /**
+   * Tensors that show the solution (x, y) in a report, e.g. the GAN's generated `samples` [N, 2]
+   * beside its true `modes`; {} for most problems.
+   */
+  views(values: { x: Tensor[]; y: Tensor[] }): Record<string, Tensor> {
+    check.object(values, 'views.values');
+    const views = this.native.views(tensorHandles(values.x, 'views.values.x'), tensorHandles(values.y, 'views.values.y'));
+    return Object.fromEntries(Object.entries(views).map(([name, h]) => [name, new Tensor(h)]));
+  }
+
+  /**
    * The LL variables after `steps` gd steps of size `lr` on f at the starting x: for a learning
    * task, the model pretrained on the training set (AIT_P's prior anchor).
    */

@@ -5,6 +5,7 @@
 import * as path from 'node:path';
 import * as vega from 'vega';
 import * as vegaLite from 'vega-lite';
+import type { TaskViews } from './engine/evaluation';
 import { writeFileDurably } from './engine/output-folder';
 import type { IterationRecord } from './solver';
 
@@ -23,6 +24,8 @@ export interface ReportSeries {
   points: ReportPoint[];
   /** The method's own solver config, when it differs from the report's config (compare). */
   solver?: unknown;
+  /** What shows its final solution (problem.views()): `samples` and `modes` ([N, 2] each) are drawn. */
+  views?: TaskViews;
 }
 
 export interface Report {
@@ -55,6 +58,9 @@ const recordCharts: Chart[] = [
   { file: 'update-ms.svg', title: 'ms per iteration: UL update', value: (p) => p.updateMs },
   { file: 'distance.svg', title: '||x - x*|| / ||x*||', value: (p) => p.distanceToOptimum, log: true },
 ];
+
+// Drawn from the series' views, not from their points.
+const samplesChart: Chart = { file: 'samples.svg', title: 'generated samples over the true modes', value: () => undefined };
 
 const metricCharts = (names: string[]): Chart[] =>
   names.map((name) => ({ file: `metric-${name}.svg`, title: name, value: (p) => p.metrics?.[name] }));
@@ -143,6 +149,41 @@ function chartSpec(chart: Chart, data: Datum[], methods: string[]): vegaLite.Top
   };
 }
 
+type Pairs = [number, number][];
+const pairsOf = (view: unknown): Pairs | undefined =>
+  (Array.isArray(view) && view.every((p) => Array.isArray(p) && p.length === 2) ? (view as Pairs) : undefined);
+
+/**
+ * The generated samples of each method over the true modes (the GAN task), one panel per method;
+ * undefined when no series has both views.
+ */
+function samplesSpec(series: ReportSeries[]): vegaLite.TopLevelSpec | undefined {
+  const values = series.flatMap((s) => {
+    const samples = pairsOf(s.views?.samples);
+    const modes = pairsOf(s.views?.modes);
+    if (samples === undefined || modes === undefined) return [];
+    return [...samples.map(([x, y]) => ({ method: s.method, x, y, kind: 'generated' })), ...modes.map(([x, y]) => ({ method: s.method, x, y, kind: 'true mode' }))];
+  });
+  if (values.length === 0) return undefined;
+  return {
+    data: { values },
+    facet: { field: 'method', type: 'nominal', title: null },
+    columns: 3,
+    spec: {
+      width: 260,
+      height: 260,
+      mark: { type: 'point', filled: true },
+      encoding: {
+        x: { field: 'x', type: 'quantitative', scale: { domain: [-10, 10] }, title: null },
+        y: { field: 'y', type: 'quantitative', scale: { domain: [-10, 10] }, title: null },
+        color: { field: 'kind', type: 'nominal', title: null, scale: { domain: ['generated', 'true mode'], range: ['#4c78a8', '#e45756'] } },
+        size: { field: 'kind', type: 'nominal', legend: null, scale: { domain: ['generated', 'true mode'], range: [6, 120] } },
+        opacity: { field: 'kind', type: 'nominal', legend: null, scale: { domain: ['generated', 'true mode'], range: [0.35, 1] } },
+      },
+    },
+  } as vegaLite.TopLevelSpec;
+}
+
 async function renderSvg(spec: vegaLite.TopLevelSpec): Promise<string> {
   const view = new vega.View(vega.parse(vegaLite.compile(spec).spec), { renderer: 'none' });
   try {
@@ -229,6 +270,8 @@ export async function writeReport(dir: string, report: Report): Promise<string[]
     const data = chartData(chart, report.series);
     if (data.length > 0) rendered.push({ chart, svg: await renderSvg(chartSpec(chart, data, methods)) });
   }
+  const samples = samplesSpec(report.series);
+  if (samples !== undefined) rendered.unshift({ chart: samplesChart, svg: await renderSvg(samples) });
   for (const { chart, svg } of rendered) writeFileDurably(path.join(dir, chart.file), svg);
   const html = `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>${escapeHtml(report.title)}</title>

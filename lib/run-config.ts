@@ -15,7 +15,7 @@ import { BilevelError } from './errors';
 import type { Problem } from './problem';
 import { MAX_TOY_DIMENSION, problems, type NonconvexOptions } from './problems';
 import { Solver } from './solver';
-import { HyperCleaningSchema, datasetRoot, defaultDataset, tasks } from './tasks';
+import { GanSchema, HyperCleaningSchema, datasetRoot, defaultDataset, tasks } from './tasks';
 import { tensor, type Device, type Tensor } from './tensor';
 
 const strict = { additionalProperties: false } as const;
@@ -48,10 +48,11 @@ export const problemSchemas = {
   ),
   'toy/bamm-convex': Type.Object({ name: Type.Literal('toy/bamm-convex'), ...toyFields(100) }, strict),
   'hyper-cleaning': Type.Object({ name: Type.Literal('hyper-cleaning'), ...HyperCleaningSchema.properties }, strict),
+  gan: Type.Object({ name: Type.Literal('gan'), ...GanSchema.properties }, strict),
 };
 
 /** The problems with task metrics (problem.metrics()); the toys have none. */
-const problemsWithMetrics: ReadonlySet<ProblemName> = new Set(['hyper-cleaning']);
+const problemsWithMetrics: ReadonlySet<ProblemName> = new Set(['hyper-cleaning', 'gan']);
 
 export const hasTaskMetrics = (problem: ProblemConfig): boolean => problemsWithMetrics.has(problem.name);
 
@@ -108,7 +109,8 @@ export const RunConfigSchema = Type.Object(
 
 export type ProblemConfig = Static<typeof RunConfigSchema>['problem'];
 export type HyperCleaningConfig = Static<(typeof problemSchemas)['hyper-cleaning']>;
-export type ToyProblemConfig = Exclude<ProblemConfig, HyperCleaningConfig>;
+export type GanConfig = Static<(typeof problemSchemas)['gan']>;
+export type ToyProblemConfig = Exclude<ProblemConfig, HyperCleaningConfig | GanConfig>;
 export type PriorAnchor = Static<typeof PriorAnchorSchema>;
 export type ProblemName = keyof typeof problemSchemas;
 export type RunConfig = Static<typeof RunConfigSchema>;
@@ -196,10 +198,12 @@ function checkStartValues(value: unknown, path: string): void {
   throw invalid(`${path}: must be an array of numbers or an array of arrays of numbers (one per variable); got ${shown(value)}`);
 }
 
-// A hyper-cleaning problem without its own seed takes the run's (the config then states it).
+// Tasks seeded by the run: one without its own seed takes the run's (the config then states it).
+const seededTasks: ReadonlySet<unknown> = new Set(['hyper-cleaning', 'gan']);
+
 function validateProblem(value: unknown, runSeed: unknown): ProblemConfig {
   const given = objectAt(value, 'problem');
-  const problem = given.name === 'hyper-cleaning' && given.seed === undefined && runSeed !== undefined ? { ...given, seed: runSeed } : given;
+  const problem = seededTasks.has(given.name) && given.seed === undefined && runSeed !== undefined ? { ...given, seed: runSeed } : given;
   checkStartValues(problem.x0, 'problem.x0');
   checkStartValues(problem.y0, 'problem.y0');
   return validateVariant(problemSchemas, 'name', problem, 'problem');
@@ -351,9 +355,9 @@ function dataRoot(problem: HyperCleaningConfig, configDir: string): string {
   }
 }
 
-// The task's own refusals (no default data folder, a split larger than the dataset, a malformed
-// file naming the file and offset) are about the problem member.
-function hyperCleaningError(err: unknown): Error {
+// A task's own refusals (no default data folder, a split larger than the dataset, a malformed file
+// naming the file and offset) are about the problem member.
+function taskError(err: unknown): Error {
   if (!(err instanceof BilevelError)) return err as Error;
   const message = withoutOperation(err.message, 'createTask');
   if (err.code === 'DEVICE') return new BilevelError('DEVICE', `device: ${message}`, err);
@@ -368,7 +372,16 @@ async function createHyperCleaningProblem(problem: HyperCleaningConfig, config: 
       ...options, root, dtype: config.dtype, device: config.device as Device,
     });
   } catch (err) {
-    throw hyperCleaningError(err);
+    throw taskError(err);
+  }
+}
+
+async function createGanProblem(problem: GanConfig, config: RunConfig): Promise<Problem> {
+  const { name: _name, ...options } = problem;
+  try {
+    return await tasks.gan({ ...options, dtype: config.dtype, device: config.device as Device });
+  } catch (err) {
+    throw taskError(err);
   }
 }
 
@@ -376,6 +389,7 @@ async function createHyperCleaningProblem(problem: HyperCleaningConfig, config: 
 export async function createProblem(config: RunConfig, configDir: string): Promise<Problem> {
   const { problem } = config;
   if (problem.name === 'hyper-cleaning') return createHyperCleaningProblem(problem, config, configDir);
+  if (problem.name === 'gan') return createGanProblem(problem, config);
   return createToyProblem(problem, config);
 }
 

@@ -7,11 +7,11 @@ import { methodPresets, presetSolver, sharedSettings, type MethodName } from '..
 import type { Problem } from '../problem';
 import { writeReport } from '../report';
 import { checkSolver, createSolver, validateRunConfig, type RunConfig } from '../run-config';
-import type { TaskMetrics } from './evaluation';
+import type { TaskMetrics, TaskViews } from './evaluation';
 import { METRICS_FILE, readMetricsLines } from './metrics-log';
 import { writeFileDurably } from './output-folder';
 import {
-  RunFailure, errorRecord, readableJson, type ErrorRecord, type FinishedResultFile, type RunSummary,
+  RESULT_FILE, RunFailure, errorRecord, readableJson, type ErrorRecord, type FinishedResultFile, type RunSummary,
 } from './result';
 import { runIntoFolder, type RunProgress } from './run-folder';
 import { runVersions, type RunVersions } from './versions';
@@ -118,6 +118,12 @@ export async function compareMethods(
   return compared;
 }
 
+/** The views a method's result.json holds (none for a failed method or a problem without views). */
+function finalViews(methodDir: string): TaskViews | undefined {
+  const file = path.join(methodDir, RESULT_FILE);
+  return fs.existsSync(file) ? (JSON.parse(fs.readFileSync(file, 'utf8')) as { views?: TaskViews }).views : undefined;
+}
+
 /** Writes compare.json and the report of every method's series into outDir. */
 export async function writeComparison(outDir: string, base: RunConfig, compared: ComparedMethod[]): Promise<void> {
   const file: CompareFile = { config: base, methods: compared, versions: runVersions() };
@@ -125,7 +131,7 @@ export async function writeComparison(outDir: string, base: RunConfig, compared:
   const series = compared.map((m) => {
     const metricsFile = path.join(outDir, m.outDir, METRICS_FILE);
     const points = fs.existsSync(metricsFile) ? readMetricsLines(metricsFile) : [];
-    return { method: m.method, status: m.status, error: m.error?.message, points, solver: m.solver };
+    return { method: m.method, status: m.status, error: m.error?.message, points, solver: m.solver, views: finalViews(path.join(outDir, m.outDir)) };
   });
   await writeReport(outDir, {
     title: `${base.problem.name}: ${compared.map((m) => m.method).join(', ')}`, config: base, seed: base.seed, versions: runVersions(), series,

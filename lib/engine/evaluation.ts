@@ -20,6 +20,20 @@ export function evaluateMetrics<Metrics extends TaskMetrics>(problem: Problem<Me
   }
 }
 
+/** Tensors that show a solution (problem.views()), as plain arrays: e.g. a GAN's samples and modes. */
+export type TaskViews = Record<string, NestedArray>;
+
+/** problem.views() at the run's current values; undefined for problems without views. */
+export function evaluateViews(problem: Problem, run: SolverRun): TaskViews | undefined {
+  const values = run.values();
+  try {
+    const views = Object.entries(problem.views(values));
+    return views.length === 0 ? undefined : Object.fromEntries(views.map(([name, view]) => [name, plainValues([view])[0]]));
+  } finally {
+    disposeAll(values);
+  }
+}
+
 /** Plain arrays of tensors, which are freed here. */
 export function plainValues(tensors: Tensor[]): NestedArray[] {
   const values = tensors.map((t) => t.toNested());

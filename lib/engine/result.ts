@@ -6,7 +6,7 @@ import type { Problem } from '../problem';
 import type { RunConfig } from '../run-config';
 import type { IterationRecord, RunResult } from '../solver';
 import type { NestedArray } from '../tensor';
-import { plainValues, relativeDistance, type TaskMetrics } from './evaluation';
+import { plainValues, relativeDistance, type TaskMetrics, type TaskViews } from './evaluation';
 import { writeFileDurably } from './output-folder';
 import type { RunHistory } from './resume';
 import { runVersions, type RunVersions } from './versions';
@@ -51,6 +51,8 @@ export type FinishedResultFile = { status: 'completed' | 'interrupted' } & RunSu
   distanceToOptimum: number | null;
   /** The task's metrics at the end; absent for problems without metrics (the toys). */
   metrics?: TaskMetrics;
+  /** What shows the final solution (the GAN's generated samples and true modes); absent for most problems. */
+  views?: TaskViews;
   x: NestedArray[];
   y: NestedArray[];
   z: NestedArray[];
@@ -62,6 +64,7 @@ export type FailedResultFile = { status: 'failed'; error: ErrorRecord } & RunSum
 /** A finished (or interrupted) run: its final variables and the task's final metrics. */
 export interface FinishedRun extends Pick<RunResult, 'x' | 'y' | 'z'> {
   metrics?: TaskMetrics;
+  views?: TaskViews;
 }
 
 function summarizeKBar(records: IterationRecord[]): KBarSummary | null {
@@ -93,6 +96,7 @@ export function finishedResult(
     ...runSummary(history),
     distanceToOptimum: problem.optimum ? relativeDistance(x, problem.optimum.x) : null,
     ...(run.metrics === undefined ? {} : { metrics: run.metrics }),
+    ...(run.views === undefined ? {} : { views: run.views }),
     x,
     y: plainValues(run.y),
     z: plainValues(run.z),

@@ -10,7 +10,7 @@ import { describeSolver, hasTaskMetrics, type LoadedRun } from '../run-config';
 import type { IterationRecord, SolverRun } from '../solver';
 import { manualSeed } from '../tensor';
 import { saveCheckpoint } from './checkpoint';
-import { distanceToOptimum, evaluateMetrics, type TaskMetrics } from './evaluation';
+import { distanceToOptimum, evaluateMetrics, evaluateViews, type TaskMetrics } from './evaluation';
 import { runLoop, type Cadence } from './loop';
 import { METRICS_FILE, MetricsLog, type MetricsLine } from './metrics-log';
 import { makeOutputFolder } from './output-folder';
@@ -93,7 +93,7 @@ async function iterateIntoFolder(
     log.close();
   }
   if (tracksMetrics) lastMetrics ??= evaluateMetrics(problem, run);
-  return { ...run.values(), metrics: lastMetrics };
+  return { ...run.values(), metrics: lastMetrics, views: evaluateViews(problem, run) };
 }
 
 /**
@@ -127,7 +127,7 @@ export async function runIntoFolder(loaded: LoadedRun, outDir: string, options: 
   const method = describeSolver(config.solver);
   await writeReport(outDir, {
     title: `${config.problem.name}: ${method}`, config, seed: config.seed, versions: runVersions(),
-    series: [{ method, status: result.status, points: history.records }],
+    series: [{ method, status: result.status, points: history.records, views: result.views }],
   });
   return result;
 }

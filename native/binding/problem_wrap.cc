@@ -147,6 +147,7 @@ Napi::Value createProblem(const Napi::CallbackInfo& info) {
 Napi::Function ProblemWrap::define(Napi::Env env) {
   Napi::Function cls = DefineClass(env, "NativeProblem", {InstanceMethod<&ProblemWrap::variables>("variables"),
                                                           InstanceMethod<&ProblemWrap::metrics>("metrics"),
+                                                          InstanceMethod<&ProblemWrap::views>("views"),
                                                           InstanceMethod<&ProblemWrap::data>("data"),
                                                           InstanceMethod<&ProblemWrap::pretrain>("pretrain"),
                                                           InstanceMethod<&ProblemWrap::bytes>("bytes"),
@@ -216,6 +217,17 @@ Napi::Value ProblemWrap::metrics(const Napi::CallbackInfo& info) {
     Napi::Object out = Napi::Object::New(info.Env());
     for (const auto& [name, value] : live().metrics(TensorWrap::unwrapList(info[0], "x"), TensorWrap::unwrapList(info[1], "y"))) {
       out.Set(name, value);
+    }
+    return Napi::Value(out);
+  });
+}
+
+// views(x, y) -> {name: NativeTensor}: tensors that show the solution (the GAN's samples), {} for most.
+Napi::Value ProblemWrap::views(const Napi::CallbackInfo& info) {
+  return guarded(info.Env(), "views", [&] {
+    Napi::Object out = Napi::Object::New(info.Env());
+    for (const auto& [name, tensor] : live().views(TensorWrap::unwrapList(info[0], "x"), TensorWrap::unwrapList(info[1], "y"))) {
+      out.Set(name, TensorWrap::wrap(info.Env(), tensor.clone()));
     }
     return Napi::Value(out);
   });

@@ -21,6 +21,7 @@ class ProblemWrap : public Napi::ObjectWrap<ProblemWrap> {
  private:
   Napi::Value variables(const Napi::CallbackInfo& info);
   Napi::Value metrics(const Napi::CallbackInfo& info);
+  Napi::Value views(const Napi::CallbackInfo& info);
   Napi::Value data(const Napi::CallbackInfo& info);
   Napi::Value pretrain(const Napi::CallbackInfo& info);
   Napi::Value bytes(const Napi::CallbackInfo& info);

@@ -100,6 +100,10 @@ std::vector<std::pair<std::string, double>> Problem::metrics(const TensorList& x
   return taskMetrics(conformed(x, upper_.initial, "x"), conformed(y, lower_.initial, "y"));
 }
 
+std::vector<std::pair<std::string, torch::Tensor>> Problem::views(const TensorList& x, const TensorList& y) {
+  return taskViews(conformed(x, upper_.initial, "x"), conformed(y, lower_.initial, "y"));
+}
+
 TensorList project(const TensorList& values, const std::vector<Box>& sets) {
   TensorList out = values;
   for (size_t i = 0; i < sets.size() && i < out.size(); ++i) out[i] = sets[i].project(out[i]);

@@ -7,7 +7,6 @@
 
 #include "core/data/batch.h"
 #include "core/data/sampler.h"
-#include "core/option_fields.h"
 #include "core/tensor_list.h"
 
 namespace bilevel::core {
@@ -62,9 +61,13 @@ class Problem {
   // Task metrics of (x, y), e.g. test accuracy; none for problems without any. x and y are
   // checked against the problem's variables first.
   std::vector<std::pair<std::string, double>> metrics(const TensorList& x, const TensorList& y);
+  // Named tensors that show the solution (x, y) in a report, e.g. a GAN's generated samples beside
+  // the true modes; none for most problems. x and y are checked as for metrics.
+  std::vector<std::pair<std::string, torch::Tensor>> views(const TensorList& x, const TensorList& y);
 
  protected:
   virtual std::vector<std::pair<std::string, double>> taskMetrics(const TensorList&, const TensorList&) { return {}; }
+  virtual std::vector<std::pair<std::string, torch::Tensor>> taskViews(const TensorList&, const TensorList&) { return {}; }
   virtual torch::Tensor evaluateUpper(const TensorList& x, const TensorList& y, const Batch& batch) = 0;
   virtual torch::Tensor evaluateLower(const TensorList& x, const TensorList& y, const Batch& batch) = 0;
 
@@ -74,24 +77,5 @@ class Problem {
   Variables upper_;
   Variables lower_;
 };
-
-// Options shared by the built-in reference problems of docs/algorithms.md §8.
-struct ToyOptions {
-  std::string name;  // "convex", "singleton", "nonconvex", "bammConvex"
-  int64_t n = 0;     // 0: the problem's default dimension
-  double a = 2.0;    // nonconvex: a
-  double c = 2.0;    // nonconvex: every c_i
-  TensorList x0;     // empty: the paper's start
-  TensorList y0;
-  bool closedForm = true;  // closed-form LL gradients where the problem has them; false: autograd
-  torch::Dtype dtype = torch::kFloat64;
-  torch::Device device = torch::kCPU;
-};
-
-std::shared_ptr<Problem> makeToyProblem(const ToyOptions& options);
-
-// A reference problem's fields: n (defaultDimension when absent), x0, y0, closedForm, and for the
-// nonconvex problem a and c.
-OptionFields<ToyOptions> toyFields(int64_t defaultDimension, bool nonconvex);
 
 }  // namespace bilevel::core

@@ -6,6 +6,7 @@
 
 #include "core/checkpoint.h"
 #include "core/solver.h"
+#include "core/tasks/toy/toy_problems.h"
 #include "support.h"
 
 namespace bilevel::core {

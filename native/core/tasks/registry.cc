@@ -1,6 +1,8 @@
 #include "core/tasks/registry.h"
 
-#include "core/hyper_cleaning.h"
+#include "core/tasks/hyper_cleaning/hyper_cleaning.h"
+#include "core/tasks/gan/gan_task.h"
+#include "core/tasks/toy/toy_problems.h"
 
 namespace bilevel::core {
 
@@ -11,6 +13,7 @@ const std::vector<Task>& taskRegistry() {
       declareTask("toy/nonconvex", toyFields(1, true), torch::kFloat64, makeToyProblem, ToyOptions{"nonconvex"}),
       declareTask("toy/bamm-convex", toyFields(100, false), torch::kFloat64, makeToyProblem, ToyOptions{"bammConvex"}),
       declareTask("hyper-cleaning", hyperCleaningFields(), torch::kFloat32, makeHyperCleaningProblem),
+      declareTask("gan", ganFields(), torch::kFloat32, makeGanProblem),
   };
   return tasks;
 }

@@ -1,4 +1,4 @@
-// How close a GAN's generated 2-D samples are to the mixture it learns (docs ALGORITHMS section 8):
+// How close a GAN's generated 2-D samples are to the mixture it learns (docs/algorithms.md §12):
 // modes covered, Jensen-Shannon divergence on a grid, and the Frechet distance between fitted
 // Gaussians. Everything is computed in float64 on the CPU.
 #pragma once

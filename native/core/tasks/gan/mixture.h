@@ -1,4 +1,4 @@
-// The GAN task's data (docs ALGORITHMS section 8): a 2-D mixture of 10 equally weighted isotropic
+// The GAN task's data (docs/algorithms.md §12): a 2-D mixture of 10 equally weighted isotropic
 // Gaussians centred on the vertices of a regular pentagram, and a sampler of it.
 //
 // The pentagram of maximum radius R has its 5 outer points at radius R (angles 90 + 72k degrees)

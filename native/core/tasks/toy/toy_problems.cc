@@ -1,6 +1,7 @@
 // The reference problems of docs/algorithms.md §8, with closed-form LL gradients.
+#include "core/tasks/toy/toy_problems.h"
+
 #include "core/error.h"
-#include "core/problem.h"
 
 namespace bilevel::core {
 namespace {

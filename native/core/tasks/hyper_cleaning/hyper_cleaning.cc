@@ -1,4 +1,4 @@
-#include "core/hyper_cleaning.h"
+#include "core/tasks/hyper_cleaning/hyper_cleaning.h"
 
 #include <ATen/CPUGeneratorImpl.h>
 

@@ -1,12 +1,12 @@
-// Learning tasks built into the core: their data never crosses into JavaScript.
+// Data hyper-cleaning (docs/algorithms.md §9), built into the core: its data never crosses into JavaScript.
 import * as fs from 'node:fs';
 import { Type, type Static } from '@sinclair/typebox';
-import type { NativeHyperCleaningOptions } from '../binding';
-import { native } from './binding';
-import { validate, type SameType } from './config';
-import { BilevelError } from './errors';
-import { Problem } from './problem';
-import type { Device } from './tensor';
+import type { NativeHyperCleaningOptions } from '../../binding';
+import { native } from '../binding';
+import { validate, type SameType } from '../config';
+import { BilevelError } from '../errors';
+import { Problem } from '../problem';
+import type { Device } from '../tensor';
 
 const strict = { additionalProperties: false } as const;
 // Upper bounds keep a typo from allocating gigabytes before any check can see it: no dataset the
@@ -158,7 +158,7 @@ export function datasetRoot(dataset: HyperCleaningDataset, root?: string): strin
  * classifier; f = mean of sigmoid(x_i) CE_i over the training split, F = mean CE on validation.
  * metrics(): testAccuracy, precision, recall and f1 of clean-sample detection (x_i >= 0), validationLoss.
  */
-async function hyperCleaning(options: HyperCleaningOptions = {}): Promise<Problem<HyperCleaningMetrics>> {
+export async function hyperCleaning(options: HyperCleaningOptions = {}): Promise<Problem<HyperCleaningMetrics>> {
   const { dtype, device, ...taskOptions } = options;
   validate(HyperCleaningSchema, taskOptions, 'hyperCleaning');
   const dataset = options.dataset ?? defaultDataset;
@@ -170,4 +170,3 @@ async function hyperCleaning(options: HyperCleaningOptions = {}): Promise<Proble
   return new Problem<HyperCleaningMetrics>(handle, 'hyper-cleaning');
 }
 
-export const tasks = { hyperCleaning };
