@@ -6,6 +6,7 @@
 #include <limits>
 
 #include "core/error.h"
+#include "core/linear_solve/linear_solve.h"
 #include "core/stopwatch.h"
 
 namespace bilevel::core {
@@ -256,10 +257,11 @@ TensorList plainUnroll(const HypergradientInput& in, int64_t steps) {
   return in.dynamics.lowerOf(s, in.y0.size());
 }
 
-// cg and neumann: g_x = grad_x F - hess_xy f v with v ~ H^{-1} grad_y F at y = y_K.
+// cg and neumann: g_x = grad_x F - hess_xy f v with v ~ H^{-1} grad_y F at y = y_K, v from the
+// linear solver the options name (core/linear_solve).
 class ImplicitHypergradient : public Hypergradient {
  public:
-  explicit ImplicitHypergradient(HypergradientOptions options) : o_(options) {}
+  explicit ImplicitHypergradient(const HypergradientOptions& options) : solve_(linearSolver(options)) {}
 
   HypergradientOutput compute(const HypergradientInput& in) const override {
     HypergradientOutput out;
@@ -272,47 +274,26 @@ class ImplicitHypergradient : public Hypergradient {
     const UpperGradients direct = upperGradients(in.problem, x, y);
     keepUpperAtLast(direct.value, out);
     const TensorList gy = in.problem.lowerGradient(x, y, true);
-    auto hessianTimes = [&](const TensorList& v) { return gradients(dot(gy, v), y, false, true); };
-    const TensorList v = o_.kind == Kind::Neumann ? neumann(hessianTimes, direct.y) : conjugateGradient(hessianTimes, direct.y);
+    const MatVec hessianTimes = [&](const TensorList& v) { return gradients(dot(gy, v), y, false, true); };
+    const TensorList v = solve_(hessianTimes, direct.y).solution;
     out.x = axpy(direct.x, gradients(dot(gy, v), x, false, true), -1.0);
     out.backwardMs = watch.lap();
     return out;
   }
 
  private:
-  template <typename Hvp>
-  TensorList conjugateGradient(const Hvp& hessianTimes, const TensorList& b) const {
-    TensorList v = zerosLike(b);
-    TensorList r = b;
-    TensorList p = b;
-    double rr = dot(r, r).item<double>();
-    const double stop = o_.tolerance * std::sqrt(rr);
-    for (int64_t i = 0; i < o_.iterations && std::sqrt(rr) > stop; ++i) {
-      const TensorList hp = axpy(hessianTimes(p), p, o_.damping);
-      const double curvature = dot(p, hp).item<double>();
-      if (!(curvature > 0)) break;  // H not positive definite along p: keep the iterate so far
-      const double step = rr / curvature;
-      v = axpy(v, p, step);
-      r = axpy(r, hp, -step);
-      const double rrNext = dot(r, r).item<double>();
-      p = axpy(r, p, rrNext / rr);
-      rr = rrNext;
+  using LinearSolver = std::function<LinearSolveResult(const MatVec&, const TensorList&)>;
+
+  static LinearSolver linearSolver(const HypergradientOptions& o) {
+    if (o.kind == Kind::Neumann) {
+      const NeumannOptions neumann{o.alpha, o.terms};
+      return [neumann](const MatVec& a, const TensorList& b) { return neumannSeries(a, b, neumann); };
     }
-    return v;
+    const ConjugateGradientOptions cg{o.iterations, o.tolerance, o.damping};
+    return [cg](const MatVec& a, const TensorList& b) { return conjugateGradient(a, b, cg); };
   }
 
-  template <typename Hvp>
-  TensorList neumann(const Hvp& hessianTimes, const TensorList& b) const {
-    TensorList term = b;
-    TensorList sum = b;
-    for (int64_t i = 1; i <= o_.terms; ++i) {
-      term = axpy(term, hessianTimes(term), -o_.alpha);
-      sum = axpy(sum, term, 1.0);
-    }
-    return scaled(sum, o_.alpha);
-  }
-
-  HypergradientOptions o_;
+  LinearSolver solve_;
 };
 
 // DARTS' second-order approximation around the last gd step.
