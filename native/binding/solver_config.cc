@@ -84,24 +84,13 @@ const core::OptionMember<Options>& chooseMember(const Fields& f, const char* key
   throw CodedError("INVALID_ARGUMENT", f.path(key) + " must be one of " + allowed + "; got '" + value + "'");
 }
 
-std::string describeRange(const core::Range& r, bool integer) {
-  const auto number = [](double v) { return std::isinf(v) ? std::string(v > 0 ? "inf" : "-inf") : c10::str(v); };
-  const std::string kind = integer ? "an integer" : "a number";
-  if (!std::isinf(r.min) && !std::isinf(r.max)) {
-    return kind + " in " + (r.minOpen ? "(" : "[") + number(r.min) + ", " + number(r.max) + (r.maxOpen ? ")" : "]");
-  }
-  if (!std::isinf(r.min)) return kind + (r.minOpen ? " > " : " >= ") + number(r.min);
-  if (!std::isinf(r.max)) return kind + (r.maxOpen ? " < " : " <= ") + number(r.max);
-  return kind;
-}
-
 // One declared field's value: given (checked against its range) or its default.
 template <typename Options>
 std::optional<double> declaredValue(const Fields& f, const core::OptionField<Options>& field, bool integer) {
   if (!f.has(field.name)) return field.defaultValue;
   const double value = f.number(field.name, 0);
   if (!field.range.contains(value) || (integer && value != std::floor(value))) {
-    throw CodedError("INVALID_ARGUMENT", f.path(field.name) + " must be " + describeRange(field.range, integer) + "; got " +
+    throw CodedError("INVALID_ARGUMENT", f.path(field.name) + " must be " + core::describeRange(field.range, integer) + "; got " +
                                              c10::str(value));
   }
   return value;

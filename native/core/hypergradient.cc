@@ -353,47 +353,52 @@ void refuse(const std::string& why) { throw Error("INVALID_ARGUMENT", why); }
 
 void checkCombination(const HypergradientOptions& h, const DynamicsOptions& d, bool initAuxiliary,
                       Truncation truncation) {
-  const std::string method = memberName(hypergradientMembers(), h.kind);
-  const bool throughTrajectory = h.kind == Kind::Reverse || h.kind == Kind::Truncated || h.kind == Kind::Forward;
-  if (h.kind == Kind::Truncated && (h.truncate < 1 || h.truncate > d.steps)) {
+  using Capabilities = HypergradientCapabilities;
+  const auto& members = hypergradientMembers();
+  const OptionMember<HypergradientOptions>& member = declaredMember(members, h.kind);
+  const Capabilities& can = member.capabilities;
+  const std::string method = member.name;
+  const bool differentiatesTruncate = can.differentiates == Capabilities::Steps::LastTruncate;
+  if (differentiatesTruncate && (h.truncate < 1 || h.truncate > d.steps)) {
     refuse("hypergradient.truncate must be in [1, dynamics.steps = " + std::to_string(d.steps) + "], got " +
            std::to_string(h.truncate));
   }
-  if (truncation != Truncation::None && h.kind != Kind::Reverse && h.kind != Kind::Forward) {
-    refuse("pessimisticTruncation differentiates the trajectory up to Kbar, so it needs the reverse or forward "
-           "hypergradient, not " + method);
+  if (truncation != Truncation::None && !can.pessimisticTruncation) {
+    refuse("pessimisticTruncation differentiates the trajectory up to Kbar, so it needs the " +
+           memberNames(members, [](const Capabilities& c) { return c.pessimisticTruncation; }) + " hypergradient, not " + method);
   }
-  if (initAuxiliary && !throughTrajectory) {
+  if (initAuxiliary && can.differentiates == Capabilities::Steps::None) {
     refuse("initAuxiliary learns y_0 = z from the gradient through the trajectory; " + method +
-           " does not differentiate w.r.t. y_0 (z would never move): use reverse, truncated or forward");
+           " does not differentiate w.r.t. y_0 (z would never move): use " +
+           memberNames(members, [](const Capabilities& c) { return c.differentiates != Capabilities::Steps::None; }));
   }
-  if (initAuxiliary && h.kind == Kind::Truncated && h.truncate < d.steps) {
-    refuse("initAuxiliary with truncated(" + std::to_string(h.truncate) + ") < dynamics.steps detaches y_0 = z, "
-           "so z would never move: truncate all steps or use reverse");
+  if (initAuxiliary && differentiatesTruncate && h.truncate < d.steps) {
+    refuse("initAuxiliary with " + method + "(" + std::to_string(h.truncate) + ") < dynamics.steps detaches y_0 = z, "
+           "so z would never move: truncate all steps or use " +
+           memberNames(members, [](const Capabilities& c) { return c.differentiates == Capabilities::Steps::All; }));
   }
-  if (h.kind == Kind::FiniteDifference && d.kind != DynamicsOptions::Kind::Gd) {
-    refuse("finiteDifference is DARTS' approximation of a gd step; it needs gd dynamics");
+  if (can.needsGradientStep && !declaredMember(dynamicsMembers(), d.kind).capabilities.gradientStep) {
+    refuse(method + " takes the last LL step to be a gradient step; it needs " +
+           memberNames(dynamicsMembers(), [](const DynamicsCapabilities& c) { return c.gradientStep; }) + " dynamics");
   }
-  if (h.kind == Kind::ConjugateGradient && (h.iterations < 1 || !(h.tolerance >= 0) || !(h.damping >= 0))) {
-    refuse("cg needs iterations >= 1, tolerance >= 0 and damping >= 0");
-  }
-  if (h.kind == Kind::Neumann && (h.terms < 0 || !(h.alpha > 0))) refuse("neumann needs terms >= 0 and alpha > 0");
-  if (h.kind == Kind::FiniteDifference && !(h.radius > 0)) refuse("finiteDifference needs radius > 0");
+  checkDeclaredRanges(member, h, "hypergradient");
 }
 
 const OptionMembers<HypergradientOptions>& hypergradientMembers() {
   using O = HypergradientOptions;
+  using Steps = HypergradientCapabilities::Steps;
   static const OptionMembers<O> members = {
-      {"reverse", Kind::Reverse, {}},
-      {"truncated", Kind::Truncated, {{"steps", &O::truncate, std::nullopt, between(1, kMaxLowerSteps)}}},
-      {"forward", Kind::Forward, {}},
+      {"reverse", Kind::Reverse, {}, {Steps::All, /*pessimisticTruncation=*/true}},
+      {"truncated", Kind::Truncated, {{"steps", &O::truncate, std::nullopt, between(1, kMaxLowerSteps)}}, {Steps::LastTruncate}},
+      {"forward", Kind::Forward, {}, {Steps::All, /*pessimisticTruncation=*/true}},
       {"cg", Kind::ConjugateGradient,
        {{"iterations", &O::iterations, 20, between(1, kMaxSolverIterations)},
         {"tolerance", &O::tolerance, 1e-10, nonNegative()},
         {"damping", &O::damping, 0.0, nonNegative()}}},
       {"neumann", Kind::Neumann,
        {{"alpha", &O::alpha, 0.1, positive()}, {"terms", &O::terms, 20, between(0, kMaxSolverIterations)}}},
-      {"finiteDifference", Kind::FiniteDifference, {{"radius", &O::radius, 0.01, positive()}}},
+      {"finiteDifference", Kind::FiniteDifference, {{"radius", &O::radius, 0.01, positive()}},
+       {Steps::None, /*pessimisticTruncation=*/false, /*needsGradientStep=*/true}},
       {"firstOrder", Kind::FirstOrder, {}},
   };
   return members;
