@@ -9,7 +9,7 @@ const OptionMembers<DynamicsOptions>& dynamicsMembers() {
   const OptionField<O> steps{"steps", &O::steps, 10, between(1, kMaxLowerSteps)};
   const OptionField<O> lr{"lr", &O::lr, 0.1, positive()};
   static const OptionMembers<O> members = {
-      {"gd", O::Kind::Gd, {steps, lr}},
+      {"gd", O::Kind::Gd, {steps, lr}, {/*gradientStep=*/true}},
       {"bda", O::Kind::Bda,
        {steps, lr, {"upperLr", &O::upperLr, 0.1, positive()}, {"mu", &O::mu, 0.5, unitInterval()},
         {"beta", &O::beta, 1.0, {0, 1, true, false}}}},

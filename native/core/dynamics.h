@@ -20,7 +20,16 @@ struct DynamicsOptions {
   double lipschitz = 1.0;  // accelerated: L_f
 };
 
-// gd, bda, nesterov, accelerated and their fields (core/option_fields.h).
+// What a dynamics member provides to the hypergradients that rely on the form of its step.
+struct DynamicsCapabilities {
+  bool gradientStep = false;  // each step is y_{k+1} = Proj(y_k - lr grad_y f(x, y_k))
+};
+template <>
+struct CapabilitiesOf<DynamicsOptions> {
+  using type = DynamicsCapabilities;
+};
+
+// gd, bda, nesterov, accelerated, their fields and capabilities (core/option_fields.h).
 const OptionMembers<DynamicsOptions>& dynamicsMembers();
 
 using State = TensorList;

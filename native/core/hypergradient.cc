@@ -6,6 +6,7 @@
 #include <limits>
 
 #include "core/error.h"
+#include "core/linear_solve/linear_solve.h"
 #include "core/stopwatch.h"
 
 namespace bilevel::core {
@@ -258,10 +259,11 @@ TensorList plainUnroll(const HypergradientInput& in, int64_t steps) {
   return in.dynamics.lowerOf(s, in.y0.size());
 }
 
-// cg and neumann: g_x = grad_x F - hess_xy f v with v ~ H^{-1} grad_y F at y = y_K.
+// cg and neumann: g_x = grad_x F - hess_xy f v with v ~ H^{-1} grad_y F at y = y_K, v from the
+// linear solver the options name (core/linear_solve).
 class ImplicitHypergradient : public Hypergradient {
  public:
-  explicit ImplicitHypergradient(HypergradientOptions options) : o_(options) {}
+  explicit ImplicitHypergradient(const HypergradientOptions& options) : solve_(linearSolver(options)) {}
 
   HypergradientOutput compute(const HypergradientInput& in) const override {
     HypergradientOutput out;
@@ -274,47 +276,26 @@ class ImplicitHypergradient : public Hypergradient {
     const UpperGradients direct = upperGradients(in.problem, x, y, in.batches.upper);
     keepUpperAtLast(direct.value, out);
     const TensorList gy = in.problem.lowerGradient(x, y, in.batches.lowerLast(in.dynamics.steps()), true);
-    auto hessianTimes = [&](const TensorList& v) { return gradients(dot(gy, v), y, false, true); };
-    const TensorList v = o_.kind == Kind::Neumann ? neumann(hessianTimes, direct.y) : conjugateGradient(hessianTimes, direct.y);
+    const MatVec hessianTimes = [&](const TensorList& v) { return gradients(dot(gy, v), y, false, true); };
+    const TensorList v = solve_(hessianTimes, direct.y).solution;
     out.x = axpy(direct.x, gradients(dot(gy, v), x, false, true), -1.0);
     out.backwardMs = watch.lap();
     return out;
   }
 
  private:
-  template <typename Hvp>
-  TensorList conjugateGradient(const Hvp& hessianTimes, const TensorList& b) const {
-    TensorList v = zerosLike(b);
-    TensorList r = b;
-    TensorList p = b;
-    double rr = dot(r, r).item<double>();
-    const double stop = o_.tolerance * std::sqrt(rr);
-    for (int64_t i = 0; i < o_.iterations && std::sqrt(rr) > stop; ++i) {
-      const TensorList hp = axpy(hessianTimes(p), p, o_.damping);
-      const double curvature = dot(p, hp).item<double>();
-      if (!(curvature > 0)) break;  // H not positive definite along p: keep the iterate so far
-      const double step = rr / curvature;
-      v = axpy(v, p, step);
-      r = axpy(r, hp, -step);
-      const double rrNext = dot(r, r).item<double>();
-      p = axpy(r, p, rrNext / rr);
-      rr = rrNext;
+  using LinearSolver = std::function<LinearSolveResult(const MatVec&, const TensorList&)>;
+
+  static LinearSolver linearSolver(const HypergradientOptions& o) {
+    if (o.kind == Kind::Neumann) {
+      const NeumannOptions neumann{o.alpha, o.terms};
+      return [neumann](const MatVec& a, const TensorList& b) { return neumannSeries(a, b, neumann); };
     }
-    return v;
+    const ConjugateGradientOptions cg{o.iterations, o.tolerance, o.damping};
+    return [cg](const MatVec& a, const TensorList& b) { return conjugateGradient(a, b, cg); };
   }
 
-  template <typename Hvp>
-  TensorList neumann(const Hvp& hessianTimes, const TensorList& b) const {
-    TensorList term = b;
-    TensorList sum = b;
-    for (int64_t i = 1; i <= o_.terms; ++i) {
-      term = axpy(term, hessianTimes(term), -o_.alpha);
-      sum = axpy(sum, term, 1.0);
-    }
-    return scaled(sum, o_.alpha);
-  }
-
-  HypergradientOptions o_;
+  LinearSolver solve_;
 };
 
 // DARTS' second-order approximation around the last gd step.
@@ -377,47 +358,52 @@ void refuse(const std::string& why) { throw Error("INVALID_ARGUMENT", why); }
 
 void checkCombination(const HypergradientOptions& h, const DynamicsOptions& d, bool initAuxiliary,
                       Truncation truncation) {
-  const std::string method = memberName(hypergradientMembers(), h.kind);
-  const bool throughTrajectory = h.kind == Kind::Reverse || h.kind == Kind::Truncated || h.kind == Kind::Forward;
-  if (h.kind == Kind::Truncated && (h.truncate < 1 || h.truncate > d.steps)) {
+  using Capabilities = HypergradientCapabilities;
+  const auto& members = hypergradientMembers();
+  const OptionMember<HypergradientOptions>& member = declaredMember(members, h.kind);
+  const Capabilities& can = member.capabilities;
+  const std::string method = member.name;
+  const bool differentiatesTruncate = can.differentiates == Capabilities::Steps::LastTruncate;
+  if (differentiatesTruncate && (h.truncate < 1 || h.truncate > d.steps)) {
     refuse("hypergradient.truncate must be in [1, dynamics.steps = " + std::to_string(d.steps) + "], got " +
            std::to_string(h.truncate));
   }
-  if (truncation != Truncation::None && h.kind != Kind::Reverse && h.kind != Kind::Forward) {
-    refuse("pessimisticTruncation differentiates the trajectory up to Kbar, so it needs the reverse or forward "
-           "hypergradient, not " + method);
+  if (truncation != Truncation::None && !can.pessimisticTruncation) {
+    refuse("pessimisticTruncation differentiates the trajectory up to Kbar, so it needs the " +
+           memberNames(members, [](const Capabilities& c) { return c.pessimisticTruncation; }) + " hypergradient, not " + method);
   }
-  if (initAuxiliary && !throughTrajectory) {
+  if (initAuxiliary && can.differentiates == Capabilities::Steps::None) {
     refuse("initAuxiliary learns y_0 = z from the gradient through the trajectory; " + method +
-           " does not differentiate w.r.t. y_0 (z would never move): use reverse, truncated or forward");
+           " does not differentiate w.r.t. y_0 (z would never move): use " +
+           memberNames(members, [](const Capabilities& c) { return c.differentiates != Capabilities::Steps::None; }));
   }
-  if (initAuxiliary && h.kind == Kind::Truncated && h.truncate < d.steps) {
-    refuse("initAuxiliary with truncated(" + std::to_string(h.truncate) + ") < dynamics.steps detaches y_0 = z, "
-           "so z would never move: truncate all steps or use reverse");
+  if (initAuxiliary && differentiatesTruncate && h.truncate < d.steps) {
+    refuse("initAuxiliary with " + method + "(" + std::to_string(h.truncate) + ") < dynamics.steps detaches y_0 = z, "
+           "so z would never move: truncate all steps or use " +
+           memberNames(members, [](const Capabilities& c) { return c.differentiates == Capabilities::Steps::All; }));
   }
-  if (h.kind == Kind::FiniteDifference && d.kind != DynamicsOptions::Kind::Gd) {
-    refuse("finiteDifference is DARTS' approximation of a gd step; it needs gd dynamics");
+  if (can.needsGradientStep && !declaredMember(dynamicsMembers(), d.kind).capabilities.gradientStep) {
+    refuse(method + " takes the last LL step to be a gradient step; it needs " +
+           memberNames(dynamicsMembers(), [](const DynamicsCapabilities& c) { return c.gradientStep; }) + " dynamics");
   }
-  if (h.kind == Kind::ConjugateGradient && (h.iterations < 1 || !(h.tolerance >= 0) || !(h.damping >= 0))) {
-    refuse("cg needs iterations >= 1, tolerance >= 0 and damping >= 0");
-  }
-  if (h.kind == Kind::Neumann && (h.terms < 0 || !(h.alpha > 0))) refuse("neumann needs terms >= 0 and alpha > 0");
-  if (h.kind == Kind::FiniteDifference && !(h.radius > 0)) refuse("finiteDifference needs radius > 0");
+  checkDeclaredRanges(member, h, "hypergradient");
 }
 
 const OptionMembers<HypergradientOptions>& hypergradientMembers() {
   using O = HypergradientOptions;
+  using Steps = HypergradientCapabilities::Steps;
   static const OptionMembers<O> members = {
-      {"reverse", Kind::Reverse, {}},
-      {"truncated", Kind::Truncated, {{"steps", &O::truncate, std::nullopt, between(1, kMaxLowerSteps)}}},
-      {"forward", Kind::Forward, {}},
+      {"reverse", Kind::Reverse, {}, {Steps::All, /*pessimisticTruncation=*/true}},
+      {"truncated", Kind::Truncated, {{"steps", &O::truncate, std::nullopt, between(1, kMaxLowerSteps)}}, {Steps::LastTruncate}},
+      {"forward", Kind::Forward, {}, {Steps::All, /*pessimisticTruncation=*/true}},
       {"cg", Kind::ConjugateGradient,
        {{"iterations", &O::iterations, 20, between(1, kMaxSolverIterations)},
         {"tolerance", &O::tolerance, 1e-10, nonNegative()},
         {"damping", &O::damping, 0.0, nonNegative()}}},
       {"neumann", Kind::Neumann,
        {{"alpha", &O::alpha, 0.1, positive()}, {"terms", &O::terms, 20, between(0, kMaxSolverIterations)}}},
-      {"finiteDifference", Kind::FiniteDifference, {{"radius", &O::radius, 0.01, positive()}}},
+      {"finiteDifference", Kind::FiniteDifference, {{"radius", &O::radius, 0.01, positive()}},
+       {Steps::None, /*pessimisticTruncation=*/false, /*needsGradientStep=*/true}},
       {"firstOrder", Kind::FirstOrder, {}},
   };
   return members;

@@ -19,7 +19,23 @@ struct HypergradientOptions {
   double radius = 0.01;       // finiteDifference: r
 };
 
-// reverse, truncated, forward, cg, neumann, finiteDifference, firstOrder and their fields.
+// What a hypergradient member declares about itself; checkCombination's refusals follow from
+// these and the dynamics members' DynamicsCapabilities.
+struct HypergradientCapabilities {
+  // The steps of the unroll it differentiates through (LastTruncate: the last `truncate` of the
+  // K). Only through all of them does the gradient reach y_0 = z, which initAuxiliary learns.
+  enum class Steps { None, All, LastTruncate };
+  Steps differentiates = Steps::None;
+  bool pessimisticTruncation = false;  // differentiates up to an iterate Kbar chosen as the unroll goes
+  bool needsGradientStep = false;      // takes the last step to be a gd step (DynamicsCapabilities::gradientStep)
+};
+template <>
+struct CapabilitiesOf<HypergradientOptions> {
+  using type = HypergradientCapabilities;
+};
+
+// reverse, truncated, forward, cg, neumann, finiteDifference, firstOrder, their fields and
+// capabilities.
 const OptionMembers<HypergradientOptions>& hypergradientMembers();
 
 enum class Truncation { None, Pessimistic, PessimisticRecompute };

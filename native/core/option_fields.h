@@ -1,17 +1,20 @@
 // Options declared once on the C++ side: for each member of an extension axis (gd, bda, ...; sgd,
 // adam, ...) and each task, the fields a config may give, each with its name as configs spell it,
 // the member of the options struct it sets, its default and its range (or, for a text, the values
-// allowed). One reader (core/option_reader.h) walks these declarations and refuses any other key;
-// `describeOptions()` hands them to a test that compares them with the TypeScript schemas, so the
-// two languages cannot drift apart.
+// allowed), and beside a member what it declares about itself to the other axes (its
+// capabilities, from which the checks of a combination follow). One reader (core/option_reader.h)
+// walks these declarations and refuses any other key; `describeOptions()` hands them to a test
+// that compares them with the TypeScript schemas, so the two languages cannot drift apart.
 #pragma once
 #include <cstdint>
 #include <limits>
 #include <optional>
 #include <string>
+#include <type_traits>
 #include <variant>
 #include <vector>
 
+#include "core/error.h"
 #include "core/tensor_list.h"
 
 namespace bilevel::core {
@@ -31,6 +34,11 @@ inline Range nonNegative() { return {0, std::numeric_limits<double>::infinity(),
 inline Range unitInterval() { return {0, 1, false, true}; }  // [0, 1)
 inline Range between(double min, double max) { return {min, max, false, false}; }
 
+// "an integer in [1, 100000]", "a number > 0", ...: what a value in range is.
+std::string describeRange(const Range& range, bool integer);
+// A number as the messages about ranges print it (as a stream does: 0.1, 1e-08, 100000, inf).
+std::string formatNumber(double value);
+
 template <typename Options>
 struct OptionField {
   const char* name;
@@ -47,24 +55,76 @@ struct OptionField {
 template <typename Options>
 using OptionFields = std::vector<OptionField<Options>>;
 
-// One member of an axis: its name in configs, the kind it selects, its fields.
+// What each member of an axis declares about itself; an axis with capabilities specializes this
+// beside its options struct (core/dynamics.h, core/hypergradient.h). Other axes declare none.
+template <typename Options>
+struct CapabilitiesOf {
+  struct type {};
+};
+
+// One member of an axis: its name in configs, the kind it selects, its fields, its capabilities.
 template <typename Options>
 struct OptionMember {
   const char* name;
   typename Options::Kind kind;
   OptionFields<Options> fields;
+  typename CapabilitiesOf<Options>::type capabilities{};
 };
 
 template <typename Options>
 using OptionMembers = std::vector<OptionMember<Options>>;
 
-// The config name of kind in members ("?" for a kind not declared, which cannot happen).
+// The member that selects kind (a kind no member selects, e.g. a cast integer, is refused).
+template <typename Options>
+const OptionMember<Options>& declaredMember(const OptionMembers<Options>& members, typename Options::Kind kind) {
+  for (const auto& member : members) {
+    if (member.kind == kind) return member;
+  }
+  throw Error("INVALID_ARGUMENT", "no member is declared for kind " + std::to_string(static_cast<int>(kind)));
+}
+
+// The names of the members whose capabilities satisfy `has`, as "a, b or c".
+template <typename Options, typename Predicate>
+std::string memberNames(const OptionMembers<Options>& members, Predicate has) {
+  std::vector<std::string> names;
+  for (const auto& member : members) {
+    if (has(member.capabilities)) names.emplace_back(member.name);
+  }
+  std::string out;
+  for (size_t i = 0; i < names.size(); ++i) {
+    out += (i == 0 ? "" : i + 1 == names.size() ? " or " : ", ") + names[i];
+  }
+  return out;
+}
+
+// Refuses options whose member's declared fields lie outside their ranges, naming the field as
+// `axis(member).field`. The binding's reader checks each value as it reads it; this holds for
+// options built in C++ as well.
+template <typename Options>
+void checkDeclaredRanges(const OptionMember<Options>& member, const Options& options, const std::string& axis) {
+  for (const auto& field : member.fields) {
+    std::visit(
+        [&](auto pointer) {
+          using Value = std::decay_t<decltype(options.*pointer)>;
+          std::optional<double> value;
+          if constexpr (std::is_same_v<Value, std::optional<double>>) {
+            value = options.*pointer;
+          } else if constexpr (std::is_arithmetic_v<Value>) {
+            value = static_cast<double>(options.*pointer);
+          }  // texts and tensors have no range
+          if (!value || field.range.contains(*value)) return;
+          throw Error("INVALID_ARGUMENT", axis + "(" + member.name + ")." + field.name + " must be " +
+                                              describeRange(field.range, std::is_same_v<Value, int64_t>) + "; got " +
+                                              formatNumber(*value));
+        },
+        field.member);
+  }
+}
+
+// The config name of kind in members.
 template <typename Options>
 const char* memberName(const OptionMembers<Options>& members, typename Options::Kind kind) {
-  for (const auto& member : members) {
-    if (member.kind == kind) return member.name;
-  }
-  return "?";
+  return declaredMember(members, kind).name;
 }
 
 // Limits shared with the TypeScript schemas (lib/config.ts LIMITS).

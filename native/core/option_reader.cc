@@ -6,17 +6,6 @@
 
 namespace bilevel::core {
 
-std::string describeRange(const Range& r, bool integer) {
-  const auto number = [](double v) { return std::isinf(v) ? std::string(v > 0 ? "inf" : "-inf") : c10::str(v); };
-  const std::string kind = integer ? "an integer" : "a number";
-  if (!std::isinf(r.min) && !std::isinf(r.max)) {
-    return kind + " in " + (r.minOpen ? "(" : "[") + number(r.min) + ", " + number(r.max) + (r.maxOpen ? ")" : "]");
-  }
-  if (!std::isinf(r.min)) return kind + (r.minOpen ? " > " : " >= ") + number(r.min);
-  if (!std::isinf(r.max)) return kind + (r.maxOpen ? " < " : " <= ") + number(r.max);
-  return kind;
-}
-
 namespace {
 std::string joined(const std::vector<std::string>& names) {
   std::string out;

@@ -27,9 +27,6 @@ class OptionSource {
   virtual std::string path(const std::string& key) const = 0;
 };
 
-// "a number in [0, 1)", "an integer >= 1", ...
-std::string describeRange(const Range& range, bool integer);
-
 // Refuses a key of source that is neither in known nor absent, naming what owner takes.
 void refuseUnknown(const OptionSource& source, const std::vector<std::string>& known, const std::string& owner);
 
