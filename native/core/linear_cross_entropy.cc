@@ -27,7 +27,11 @@ extern "C" __m512 Sleef_expf16_u10avx512f(__m512);
 namespace bilevel::core {
 namespace {
 
-constexpr int kClasses = 10;
+// Class counts served. Each 4 rows' logits read all of W, which a GEMM would block in cache
+// instead: with 784 features on one thread an LL step (gradient and Hessian-vector product)
+// still took 0.6x autograd's time at 1000 classes (W 3 MB) and 0.8x at 4000; the bound keeps
+// well inside that.
+constexpr int64_t kMinClasses = 2, kMaxClasses = 1024;
 // Rows per block: 32 rows of 784 floats (100 KB) stay in L2 between the block's two uses.
 constexpr int64_t kBlock = 32;
 constexpr int kLanes = 16;
@@ -74,128 +78,180 @@ __attribute__((always_inline)) inline Vec transposedSums(const Vec* v) {
   return partial[0];
 }
 
-// out[r][c] = X_r . M_c for 4 rows and 5 classes, all 20 sums in registers.
-constexpr int kTileClasses = kClasses / 2;
-__attribute__((always_inline)) inline void dotTile(const float* x, int64_t D, const float* M, float* out) {
-  constexpr int count = 4 * kTileClasses;
-  static_assert(count >= kLanes, "transposedSums reduces the first 16 sums");
-  Vec sums[count] = {};
-  const int64_t vectorEnd = D / kLanes * kLanes;
-  for (int64_t d = 0; d < vectorEnd; d += kLanes) {
-    Vec w[kTileClasses];
-#pragma GCC unroll 16
-    for (int c = 0; c < kTileClasses; ++c) w[c] = load(M + c * D + d);
-#pragma GCC unroll 4
-    for (int r = 0; r < 4; ++r) {
-      const Vec u = load(x + r * D + d);
-#pragma GCC unroll 16
-      for (int c = 0; c < kTileClasses; ++c) sums[r * kTileClasses + c] += u * w[c];
-    }
-  }
-  float totals[count];
-  store(totals, transposedSums(sums));
-  for (int i = kLanes; i < count; ++i) totals[i] = horizontalSum(sums[i]);
-  for (int r = 0; r < 4; ++r) {
-    for (int c = 0; c < kTileClasses; ++c) {
-      float s = totals[r * kTileClasses + c];
-      for (int64_t d = vectorEnd; d < D; ++d) s += x[r * D + d] * M[c * D + d];
-      out[r * kClasses + c] = s;
-    }
-  }
+// Tile<W>::run(args...) for the W in 1..sizeof...(Widths) that equals width: the kernels' tiles
+// have their class count fixed at compile time (their sums live in registers), so a class count
+// that is no multiple of the tile's is finished by the narrower tile that fits.
+template <template <int> class Tile, int... Widths, typename... Args>
+__attribute__((always_inline)) inline void runTileOfWidth(int64_t width, std::integer_sequence<int, Widths...>,
+                                                          Args... args) {
+  (void)((width == Widths + 1 && (Tile<Widths + 1>::run(args...), true)) || ...);
 }
 
-// out[r][c] = X_r . M_c + m_c for the R rows of a block.
+// out[r][c] = X_r . M_c for 4 rows and TC classes, all 4 TC sums in registers; out's rows are C apart.
+template <int TC>
+struct DotTile {
+  __attribute__((always_inline)) static void run(const float* x, int64_t D, const float* M, int64_t C, float* out) {
+    constexpr int count = 4 * TC;
+    Vec sums[count] = {};
+    const int64_t vectorEnd = D / kLanes * kLanes;
+    for (int64_t d = 0; d < vectorEnd; d += kLanes) {
+      Vec w[TC];
+#pragma GCC unroll 16
+      for (int c = 0; c < TC; ++c) w[c] = load(M + c * D + d);
+#pragma GCC unroll 4
+      for (int r = 0; r < 4; ++r) {
+        const Vec u = load(x + r * D + d);
+#pragma GCC unroll 16
+        for (int c = 0; c < TC; ++c) sums[r * TC + c] += u * w[c];
+      }
+    }
+    float totals[count];
+    int reduced = 0;
+    if constexpr (count >= kLanes) {
+      store(totals, transposedSums(sums));
+      reduced = kLanes;
+    }
+    for (int i = reduced; i < count; ++i) totals[i] = horizontalSum(sums[i]);
+    for (int r = 0; r < 4; ++r) {
+      for (int c = 0; c < TC; ++c) {
+        float s = totals[r * TC + c];
+        for (int64_t d = vectorEnd; d < D; ++d) s += x[r * D + d] * M[c * D + d];
+        out[r * C + c] = s;
+      }
+    }
+  }
+};
+// Classes per dot tile: 4 rows x 5 classes make 20 sums, with the 5 class vectors and a row's
+// vector 26 of AVX-512's 32 registers.
+constexpr int kDotTileClasses = 5;
+
+// out[r][c] = X_r . M_c + m_c for the R rows of a block and the C classes of M.
 BILEVEL_VECTOR_CLONES
-void rowsTimesTransposed(const float* X, int64_t R, int64_t D, const float* M, const float* m, float* out) {
+void rowsTimesTransposed(const float* X, int64_t R, int64_t D, const float* M, const float* m, int64_t C, float* out) {
+  const int64_t fullTiles = C / kDotTileClasses * kDotTileClasses;
   int64_t r = 0;
   for (; r + 4 <= R; r += 4) {
-    dotTile(X + r * D, D, M, out + r * kClasses);
-    dotTile(X + r * D, D, M + kTileClasses * D, out + r * kClasses + kTileClasses);
+    for (int64_t c = 0; c < fullTiles; c += kDotTileClasses) {
+      DotTile<kDotTileClasses>::run(X + r * D, D, M + c * D, C, out + r * C + c);
+    }
+    runTileOfWidth<DotTile>(C - fullTiles, std::make_integer_sequence<int, kDotTileClasses - 1>(), X + r * D, D,
+                            M + fullTiles * D, C, out + r * C + fullTiles);
   }
   for (; r < R; ++r) {
-    for (int c = 0; c < kClasses; ++c) {
+    for (int64_t c = 0; c < C; ++c) {
       float s = 0;
       for (int64_t d = 0; d < D; ++d) s += X[r * D + d] * M[c * D + d];
-      out[r * kClasses + c] = s;
+      out[r * C + c] = s;
     }
-  }
-  for (int64_t i = 0; i < R * kClasses; ++i) out[i] += m[i % kClasses];
-}
-
-// acc[c][d, d + 16 S) += sum_r T[r][c] X_r[d, d + 16 S): the C x S sums stay in registers while
-// the rows stream through (two strips make 20 independent FMA chains per row and halve the
-// broadcasts of T per FMA). next, when given, is the following block's first row: its lines
-// are fetched meanwhile, so the next logits tile reads cache instead of waiting on memory.
-template <int S>
-__attribute__((always_inline)) inline void accumulateStrips(const float* X, int64_t R, int64_t D, const float* T,
-                                                            float* acc, const float* next, int64_t d) {
-  Vec a[S][kClasses];
-#pragma GCC unroll 16
-  for (int c = 0; c < kClasses; ++c) {
-    for (int s = 0; s < S; ++s) a[s][c] = load(acc + c * D + d + s * kLanes);
   }
   for (int64_t r = 0; r < R; ++r) {
-    Vec x[S];
-    for (int s = 0; s < S; ++s) {
-      x[s] = load(X + r * D + d + s * kLanes);
-      if (next != nullptr) __builtin_prefetch(next + r * D + d + s * kLanes);
-    }
-#pragma GCC unroll 16
-    for (int c = 0; c < kClasses; ++c) {
-      const float t = T[r * kClasses + c];
-      for (int s = 0; s < S; ++s) a[s][c] += t * x[s];
-    }
+    for (int64_t c = 0; c < C; ++c) out[r * C + c] += m[c];
   }
+}
+
+// acc[c][d, d + 16 S) += sum_r T[r][c] X_r[d, d + 16 S) for TC classes: the TC x S sums stay in
+// registers while the rows stream through (two strips of 10 classes make 20 independent FMA
+// chains per row and halve the broadcasts of T per FMA); T's rows are C apart. next, when given,
+// is the following block's first row: its lines are fetched meanwhile, so the next logits tile
+// reads cache instead of waiting on memory.
+template <int S>
+struct Strips {
+  template <int TC>
+  struct Tile {
+    __attribute__((always_inline)) static void run(const float* X, int64_t R, int64_t D, const float* T, int64_t C,
+                                                   float* acc, const float* next, int64_t d) {
+      Vec a[S][TC];
 #pragma GCC unroll 16
-  for (int c = 0; c < kClasses; ++c) {
-    for (int s = 0; s < S; ++s) store(acc + c * D + d + s * kLanes, a[s][c]);
+      for (int c = 0; c < TC; ++c) {
+        for (int s = 0; s < S; ++s) a[s][c] = load(acc + c * D + d + s * kLanes);
+      }
+      for (int64_t r = 0; r < R; ++r) {
+        Vec x[S];
+        for (int s = 0; s < S; ++s) {
+          x[s] = load(X + r * D + d + s * kLanes);
+          if (next != nullptr) __builtin_prefetch(next + r * D + d + s * kLanes);
+        }
+#pragma GCC unroll 16
+        for (int c = 0; c < TC; ++c) {
+          const float t = T[r * C + c];
+          for (int s = 0; s < S; ++s) a[s][c] += t * x[s];
+        }
+      }
+#pragma GCC unroll 16
+      for (int c = 0; c < TC; ++c) {
+        for (int s = 0; s < S; ++s) store(acc + c * D + d + s * kLanes, a[s][c]);
+      }
+    }
+  };
+};
+// Classes per strip tile: with two strips, 20 sums in registers as in the dot tile.
+constexpr int kStripTileClasses = 10;
+
+// The strips at d for all C classes, a tile of classes after the other while the rows' strips
+// are in L1; only the first tile prefetches.
+template <int S>
+__attribute__((always_inline)) inline void accumulateStrips(const float* X, int64_t R, int64_t D, const float* T,
+                                                            int64_t C, float* acc, const float* next, int64_t d) {
+  const int64_t fullTiles = C / kStripTileClasses * kStripTileClasses;
+  for (int64_t c = 0; c < fullTiles; c += kStripTileClasses) {
+    Strips<S>::template Tile<kStripTileClasses>::run(X, R, D, T + c, C, acc + c * D, c == 0 ? next : nullptr, d);
   }
+  runTileOfWidth<Strips<S>::template Tile>(C - fullTiles, std::make_integer_sequence<int, kStripTileClasses - 1>(),
+                                           X, R, D, T + fullTiles, C, acc + fullTiles * D,
+                                           fullTiles == 0 ? next : nullptr, d);
 }
 
 // acc[c][:] += sum_r T[r][c] X_r for the R rows of a block, which is in cache by now (its
 // logits were just taken).
 BILEVEL_VECTOR_CLONES
-void accumulateTransposed(const float* X, int64_t R, int64_t D, const float* T, float* acc, const float* next) {
+void accumulateTransposed(const float* X, int64_t R, int64_t D, const float* T, int64_t C, float* acc, const float* next) {
   const int64_t vectorEnd = D / kLanes * kLanes;
   int64_t d = 0;
-  for (; d + 2 * kLanes <= vectorEnd; d += 2 * kLanes) accumulateStrips<2>(X, R, D, T, acc, next, d);
-  for (; d < vectorEnd; d += kLanes) accumulateStrips<1>(X, R, D, T, acc, next, d);
+  for (; d + 2 * kLanes <= vectorEnd; d += 2 * kLanes) accumulateStrips<2>(X, R, D, T, C, acc, next, d);
+  for (; d < vectorEnd; d += kLanes) accumulateStrips<1>(X, R, D, T, C, acc, next, d);
+  // The last columns one sum at a time: a scalar chain over the rows, as the strips add (GCC
+  // would vectorize the loops the other way round, across classes, and round differently).
   for (; d < D; ++d) {
-    for (int64_t r = 0; r < R; ++r) {
-      for (int c = 0; c < kClasses; ++c) acc[c * D + d] += T[r * kClasses + c] * X[r * D + d];
+    for (int64_t c = 0; c < C; ++c) {
+      float sum = acc[c * D + d];
+      for (int64_t r = 0; r < R; ++r) sum += T[r * C + c] * X[r * D + d];
+      acc[c * D + d] = sum;
     }
   }
 }
 
-// {grad, gradBias} += {T^T X_b, column sums of T} for a block of R rows.
-void accumulateBlock(const float* xb, int64_t R, int64_t D, const float* t, float* sums, const float* next) {
-  accumulateTransposed(xb, R, D, t, sums, next);
+// {grad, gradBias} += {T^T X_b, column sums of T} for a block of R rows and C classes.
+void accumulateBlock(const float* xb, int64_t R, int64_t D, const float* t, int64_t C, float* sums, const float* next) {
+  accumulateTransposed(xb, R, D, t, C, sums, next);
   for (int64_t r = 0; r < R; ++r) {
-    for (int c = 0; c < kClasses; ++c) sums[kClasses * D + c] += t[r * kClasses + c];
+    for (int64_t c = 0; c < C; ++c) sums[C * D + c] += t[r * C + c];
   }
 }
 
 int64_t blockCount(int64_t rows) { return (rows + kBlock - 1) / kBlock; }
 
-// Runs blockFn(block, sums) over the blocks of X's rows and returns {grad [C, D], gradBias [C]},
-// the sums the blocks added. Threads own blocks and their own sums, which are added in thread
-// order, so a run is reproducible for a given thread count.
+// Runs blockFn(block, sums, scratch) over the blocks of X's rows and returns {grad [C, D],
+// gradBias [C]}, the sums the blocks added; scratch holds scratchFloats floats of the thread's own.
+// Threads own blocks and their own sums, which are added in thread order, so a run is
+// reproducible for a given thread count.
 template <typename BlockFn>
-std::pair<torch::Tensor, torch::Tensor> blockSums(const torch::Tensor& X, const BlockFn& blockFn) {
+std::pair<torch::Tensor, torch::Tensor> blockSums(const torch::Tensor& X, int64_t C, int64_t scratchFloats,
+                                                  const BlockFn& blockFn) {
   const int64_t D = X.size(1);
-  const int64_t stride = kClasses * D + kClasses;
+  const int64_t stride = C * D + C;
   std::vector<float> partial(static_cast<size_t>(at::get_num_threads() * stride), 0.0f);
   at::parallel_for(0, blockCount(X.size(0)), 1, [&](int64_t begin, int64_t end) {
     float* sums = partial.data() + at::get_thread_num() * stride;
-    for (int64_t block = begin; block < end; ++block) blockFn(block, sums);
+    std::vector<float> scratch(static_cast<size_t>(scratchFloats));
+    for (int64_t block = begin; block < end; ++block) blockFn(block, sums, scratch.data());
   });
-  torch::Tensor grad = torch::zeros({kClasses, D}, X.options());
-  torch::Tensor gradBias = torch::zeros({kClasses}, X.options());
+  torch::Tensor grad = torch::zeros({C, D}, X.options());
+  torch::Tensor gradBias = torch::zeros({C}, X.options());
   float* g = grad.data_ptr<float>();
   float* gb = gradBias.data_ptr<float>();
   for (size_t offset = 0; offset < partial.size(); offset += stride) {
-    for (int64_t j = 0; j < kClasses * D; ++j) g[j] += partial[offset + j];
-    for (int c = 0; c < kClasses; ++c) gb[c] += partial[offset + kClasses * D + c];
+    for (int64_t j = 0; j < C * D; ++j) g[j] += partial[offset + j];
+    for (int64_t c = 0; c < C; ++c) gb[c] += partial[offset + C * D + c];
   }
   return {grad, gradBias};
 }
@@ -205,90 +261,126 @@ std::pair<torch::Tensor, torch::Tensor> blockSums(const torch::Tensor& X, const 
 template <typename BlockFn>
 std::pair<torch::Tensor, torch::Tensor> fusedPass(const torch::Tensor& X, const torch::Tensor& M,
                                                   const torch::Tensor& m, const BlockFn& blockFn) {
-  const int64_t N = X.size(0), D = X.size(1);
+  const int64_t N = X.size(0), D = X.size(1), C = M.size(0);
   const float* x = X.data_ptr<float>();
   const float* mp = M.data_ptr<float>();
   const float* bp = m.data_ptr<float>();
-  return blockSums(X, [&](int64_t block, float* sums) {
-    float logits[kBlock * kClasses];
-    float t[kBlock * kClasses];
+  return blockSums(X, C, 2 * kBlock * C, [&](int64_t block, float* sums, float* scratch) {
+    float* logits = scratch;
+    float* t = scratch + kBlock * C;
     const int64_t first = block * kBlock, R = std::min(kBlock, N - first);
     const float* xb = x + first * D;
-    rowsTimesTransposed(xb, R, D, mp, bp, logits);
+    rowsTimesTransposed(xb, R, D, mp, bp, C, logits);
     blockFn(first, R, logits, t);
     // The next block is prefetched row for row, so only a full one (nothing past X's end).
-    accumulateBlock(xb, R, D, t, sums, first + 2 * kBlock <= N ? xb + R * D : nullptr);
+    accumulateBlock(xb, R, D, t, C, sums, first + 2 * kBlock <= N ? xb + R * D : nullptr);
   });
 }
 
 // {T^T X, column sums of T} for a T [N, C] given row by row: one pass over X.
-std::pair<torch::Tensor, torch::Tensor> accumulatePass(const torch::Tensor& X, const float* T) {
+std::pair<torch::Tensor, torch::Tensor> accumulatePass(const torch::Tensor& X, const float* T, int64_t C) {
   const int64_t N = X.size(0), D = X.size(1);
   const float* x = X.data_ptr<float>();
-  return blockSums(X, [&](int64_t block, float* sums) {
+  return blockSums(X, C, 0, [&](int64_t block, float* sums, float*) {
     const int64_t first = block * kBlock, R = std::min(kBlock, N - first);
-    accumulateBlock(x + first * D, R, D, T + first * kClasses, sums, nullptr);
+    accumulateBlock(x + first * D, R, D, T + first * C, C, sums, nullptr);
   });
 }
 
 // blockFn(first, R, L) for the blocks of L = X M^T + m: one pass over X, nothing accumulated.
 template <typename BlockFn>
 void logitsPass(const torch::Tensor& X, const torch::Tensor& M, const torch::Tensor& m, const BlockFn& blockFn) {
-  const int64_t N = X.size(0), D = X.size(1);
+  const int64_t N = X.size(0), D = X.size(1), C = M.size(0);
   const float* x = X.data_ptr<float>();
   const float* mp = M.data_ptr<float>();
   const float* bp = m.data_ptr<float>();
   at::parallel_for(0, blockCount(N), 1, [&](int64_t begin, int64_t end) {
-    float logits[kBlock * kClasses];
+    std::vector<float> logits(static_cast<size_t>(kBlock * C));
     for (int64_t block = begin; block < end; ++block) {
       const int64_t first = block * kBlock, R = std::min(kBlock, N - first);
-      rowsTimesTransposed(x + first * D, R, D, mp, bp, logits);
-      blockFn(first, R, logits);
+      rowsTimesTransposed(x + first * D, R, D, mp, bp, C, logits.data());
+      blockFn(first, R, logits.data());
     }
   });
 }
 
-// P_r = softmax(L_r) for R rows, and logSumExp_r = log sum_c exp L_rc when logSumExp is given.
-void softmaxRowsScalar(const float* logits, int64_t R, float* P, float* logSumExp) {
+// P_r = softmax(L_r) for R rows of C classes, and logSumExp_r = log sum_c exp L_rc when logSumExp is given.
+void softmaxRowsScalar(const float* logits, int64_t R, int64_t C, float* P, float* logSumExp) {
   for (int64_t r = 0; r < R; ++r) {
-    const float* l = logits + r * kClasses;
-    float* p = P + r * kClasses;
-    const float top = *std::max_element(l, l + kClasses);
+    const float* l = logits + r * C;
+    float* p = P + r * C;
+    const float top = *std::max_element(l, l + C);
     float total = 0;
-    for (int c = 0; c < kClasses; ++c) total += (p[c] = std::exp(l[c] - top));
+    for (int64_t c = 0; c < C; ++c) total += (p[c] = std::exp(l[c] - top));
     const float inverse = 1.0f / total;
-    for (int c = 0; c < kClasses; ++c) p[c] *= inverse;
+    for (int64_t c = 0; c < C; ++c) p[c] *= inverse;
     if (logSumExp != nullptr) logSumExp[r] = std::log(total) + top;
   }
 }
 
 #ifdef BILEVEL_VECTOR_SOFTMAX
-// The same with a row's 10 classes in the lanes of one masked 16-lane vector.
-__attribute__((target("avx512f"))) void softmaxRowsAvx512(const float* logits, int64_t R, float* P,
-                                                          float* logSumExp) {
-  const __mmask16 classes = (1u << kClasses) - 1;
+// The lanes of the 16 classes from c on that are among C.
+inline __mmask16 classLanes(int64_t c, int64_t C) {
+  return C - c >= kLanes ? __mmask16(0xffff) : __mmask16((1u << (C - c)) - 1);
+}
+
+// The same with a row's C <= 16 classes in the lanes of one masked vector.
+__attribute__((target("avx512f"))) void softmaxRowsOneVector(const float* logits, int64_t R, int64_t C, float* P,
+                                                             float* logSumExp) {
+  const __mmask16 classes = classLanes(0, C);
   for (int64_t r = 0; r < R; ++r) {
-    const __m512 l = _mm512_maskz_loadu_ps(classes, logits + r * kClasses);
+    const __m512 l = _mm512_maskz_loadu_ps(classes, logits + r * C);
     const float top = _mm512_mask_reduce_max_ps(classes, l);
     const __m512 e = Sleef_expf16_u10avx512f(_mm512_sub_ps(l, _mm512_set1_ps(top)));
     const float total = _mm512_mask_reduce_add_ps(classes, e);
-    _mm512_mask_storeu_ps(P + r * kClasses, classes, _mm512_mul_ps(e, _mm512_set1_ps(1.0f / total)));
+    _mm512_mask_storeu_ps(P + r * C, classes, _mm512_mul_ps(e, _mm512_set1_ps(1.0f / total)));
+    if (logSumExp != nullptr) logSumExp[r] = std::log(total) + top;
+  }
+}
+
+// The same for C > 16 classes, 16 at a time: the row's maximum, then its exponentials (kept in
+// P) and their sum, then P scaled by the sum's inverse.
+__attribute__((target("avx512f"))) void softmaxRowsVectors(const float* logits, int64_t R, int64_t C, float* P,
+                                                           float* logSumExp) {
+  for (int64_t r = 0; r < R; ++r) {
+    const float* l = logits + r * C;
+    float* p = P + r * C;
+    __m512 tops = _mm512_set1_ps(-INFINITY);
+    for (int64_t c = 0; c < C; c += kLanes) {
+      const __mmask16 lanes = classLanes(c, C);
+      tops = _mm512_mask_max_ps(tops, lanes, tops, _mm512_maskz_loadu_ps(lanes, l + c));
+    }
+    const float top = _mm512_reduce_max_ps(tops);
+    __m512 totals = _mm512_setzero_ps();
+    for (int64_t c = 0; c < C; c += kLanes) {
+      const __mmask16 lanes = classLanes(c, C);
+      const __m512 e = Sleef_expf16_u10avx512f(_mm512_sub_ps(_mm512_maskz_loadu_ps(lanes, l + c), _mm512_set1_ps(top)));
+      totals = _mm512_mask_add_ps(totals, lanes, totals, e);
+      _mm512_mask_storeu_ps(p + c, lanes, e);
+    }
+    const float total = _mm512_reduce_add_ps(totals);
+    const __m512 inverse = _mm512_set1_ps(1.0f / total);
+    for (int64_t c = 0; c < C; c += kLanes) {
+      const __mmask16 lanes = classLanes(c, C);
+      _mm512_mask_storeu_ps(p + c, lanes, _mm512_mul_ps(_mm512_maskz_loadu_ps(lanes, p + c), inverse));
+    }
     if (logSumExp != nullptr) logSumExp[r] = std::log(total) + top;
   }
 }
 #endif
 
-void softmaxRows(const float* logits, int64_t R, float* P, float* logSumExp) {
+void softmaxRows(const float* logits, int64_t R, int64_t C, float* P, float* logSumExp) {
 #ifdef BILEVEL_VECTOR_SOFTMAX
   static const bool avx512 = __builtin_cpu_supports("avx512f");
-  if (avx512) return softmaxRowsAvx512(logits, R, P, logSumExp);
+  // One vector's classes stay in a register throughout; more go through P.
+  if (avx512) return C <= kLanes ? softmaxRowsOneVector(logits, R, C, P, logSumExp) : softmaxRowsVectors(logits, R, C, P, logSumExp);
 #endif
-  softmaxRowsScalar(logits, R, P, logSumExp);
+  softmaxRowsScalar(logits, R, C, P, logSumExp);
 }
 
-// t = scale (p - e_label): the gradient in the logits of scale CE, given the softmax p.
-inline void crossEntropyLogitGradient(const float* p, int64_t label, float scale, float* t) {
-  for (int c = 0; c < kClasses; ++c) t[c] = scale * p[c];
+// t = scale (p - e_label): the gradient in the logits of scale CE, given the softmax p of C classes.
+inline void crossEntropyLogitGradient(const float* p, int64_t label, float scale, int64_t C, float* t) {
+  for (int64_t c = 0; c < C; ++c) t[c] = scale * p[c];
   t[label] -= scale;
 }
 
@@ -302,17 +394,17 @@ Inputs contiguousInputs(const torch::Tensor& features, const torch::Tensor& labe
 
 // Forward of the gradient: {grad_W, grad_b, P} with P the softmax of the logits (kept for the backward).
 TensorList gradientForward(const Inputs& in, const torch::Tensor& W, const torch::Tensor& b) {
-  const int64_t N = in.features.size(0);
-  torch::Tensor probabilities = torch::empty({N, kClasses}, in.features.options());
+  const int64_t N = in.features.size(0), C = W.size(0);
+  torch::Tensor probabilities = torch::empty({N, C}, in.features.options());
   float* P = probabilities.data_ptr<float>();
   const float* w = in.weights.data_ptr<float>();
   const int64_t* label = in.labels.data_ptr<int64_t>();
   const float inverseN = 1.0f / static_cast<float>(N);
   auto [grad, gradBias] = fusedPass(in.features, W.detach().contiguous(), b.detach().contiguous(),
                                     [&](int64_t first, int64_t R, const float* logits, float* t) {
-                                      softmaxRows(logits, R, P + first * kClasses, nullptr);
-                                      for (int64_t i = first; i < first + R; ++i, t += kClasses) {
-                                        crossEntropyLogitGradient(P + i * kClasses, label[i], w[i] * inverseN, t);
+                                      softmaxRows(logits, R, C, P + first * C, nullptr);
+                                      for (int64_t i = first; i < first + R; ++i, t += C) {
+                                        crossEntropyLogitGradient(P + i * C, label[i], w[i] * inverseN, C, t);
                                       }
                                     });
   return {grad, gradBias, probabilities};
@@ -323,7 +415,7 @@ TensorList gradientForward(const Inputs& in, const torch::Tensor& W, const torch
 //   H_i = (w_i / N) P_i * (V_i - <P_i, V_i>)   (the softmax Jacobian applied to w_i V_i / N).
 TensorList gradientBackward(const Inputs& in, const torch::Tensor& probabilities, const torch::Tensor& U,
                             const torch::Tensor& u) {
-  const int64_t N = in.features.size(0);
+  const int64_t N = in.features.size(0), C = probabilities.size(1);
   torch::Tensor gradWeights = torch::empty({N}, in.features.options());
   float* dw = gradWeights.data_ptr<float>();
   const float* P = probabilities.data_ptr<float>();
@@ -332,13 +424,13 @@ TensorList gradientBackward(const Inputs& in, const torch::Tensor& probabilities
   const float inverseN = 1.0f / static_cast<float>(N);
   auto [gradW, gradB] = fusedPass(in.features, U.contiguous(), u.contiguous(),
                                   [&](int64_t first, int64_t R, const float* V, float* t) {
-                                    for (int64_t i = first; i < first + R; ++i, V += kClasses, t += kClasses) {
-                                      const float* p = P + i * kClasses;
+                                    for (int64_t i = first; i < first + R; ++i, V += C, t += C) {
+                                      const float* p = P + i * C;
                                       float projected = 0;
-                                      for (int c = 0; c < kClasses; ++c) projected += p[c] * V[c];
+                                      for (int64_t c = 0; c < C; ++c) projected += p[c] * V[c];
                                       dw[i] = (projected - V[label[i]]) * inverseN;
                                       const float scale = w[i] * inverseN;
-                                      for (int c = 0; c < kClasses; ++c) t[c] = scale * p[c] * (V[c] - projected);
+                                      for (int64_t c = 0; c < C; ++c) t[c] = scale * p[c] * (V[c] - projected);
                                     }
                                   });
   return {gradWeights, gradW, gradB};
@@ -351,7 +443,7 @@ TensorList recordedGradientBackward(const torch::Tensor& X, const torch::Tensor&
                                     const torch::Tensor& u) {
   const double inverseN = 1.0 / static_cast<double>(X.size(0));
   const torch::Tensor P = torch::softmax(torch::addmm(b, X, W.t()), 1);
-  const torch::Tensor residual = P - torch::one_hot(labels, kClasses).to(P.scalar_type());
+  const torch::Tensor residual = P - torch::one_hot(labels, W.size(0)).to(P.scalar_type());
   const torch::Tensor V = torch::addmm(u, X, U.t());
   const torch::Tensor projected = (P * V).sum(1, true);
   const torch::Tensor H = weights.unsqueeze(1) * P * (V - projected) * inverseN;
@@ -398,7 +490,7 @@ TensorList recordedLossBackward(const torch::Tensor& X, const torch::Tensor& lab
   const torch::Tensor scale = g / static_cast<double>(X.size(0));
   const torch::Tensor logP = torch::log_softmax(torch::addmm(b, X, W.t()), 1);
   const torch::Tensor losses = -logP.gather(1, labels.unsqueeze(1)).squeeze(1);
-  const torch::Tensor residual = (logP.exp() - torch::one_hot(labels, kClasses).to(logP.scalar_type())) *
+  const torch::Tensor residual = (logP.exp() - torch::one_hot(labels, W.size(0)).to(logP.scalar_type())) *
                                  (weights * scale).unsqueeze(1);
   return {losses * scale, residual.t().mm(X), residual.sum(0)};
 }
@@ -410,16 +502,16 @@ struct FusedLoss : public torch::autograd::Function<FusedLoss> {
   static torch::Tensor forward(AutogradContext* ctx, const torch::Tensor& weights, const torch::Tensor& W,
                                const torch::Tensor& b, const torch::Tensor& features, const torch::Tensor& labels) {
     const Inputs in = contiguousInputs(features, labels, weights);
-    const int64_t N = in.features.size(0);
-    torch::Tensor probabilities = torch::empty({N, kClasses}, in.features.options());
+    const int64_t N = in.features.size(0), C = W.size(0);
+    torch::Tensor probabilities = torch::empty({N, C}, in.features.options());
     torch::Tensor losses = torch::empty({N}, in.features.options());
     float* P = probabilities.data_ptr<float>();
     float* ce = losses.data_ptr<float>();
     const int64_t* label = in.labels.data_ptr<int64_t>();
     logitsPass(in.features, W.detach().contiguous(), b.detach().contiguous(),
                [&](int64_t first, int64_t R, const float* logits) {
-                 softmaxRows(logits, R, P + first * kClasses, ce + first);
-                 for (int64_t r = 0; r < R; ++r) ce[first + r] -= logits[r * kClasses + label[first + r]];
+                 softmaxRows(logits, R, C, P + first * C, ce + first);
+                 for (int64_t r = 0; r < R; ++r) ce[first + r] -= logits[r * C + label[first + r]];
                });
     ctx->save_for_backward({weights, W, b});
     ctx->saved_data["features"] = in.features;
@@ -442,13 +534,14 @@ struct FusedLoss : public torch::autograd::Function<FusedLoss> {
     const int64_t N = features.size(0);
     const float scale = g.item<float>() / static_cast<float>(N);
     const torch::Tensor probabilities = ctx->saved_data["probabilities"].toTensor();
+    const int64_t C = probabilities.size(1);
     torch::Tensor residual = torch::empty_like(probabilities);
     const float* P = probabilities.data_ptr<float>();
     float* R = residual.data_ptr<float>();
     const float* w = in.weights.data_ptr<float>();
     const int64_t* label = in.labels.data_ptr<int64_t>();
-    for (int64_t i = 0; i < N; ++i) crossEntropyLogitGradient(P + i * kClasses, label[i], w[i] * scale, R + i * kClasses);
-    auto [gradW, gradB] = accumulatePass(in.features, R);
+    for (int64_t i = 0; i < N; ++i) crossEntropyLogitGradient(P + i * C, label[i], w[i] * scale, C, R + i * C);
+    auto [gradW, gradB] = accumulatePass(in.features, R, C);
     return {ctx->saved_data["losses"].toTensor() * scale, gradW, gradB, torch::Tensor(), torch::Tensor()};
   }
 };
@@ -456,7 +549,7 @@ struct FusedLoss : public torch::autograd::Function<FusedLoss> {
 }  // namespace
 
 bool fusedLinearCrossEntropyApplies(const torch::Tensor& features, int64_t classes) {
-  return classes == kClasses && features.dim() == 2 && features.scalar_type() == torch::kFloat32 &&
+  return classes >= kMinClasses && classes <= kMaxClasses && features.dim() == 2 && features.scalar_type() == torch::kFloat32 &&
          features.device().is_cpu();
 }
 

@@ -2,8 +2,9 @@
 //   f(W, b) = (1/N) sum_i w_i CE(X_i W^T + b, label_i),
 // fused: for each block of rows of X, the logits, the softmax residual and its product with the
 // block are computed while the block is in cache, so X is read once per gradient instead of twice,
-// and no skinny GEMM (10 columns, which BLAS runs far below peak) is involved. Its backward (a
-// Hessian-vector product, what reverse-mode hypergradients need per LL step) is fused the same way.
+// and no skinny GEMM (one column per class, which BLAS runs far below peak for few classes) is
+// involved. Its backward (a Hessian-vector product, what reverse-mode hypergradients need per LL
+// step) is fused the same way.
 // This is the LL step of data hyper-cleaning with the linear model.
 #pragma once
 #include <torch/torch.h>
@@ -12,7 +13,7 @@
 
 namespace bilevel::core {
 
-// Whether the fused kernel serves these features and classes: float32, CPU, 2-D, 10 classes.
+// Whether the fused kernel serves these features and classes: float32, CPU, 2-D, 2 to 1024 classes.
 bool fusedLinearCrossEntropyApplies(const torch::Tensor& features, int64_t classes);
 
 // f(W, b) itself, differentiable in weights, W and b: its forward is one pass over the features
