@@ -9,12 +9,13 @@
 #include "core/datasets.h"
 #include "core/error.h"
 #include "core/linear_cross_entropy.h"
+#include "core/models/dense.h"
 
 namespace bilevel::core {
 namespace {
 
 namespace F = torch::nn::functional;
-constexpr int64_t kClasses = 10;
+constexpr int64_t kClasses = 10;  // of every dataset the task reads
 
 struct Split {
   torch::Tensor features;  // [N, D], pixels / 255
@@ -62,7 +63,8 @@ Split take(const LabeledImages& data, const torch::Tensor& rows, const HyperClea
 class HyperCleaningProblem : public Problem {
  public:
   HyperCleaningProblem(Variables upper, Variables lower, Split train, torch::Tensor trueLabels, torch::Tensor clean,
-                       Split validation, Split test, bool linear, int64_t batchSize, int64_t seed)
+                       Split validation, Split test, std::shared_ptr<const models::Model> model, bool linear, int64_t batchSize,
+                       int64_t seed)
       : Problem(std::move(upper), std::move(lower)),
         batchSize_(batchSize),
         seed_(static_cast<uint64_t>(seed)),
@@ -71,6 +73,7 @@ class HyperCleaningProblem : public Problem {
         clean_(std::move(clean)),
         validation_(std::move(validation)),
         test_(std::move(test)),
+        model_(std::move(model)),
         linear_(linear) {}
 
   std::vector<std::pair<std::string, torch::Tensor>> data() const override {
@@ -152,10 +155,7 @@ class HyperCleaningProblem : public Problem {
     return weights.defined() ? (weights * losses).mean() : losses.mean();
   }
 
-  torch::Tensor logits(const TensorList& y, const torch::Tensor& features) const {
-    const torch::Tensor first = torch::addmm(y[1], features, y[0].t());
-    return linear_ ? first : torch::addmm(y[3], torch::relu(first), y[2].t());
-  }
+  torch::Tensor logits(const TensorList& y, const torch::Tensor& features) const { return model_->forward(y, features); }
 
   int64_t batchSize_;
   uint64_t seed_;  // the task's seed: its sampling stream
@@ -164,15 +164,9 @@ class HyperCleaningProblem : public Problem {
   torch::Tensor clean_;       // bool [trainSize]: the label was left as it was
   Split validation_;
   Split test_;
-  bool linear_;
+  std::shared_ptr<const models::Model> model_;  // y's layout and forward
+  bool linear_;                                 // the linear model, which the fused kernels serve
 };
-
-// torch.nn.Linear's default initialization, U(-1/sqrt(in), 1/sqrt(in)), from the task's generator.
-TensorList linearLayer(int64_t in, int64_t out, at::Generator& gen, const torch::TensorOptions& options) {
-  const double bound = 1.0 / std::sqrt(static_cast<double>(in));
-  return {torch::rand({out, in}, gen, torch::kFloat64).mul(2 * bound).sub(bound).to(options),
-          torch::rand({out}, gen, torch::kFloat64).mul(2 * bound).sub(bound).to(options)};
-}
 
 void checkOptions(const HyperCleaningOptions& o, int64_t trainAvailable, int64_t testAvailable) {
   if (o.model != "linear" && o.model != "mlp") throw Error("INVALID_ARGUMENT", "model must be linear or mlp; got '" + o.model + "'");
@@ -228,13 +222,15 @@ std::shared_ptr<Problem> makeHyperCleaningProblem(const HyperCleaningOptions& o)
   train.labels.index_put_({victims}, (train.labels.index_select(0, victims) + shift).remainder(kClasses));
   const auto options = torch::TensorOptions().dtype(o.dtype).device(o.device);
   const int64_t inputs = train.features.size(1);
-  TensorList model = o.model == "linear"
-                         ? TensorList{torch::zeros({kClasses, inputs}, options), torch::zeros({kClasses}, options)}
-                         : concat(linearLayer(inputs, o.hidden, gen, options), linearLayer(o.hidden, kClasses, gen, options));
+  // The linear model starts at zero (a convex LL); the MLP's layers as torch.nn.Linear's, drawn
+  // first layer to last from the split's generator after the split.
+  const bool linear = o.model == "linear";
+  auto model = linear ? models::linear(inputs, kClasses, models::Init::Zeros)
+                      : models::mlp({inputs, o.hidden, kClasses}, models::Activation::relu(), models::Init::LinearDefault);
   Variables upper{{torch::zeros({o.trainSize}, options)}, {}};
-  Variables lower{model, {}};
+  Variables lower{model->initialize(gen, options), {}};
   return std::make_shared<HyperCleaningProblem>(std::move(upper), std::move(lower), std::move(train), trueLabels, std::move(clean),
-                                                std::move(validation), std::move(test), o.model == "linear",
+                                                std::move(validation), std::move(test), std::move(model), linear,
                                                 o.batchSize, o.seed);
 }
 
