@@ -28,9 +28,9 @@ namespace bilevel::core {
 namespace {
 
 // Class counts served. Each 4 rows' logits read all of W, which a GEMM would block in cache
-// instead: with 784 features on one thread an LL step (gradient and Hessian-vector product)
-// still took 0.6x autograd's time at 1000 classes (W 3 MB) and 0.8x at 4000; the bound keeps
-// well inside that.
+// instead: with 2000 rows of 784 features on one thread an LL step (gradient and Hessian-vector
+// product) took 0.3x autograd's time at 10 to 100 classes, 0.5x at 1000 (W 3 MB) and 0.7x at
+// 4000; the bound keeps well inside that.
 constexpr int64_t kMinClasses = 2, kMaxClasses = 1024;
 // Rows per block: 32 rows of 784 floats (100 KB) stay in L2 between the block's two uses.
 constexpr int64_t kBlock = 32;
@@ -79,8 +79,9 @@ __attribute__((always_inline)) inline Vec transposedSums(const Vec* v) {
 }
 
 // Tile<W>::run(args...) for the W in 1..sizeof...(Widths) that equals width: the kernels' tiles
-// have their class count fixed at compile time (their sums live in registers), so a class count
-// that is no multiple of the tile's is finished by the narrower tile that fits.
+// have their class count fixed at compile time (their sums live in registers), so the classes
+// left after the full tiles are taken by the narrower tile that fits. Those run in functions of
+// their own, so the full tiles' loops keep their registers to themselves.
 template <template <int> class Tile, int... Widths, typename... Args>
 __attribute__((always_inline)) inline void runTileOfWidth(int64_t width, std::integer_sequence<int, Widths...>,
                                                           Args... args) {
@@ -125,17 +126,28 @@ struct DotTile {
 // vector 26 of AVX-512's 32 registers.
 constexpr int kDotTileClasses = 5;
 
+// DotTile<width> for 1 <= width < kDotTileClasses.
+BILEVEL_VECTOR_CLONES
+void narrowDotTile(const float* x, int64_t D, const float* M, int64_t C, float* out, int64_t width) {
+  runTileOfWidth<DotTile>(width, std::make_integer_sequence<int, kDotTileClasses - 1>(), x, D, M, C, out);
+}
+
 // out[r][c] = X_r . M_c + m_c for the R rows of a block and the C classes of M.
 BILEVEL_VECTOR_CLONES
 void rowsTimesTransposed(const float* X, int64_t R, int64_t D, const float* M, const float* m, int64_t C, float* out) {
   const int64_t fullTiles = C / kDotTileClasses * kDotTileClasses;
   int64_t r = 0;
   for (; r + 4 <= R; r += 4) {
-    for (int64_t c = 0; c < fullTiles; c += kDotTileClasses) {
+    // Tiles in pairs, each with loads of its own: the first streams the rows from memory, the
+    // second rereads them from L1, and the CPU's stride prefetchers, which follow each load
+    // instruction, see one pattern each (one loop for both ran the logits pass 5-10% slower).
+    int64_t c = 0;
+    for (; c + 2 * kDotTileClasses <= fullTiles; c += 2 * kDotTileClasses) {
       DotTile<kDotTileClasses>::run(X + r * D, D, M + c * D, C, out + r * C + c);
+      DotTile<kDotTileClasses>::run(X + r * D, D, M + (c + kDotTileClasses) * D, C, out + r * C + c + kDotTileClasses);
     }
-    runTileOfWidth<DotTile>(C - fullTiles, std::make_integer_sequence<int, kDotTileClasses - 1>(), X + r * D, D,
-                            M + fullTiles * D, C, out + r * C + fullTiles);
+    if (c < fullTiles) DotTile<kDotTileClasses>::run(X + r * D, D, M + c * D, C, out + r * C + c);
+    if (fullTiles < C) narrowDotTile(X + r * D, D, M + fullTiles * D, C, out + r * C + fullTiles, C - fullTiles);
   }
   for (; r < R; ++r) {
     for (int64_t c = 0; c < C; ++c) {
@@ -154,69 +166,78 @@ void rowsTimesTransposed(const float* X, int64_t R, int64_t D, const float* M, c
 // chains per row and halve the broadcasts of T per FMA); T's rows are C apart. next, when given,
 // is the following block's first row: its lines are fetched meanwhile, so the next logits tile
 // reads cache instead of waiting on memory.
-template <int S>
-struct Strips {
-  template <int TC>
-  struct Tile {
-    __attribute__((always_inline)) static void run(const float* X, int64_t R, int64_t D, const float* T, int64_t C,
-                                                   float* acc, const float* next, int64_t d) {
-      Vec a[S][TC];
-#pragma GCC unroll 16
-      for (int c = 0; c < TC; ++c) {
-        for (int s = 0; s < S; ++s) a[s][c] = load(acc + c * D + d + s * kLanes);
-      }
-      for (int64_t r = 0; r < R; ++r) {
-        Vec x[S];
-        for (int s = 0; s < S; ++s) {
-          x[s] = load(X + r * D + d + s * kLanes);
-          if (next != nullptr) __builtin_prefetch(next + r * D + d + s * kLanes);
-        }
-#pragma GCC unroll 16
-        for (int c = 0; c < TC; ++c) {
-          const float t = T[r * C + c];
-          for (int s = 0; s < S; ++s) a[s][c] += t * x[s];
-        }
-      }
-#pragma GCC unroll 16
-      for (int c = 0; c < TC; ++c) {
-        for (int s = 0; s < S; ++s) store(acc + c * D + d + s * kLanes, a[s][c]);
-      }
-    }
-  };
-};
-// Classes per strip tile: with two strips, 20 sums in registers as in the dot tile.
-constexpr int kStripTileClasses = 10;
-
-// The strips at d for all C classes, a tile of classes after the other while the rows' strips
-// are in L1; only the first tile prefetches.
-template <int S>
+template <int S, int TC>
 __attribute__((always_inline)) inline void accumulateStrips(const float* X, int64_t R, int64_t D, const float* T,
                                                             int64_t C, float* acc, const float* next, int64_t d) {
-  const int64_t fullTiles = C / kStripTileClasses * kStripTileClasses;
-  for (int64_t c = 0; c < fullTiles; c += kStripTileClasses) {
-    Strips<S>::template Tile<kStripTileClasses>::run(X, R, D, T + c, C, acc + c * D, c == 0 ? next : nullptr, d);
+  Vec a[S][TC];
+#pragma GCC unroll 16
+  for (int c = 0; c < TC; ++c) {
+    for (int s = 0; s < S; ++s) a[s][c] = load(acc + c * D + d + s * kLanes);
   }
-  runTileOfWidth<Strips<S>::template Tile>(C - fullTiles, std::make_integer_sequence<int, kStripTileClasses - 1>(),
-                                           X, R, D, T + fullTiles, C, acc + fullTiles * D,
-                                           fullTiles == 0 ? next : nullptr, d);
+  for (int64_t r = 0; r < R; ++r) {
+    Vec x[S];
+    for (int s = 0; s < S; ++s) {
+      x[s] = load(X + r * D + d + s * kLanes);
+      if (next != nullptr) __builtin_prefetch(next + r * D + d + s * kLanes);
+    }
+#pragma GCC unroll 16
+    for (int c = 0; c < TC; ++c) {
+      const float t = T[r * C + c];
+      for (int s = 0; s < S; ++s) a[s][c] += t * x[s];
+    }
+  }
+#pragma GCC unroll 16
+  for (int c = 0; c < TC; ++c) {
+    for (int s = 0; s < S; ++s) store(acc + c * D + d + s * kLanes, a[s][c]);
+  }
 }
 
-// acc[c][:] += sum_r T[r][c] X_r for the R rows of a block, which is in cache by now (its
-// logits were just taken).
-BILEVEL_VECTOR_CLONES
-void accumulateTransposed(const float* X, int64_t R, int64_t D, const float* T, int64_t C, float* acc, const float* next) {
-  const int64_t vectorEnd = D / kLanes * kLanes;
-  int64_t d = 0;
-  for (; d + 2 * kLanes <= vectorEnd; d += 2 * kLanes) accumulateStrips<2>(X, R, D, T, C, acc, next, d);
-  for (; d < vectorEnd; d += kLanes) accumulateStrips<1>(X, R, D, T, C, acc, next, d);
-  // The last columns one sum at a time: a scalar chain over the rows, as the strips add (GCC
-  // would vectorize the loops the other way round, across classes, and round differently).
-  for (; d < D; ++d) {
-    for (int64_t c = 0; c < C; ++c) {
-      float sum = acc[c * D + d];
-      for (int64_t r = 0; r < R; ++r) sum += T[r * C + c] * X[r * D + d];
-      acc[c * D + d] = sum;
+// acc[c][:] += sum_r T[r][c] X_r for TC classes and the R rows of a block, which is in cache by
+// now (its logits were just taken).
+template <int TC>
+struct AccumulateTile {
+  __attribute__((always_inline)) static void run(const float* X, int64_t R, int64_t D, const float* T, int64_t C,
+                                                 float* acc, const float* next) {
+    const int64_t vectorEnd = D / kLanes * kLanes;
+    int64_t d = 0;
+    for (; d + 2 * kLanes <= vectorEnd; d += 2 * kLanes) accumulateStrips<2, TC>(X, R, D, T, C, acc, next, d);
+    for (; d < vectorEnd; d += kLanes) accumulateStrips<1, TC>(X, R, D, T, C, acc, next, d);
+    // The last columns one sum at a time: a chain over the rows, as the strips add (loops the
+    // other way round let GCC vectorize across classes and round differently).
+    for (; d < D; ++d) {
+      for (int c = 0; c < TC; ++c) {
+        float sum = acc[c * D + d];
+        for (int64_t r = 0; r < R; ++r) sum += T[r * C + c] * X[r * D + d];
+        acc[c * D + d] = sum;
+      }
     }
+  }
+};
+// Classes per accumulation tile: with two strips, 20 sums in registers as in the dot tile.
+constexpr int kAccumulateTileClasses = 10;
+
+BILEVEL_VECTOR_CLONES
+void fullAccumulateTile(const float* X, int64_t R, int64_t D, const float* T, int64_t C, float* acc, const float* next) {
+  AccumulateTile<kAccumulateTileClasses>::run(X, R, D, T, C, acc, next);
+}
+
+// AccumulateTile<width> for 1 <= width < kAccumulateTileClasses.
+BILEVEL_VECTOR_CLONES
+void narrowAccumulateTile(const float* X, int64_t R, int64_t D, const float* T, int64_t C, float* acc,
+                          const float* next, int64_t width) {
+  runTileOfWidth<AccumulateTile>(width, std::make_integer_sequence<int, kAccumulateTileClasses - 1>(), X, R, D, T, C,
+                                 acc, next);
+}
+
+// acc[c][:] += sum_r T[r][c] X_r for the C classes, a tile of classes after the other (the block
+// is in L2); the first tile prefetches the next block.
+void accumulateTransposed(const float* X, int64_t R, int64_t D, const float* T, int64_t C, float* acc, const float* next) {
+  const int64_t fullTiles = C / kAccumulateTileClasses * kAccumulateTileClasses;
+  for (int64_t c = 0; c < fullTiles; c += kAccumulateTileClasses) {
+    fullAccumulateTile(X, R, D, T + c, C, acc + c * D, c == 0 ? next : nullptr);
+  }
+  if (fullTiles < C) {
+    narrowAccumulateTile(X, R, D, T + fullTiles, C, acc + fullTiles * D, fullTiles == 0 ? next : nullptr, C - fullTiles);
   }
 }
 
