@@ -93,6 +93,8 @@ ${table}
 Published (Table 6 of the AIT paper; modes / JS / FID): VGAN 8.00 / 0.191 / -, WGAN 3.33 / 0.746 / -, UGAN 3.33 / 0.762 / -,
 AIT 10.00 +- 0.00 / 0.187 / 0.256. The paper gives neither its networks, step sizes, iterations nor its std of the
 modes; the numbers above are this protocol's, not a reproduction of those settings.
+This first protocol is not tuned: no method covers the modes reliably yet (the unrolled and AIT
+generators collapse onto one to three modes; alternating descent fits the mixture's moments but spreads its samples).
 `;
   fs.writeFileSync(path.join(__dirname, '..', 'docs', 'gan.md'), doc);
 }

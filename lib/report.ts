@@ -177,8 +177,8 @@ function samplesSpec(series: ReportSeries[]): vegaLite.TopLevelSpec | undefined 
         x: { field: 'x', type: 'quantitative', scale: { domain: [-10, 10] }, title: null },
         y: { field: 'y', type: 'quantitative', scale: { domain: [-10, 10] }, title: null },
         color: { field: 'kind', type: 'nominal', title: null, scale: { domain: ['generated', 'true mode'], range: ['#4c78a8', '#e45756'] } },
-        size: { field: 'kind', type: 'nominal', legend: null, scale: { domain: ['generated', 'true mode'], range: [6, 120] } },
-        opacity: { field: 'kind', type: 'nominal', legend: null, scale: { domain: ['generated', 'true mode'], range: [0.35, 1] } },
+        size: { field: 'kind', type: 'ordinal', legend: null, scale: { domain: ['generated', 'true mode'], range: [6, 120] } },
+        opacity: { field: 'kind', type: 'ordinal', legend: null, scale: { domain: ['generated', 'true mode'], range: [0.35, 1] } },
       },
     },
   } as vegaLite.TopLevelSpec;
