@@ -72,17 +72,27 @@ const resultOf = (run: PaperRun): Result | undefined => {
 };
 const finished = (run: PaperRun, T: number) => { const r = resultOf(run); return r?.status === 'completed' && r.iterations === T; };
 
-/** One run as `bilevel run`: resumed from its checkpoint when it has one, replacing a run that left none. */
-function execute(run: PaperRun): Promise<number> {
-  fs.mkdirSync(run.dir, { recursive: true });
-  const configFile = path.join(run.dir, '..', `${path.basename(run.dir)}.json`);
-  fs.writeFileSync(configFile, `${JSON.stringify(run.config, null, 2)}\n`);
-  const mode = fs.existsSync(path.join(run.dir, 'checkpoint.bin')) ? '--resume' : '--force';
+/** `bilevel run` of configFile into dir with mode (--resume or --force); its exit code. */
+function runCli(configFile: string, dir: string, mode: '--resume' | '--force'): Promise<number> {
   const cli = path.join(__dirname, '..', 'lib', 'cli.ts');
-  const child = spawn(process.execPath, ['--import', 'tsx', cli, 'run', configFile, '--out', run.dir, mode, '--quiet'], {
+  const child = spawn(process.execPath, ['--import', 'tsx', cli, 'run', configFile, '--out', dir, mode, '--quiet'], {
     stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, OMP_NUM_THREADS: '1' },
   });
   return new Promise((resolve) => child.once('exit', (code) => resolve(code ?? 1)));
+}
+
+/**
+ * One run as `bilevel run`: resumed from its checkpoint when it has one, replacing a run that left
+ * none or whose checkpoint the current code refuses (exit 2: written for another config, e.g. by a
+ * version that filled in other defaults).
+ */
+async function execute(run: PaperRun): Promise<number> {
+  fs.mkdirSync(run.dir, { recursive: true });
+  const configFile = path.join(run.dir, '..', `${path.basename(run.dir)}.json`);
+  fs.writeFileSync(configFile, `${JSON.stringify(run.config, null, 2)}\n`);
+  if (!fs.existsSync(path.join(run.dir, 'checkpoint.bin'))) return runCli(configFile, run.dir, '--force');
+  const resumed = await runCli(configFile, run.dir, '--resume');
+  return resumed === 2 ? runCli(configFile, run.dir, '--force') : resumed;
 }
 
 async function runAll(runs: PaperRun[], p: Protocol): Promise<void> {
