@@ -139,14 +139,14 @@ export interface NativeToyOptions {
 export declare class NativeProblem {
   private constructor();
   variables(): { x: NativeTensor[]; y: NativeTensor[] };
-  /** The task's metrics at (x, y); {} for problems without any. */
-  metrics(x: NativeTensor[], y: NativeTensor[]): Record<string, number>;
+  /** The task's metrics at (x, y), computed on a worker thread; {} for problems without any. */
+  metrics(x: NativeTensor[], y: NativeTensor[]): Promise<Record<string, number>>;
   /** Tensors that show the solution (x, y) in a report; {} for most problems. */
   views(x: NativeTensor[], y: NativeTensor[]): Record<string, NativeTensor>;
   /** The task's data by name (copies), {} for toy problems. */
   data(): Record<string, NativeTensor>;
   /** y after `steps` gd steps of size lr on f at the starting x. */
-  pretrain(steps: number, lr: number): NativeTensor[];
+  pretrain(steps: number, lr: number): Promise<NativeTensor[]>;
   /** Bytes of tensor memory the problem holds, reported to V8 (0 once disposed). */
   bytes(): number;
   /** Frees this handle's share now; solvers started from the problem keep theirs. */
@@ -215,9 +215,9 @@ export declare class NativeSolver {
   anyThread(): boolean;
   values(): { x: NativeTensor[]; y: NativeTensor[]; z: NativeTensor[] };
   /** Writes the whole state and meta to path atomically (temp file, fsync, rename). */
-  save(path: string, meta: string): void;
-  /** Restores a state saved by save(); returns its meta. On any error nothing changes. */
-  load(path: string): string;
+  save(path: string, meta: string): Promise<void>;
+  /** Restores a state saved by save(); resolves with its meta. On any error nothing changes. */
+  load(path: string): Promise<string>;
   dispose(): void;
 }
 /** A solver config as validated by lib/config.ts, with tensors (initial, anchor) as handles. */

@@ -46,7 +46,7 @@ async function runOne(solver: object, seed: number, dir: string): Promise<Outcom
   const config = configOf(solver, seed);
   const problem = await createProblem(config, process.cwd());
   const started = Date.now();
-  const result = await runIntoFolder({ config, problem, solver: createSolver(config, problem) }, dir, { signal: new AbortController().signal });
+  const result = await runIntoFolder({ config, problem, solver: await createSolver(config, problem) }, dir, { signal: new AbortController().signal });
   const m = result.metrics as Record<string, number>;
   return { modesCovered: m.modesCovered, jensenShannon: m.jensenShannon, frechetDistance: m.frechetDistance, seconds: (Date.now() - started) / 1000 };
 }

@@ -65,12 +65,12 @@ async function runMethod(
     seconds += (record.unrollMs + record.hypergradientMs + record.updateMs) / 1000;
     peak = Math.max(peak, record.peakBytes);
   };
-  const logMetrics = (done: number) => {
-    const m = evaluateMetrics(problem, run);
+  const logMetrics = async (done: number) => {
+    const m = await evaluateMetrics(problem, run);
     console.error(`  ${label} t=${done}: accuracy ${(100 * m.testAccuracy).toFixed(2)} F1 ${(100 * m.f1).toFixed(2)}`);
   };
   await runLoop(run, { iterations: T, onRecord, cadences: [{ every: protocol.every, atEnd: false, act: logMetrics }] });
-  const m = evaluateMetrics(problem, run);
+  const m = await evaluateMetrics(problem, run);
   return { accuracy: m.testAccuracy, f1: m.f1, secondsPerIteration: seconds / T, peakMiB: peak / 2 ** 20 };
 }
 
@@ -84,7 +84,7 @@ async function main(): Promise<void> {
     console.error(`${model}: loaded and split Fashion-MNIST in ${Date.now() - loadStart} ms`);
     for (const [method, config] of methodConfigs(model, protocol.K)) {
       const label = methodPresets[method].label;
-      rows.push({ model, method: label, ...(await runMethod(problem, createSolver(config, problem), protocol.T, `${model} ${label}`)) });
+      rows.push({ model, method: label, ...(await runMethod(problem, await createSolver(config, problem), protocol.T, `${model} ${label}`)) });
     }
   }
   const minutes = (Date.now() - start) / 60000;

@@ -90,10 +90,10 @@ export class Problem<Metrics extends Record<string, number> = Record<string, num
   }
 
   /** The task's metrics at (x, y), e.g. test accuracy and F1 for hyper-cleaning; {} for toys. */
-  metrics(values: { x: Tensor[]; y: Tensor[] }): Metrics {
+  async metrics(values: { x: Tensor[]; y: Tensor[] }): Promise<Metrics> {
     check.object(values, 'metrics.values');
     // The native task returns its own names, which its factory states as Metrics.
-    return this.native.metrics(tensorHandles(values.x, 'metrics.values.x'), tensorHandles(values.y, 'metrics.values.y')) as Metrics;
+    return (await this.native.metrics(tensorHandles(values.x, 'metrics.values.x'), tensorHandles(values.y, 'metrics.values.y'))) as Metrics;
   }
 
   /**
@@ -110,11 +110,11 @@ export class Problem<Metrics extends Record<string, number> = Record<string, num
    * The LL variables after `steps` gd steps of size `lr` on f at the starting x: for a learning
    * task, the model pretrained on the training set (AIT_P's prior anchor).
    */
-  pretrainLower(options: { steps: number; lr: number }): Tensor[] {
+  async pretrainLower(options: { steps: number; lr: number }): Promise<Tensor[]> {
     const { steps, lr } = check.options(options, 'pretrainLower.options', ['steps', 'lr']);
     const count = check.integer(steps, 'pretrainLower.options.steps', 1);
     if (!(check.finite(lr, 'pretrainLower.options.lr') > 0)) check.fail('pretrainLower.options.lr', 'a number > 0', lr);
-    return this.native.pretrain(count, lr).map((h) => new Tensor(h));
+    return (await this.native.pretrain(count, lr)).map((h) => new Tensor(h));
   }
 }
 

@@ -1,7 +1,6 @@
 // Run configs: one JSON file describes a whole run (problem, solver, iterations, dtype, device).
 // The "solver" member is the SolverConfigSchema of lib/config.ts itself, so the builder, the CLI
 // and the native side read one shape, and the shipped JSON Schema is generated from this file.
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Type, type Static, type TObject, type TSchema } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
@@ -15,7 +14,7 @@ import { BilevelError } from './errors';
 import type { Problem } from './problem';
 import { MAX_TOY_DIMENSION, problems, type NonconvexOptions } from './problems';
 import { Solver } from './solver';
-import { GanSchema, HyperCleaningSchema, datasetRoot, defaultDataset, tasks } from './tasks';
+import { configTask, configTasks, problemMember, type ConfigTask } from './tasks';
 import { tensor, type Device, type Tensor } from './tensor';
 
 const strict = { additionalProperties: false } as const;
@@ -33,28 +32,71 @@ const toyFields = (defaultDimension: number) => ({
   y0: Type.Optional(startValues('starting y (default: the paper\'s start)')),
 });
 
-/** The built-in problems, keyed by their config name. */
-export const problemSchemas = {
-  'toy/convex': Type.Object({ name: Type.Literal('toy/convex'), ...toyFields(20) }, strict),
-  'toy/singleton': Type.Object({ name: Type.Literal('toy/singleton'), ...toyFields(20) }, strict),
-  'toy/nonconvex': Type.Object(
-    {
-      name: Type.Literal('toy/nonconvex'),
-      ...toyFields(1),
-      a: Type.Optional(Type.Number({ default: 2, description: 'a in Eq. 20 (default 2)' })),
-      c: Type.Optional(Type.Number({ default: 2, description: 'every c_i in Eq. 20 (default 2)' })),
+/** One tensor per variable; a flat array is a single variable. */
+function startTensors(values: number[] | number[][], dtype: RunConfig['dtype']): Tensor[] {
+  const perVariable = values.every((v) => Array.isArray(v)) && values.length > 0 ? (values as number[][]) : [values as number[]];
+  return perVariable.map((data) => tensor(data, [data.length], { dtype }));
+}
+
+type ToyMember = { name: string; x0?: number[] | number[][]; y0?: number[] | number[][] } & Omit<NonconvexOptions, 'x0' | 'y0'>;
+
+// The core names the start it refuses ("x0[0]: expected 1 elements, got 2"); the config path is
+// problem.x0, and for a flat array (one variable) the [0] would point at a number, not a variable.
+function toyProblemError(err: unknown, problem: ToyMember): Error {
+  if (!(err instanceof BilevelError) || err.code === 'DEVICE') return err as Error;
+  let message = withoutOperation(err.message, 'createTask');
+  for (const key of ['x0', 'y0'] as const) {
+    const given = problem[key];
+    const flat = given !== undefined && !given.every((v) => Array.isArray(v));
+    if (flat) message = message.replace(new RegExp(`^${key}\\[0\\]`), key);
+  }
+  return invalid(`problem.${message}`, err);
+}
+
+/** A toy problem's entry: its starts become tensors (copied by the core, then freed here). */
+function toyTask<Schema extends TObject>(schema: Schema, factory: (options: NonconvexOptions) => Problem): ConfigTask<Schema> {
+  return configTask({
+    schema,
+    seeded: false,
+    metrics: false,
+    create: (member, { dtype, device }) => {
+      const problem = member as unknown as ToyMember;
+      const { name: _name, x0, y0, ...sizes } = problem;
+      const starts = { x0: x0 && startTensors(x0, dtype), y0: y0 && startTensors(y0, dtype) };
+      try {
+        return factory({ ...sizes, ...starts, dtype, device });
+      } catch (err) {
+        throw toyProblemError(err, problem);
+      } finally {
+        [...(starts.x0 ?? []), ...(starts.y0 ?? [])].forEach((t) => t.dispose());
+      }
     },
-    strict,
-  ),
-  'toy/bamm-convex': Type.Object({ name: Type.Literal('toy/bamm-convex'), ...toyFields(100) }, strict),
-  'hyper-cleaning': Type.Object({ name: Type.Literal('hyper-cleaning'), ...HyperCleaningSchema.properties }, strict),
-  gan: Type.Object({ name: Type.Literal('gan'), ...GanSchema.properties }, strict),
+  });
+}
+
+/** Every problem a run config can name: the toy problems and the learning tasks. */
+const problemTasks = {
+  'toy/convex': toyTask(problemMember('toy/convex', toyFields(20)), problems.toy.convex),
+  'toy/singleton': toyTask(problemMember('toy/singleton', toyFields(20)), problems.toy.singleton),
+  'toy/nonconvex': toyTask(problemMember('toy/nonconvex', {
+    ...toyFields(1),
+    a: Type.Optional(Type.Number({ default: 2, description: 'a in Eq. 20 (default 2)' })),
+    c: Type.Optional(Type.Number({ default: 2, description: 'every c_i in Eq. 20 (default 2)' })),
+  }), problems.toy.nonconvex),
+  'toy/bamm-convex': toyTask(problemMember('toy/bamm-convex', toyFields(100)), problems.toy.bammConvex),
+  ...configTasks,
 };
+type ProblemTasks = typeof problemTasks;
 
-/** The problems with task metrics (problem.metrics()); the toys have none. */
-const problemsWithMetrics: ReadonlySet<ProblemName> = new Set(['hyper-cleaning', 'gan']);
+/** The schema of each problem member, keyed by its config name. */
+export const problemSchemas = Object.fromEntries(Object.entries(problemTasks).map(([name, task]) => [name, task.schema])) as
+  { [Name in keyof ProblemTasks]: ProblemTasks[Name]['schema'] };
 
-export const hasTaskMetrics = (problem: ProblemConfig): boolean => problemsWithMetrics.has(problem.name);
+const problemTask = (name: unknown): ConfigTask | undefined =>
+  typeof name === 'string' && Object.hasOwn(problemTasks, name) ? (problemTasks[name as keyof ProblemTasks] as ConfigTask) : undefined;
+
+/** Whether the problem's task has metrics (problem.metrics()); the toys have none. */
+export const hasTaskMetrics = (problem: ProblemConfig): boolean => problemTask(problem.name)?.metrics === true;
 
 export const PriorAnchorSchema = Type.Object(
   {
@@ -108,9 +150,6 @@ export const RunConfigSchema = Type.Object(
 );
 
 export type ProblemConfig = Static<typeof RunConfigSchema>['problem'];
-export type HyperCleaningConfig = Static<(typeof problemSchemas)['hyper-cleaning']>;
-export type GanConfig = Static<(typeof problemSchemas)['gan']>;
-export type ToyProblemConfig = Exclude<ProblemConfig, HyperCleaningConfig | GanConfig>;
 export type PriorAnchor = Static<typeof PriorAnchorSchema>;
 export type ProblemName = keyof typeof problemSchemas;
 export type RunConfig = Static<typeof RunConfigSchema>;
@@ -198,12 +237,9 @@ function checkStartValues(value: unknown, path: string): void {
   throw invalid(`${path}: must be an array of numbers or an array of arrays of numbers (one per variable); got ${shown(value)}`);
 }
 
-// Tasks seeded by the run: one without its own seed takes the run's (the config then states it).
-const seededTasks: ReadonlySet<unknown> = new Set(['hyper-cleaning', 'gan']);
-
 function validateProblem(value: unknown, runSeed: unknown): ProblemConfig {
   const given = objectAt(value, 'problem');
-  const problem = seededTasks.has(given.name) && given.seed === undefined && runSeed !== undefined ? { ...given, seed: runSeed } : given;
+  const problem = problemTask(given.name)?.seeded === true && given.seed === undefined && runSeed !== undefined ? { ...given, seed: runSeed } : given;
   checkStartValues(problem.x0, 'problem.x0');
   checkStartValues(problem.y0, 'problem.y0');
   return validateVariant(problemSchemas, 'name', problem, 'problem');
@@ -297,100 +333,28 @@ function parseJson(text: string, source: string): unknown {
   }
 }
 
-const toyFactories: Record<ToyProblemConfig['name'], (options: NonconvexOptions) => Problem> = {
-  'toy/convex': problems.toy.convex,
-  'toy/singleton': problems.toy.singleton,
-  'toy/nonconvex': problems.toy.nonconvex,
-  'toy/bamm-convex': problems.toy.bammConvex,
-};
-
 /** The native binding prefixes its messages with the function called, which a config user never sees. */
 const withoutOperation = (message: string, operation: string) =>
   message.startsWith(`${operation}: `) ? message.slice(operation.length + 2) : message;
 
-/** One tensor per variable; a flat array is a single variable. */
-function startTensors(values: number[] | number[][], dtype: RunConfig['dtype']): Tensor[] {
-  const perVariable = values.every((v) => Array.isArray(v)) && values.length > 0 ? (values as number[][]) : [values as number[]];
-  return perVariable.map((data) => tensor(data, [data.length], { dtype }));
-}
-
-// The core names the start it refuses ("x0[0]: expected 1 elements, got 2"); the config path is
-// problem.x0, and for a flat array (one variable) the [0] would point at a number, not a variable.
-function toyProblemError(err: unknown, problem: ToyProblemConfig): Error {
-  if (!(err instanceof BilevelError)) return err as Error;
-  let message = withoutOperation(err.message, 'createTask');
-  if (err.code === 'DEVICE') return new BilevelError('DEVICE', `device: ${message}`, err);
-  for (const key of ['x0', 'y0'] as const) {
-    const given = problem[key];
-    const flat = given !== undefined && !given.every((v) => Array.isArray(v));
-    if (flat) message = message.replace(new RegExp(`^${key}\\[0\\]`), key);
-  }
-  return invalid(`problem.${message}`, err);
-}
-
-function createToyProblem(problem: ToyProblemConfig, config: RunConfig): Problem {
-  const { name, x0, y0, ...sizes } = problem;
-  const starts = { x0: x0 && startTensors(x0, config.dtype), y0: y0 && startTensors(y0, config.dtype) };
-  try {
-    return toyFactories[name]({ ...sizes, ...starts, dtype: config.dtype, device: config.device as Device });
-  } catch (err) {
-    throw toyProblemError(err, problem);
-  } finally {
-    // The core copies the starts, so these are no longer needed.
-    [...(starts.x0 ?? []), ...(starts.y0 ?? [])].forEach((t) => t.dispose());
-  }
-}
-
-/** The data folder: root (which must exist) or the dataset's default; refusals name problem.root. */
-function dataRoot(problem: HyperCleaningConfig, configDir: string): string {
-  if (problem.root !== undefined) {
-    const root = path.resolve(configDir, problem.root);
-    if (!fs.existsSync(root)) throw invalid(`problem.root: no such folder: ${root}`);
-    return root;
-  }
-  try {
-    return datasetRoot(problem.dataset ?? defaultDataset);
-  } catch (err) {
-    throw invalid(`problem.root: ${(err as Error).message}`, err as Error);
-  }
-}
-
-// A task's own refusals (no default data folder, a split larger than the dataset, a malformed file
-// naming the file and offset) are about the problem member.
+// A native factory's refusals (no default data folder, a split larger than the dataset, a malformed
+// file naming the file and offset) are about the problem member, or the device; the entries' own
+// refusals already name their path.
 function taskError(err: unknown): Error {
-  if (!(err instanceof BilevelError)) return err as Error;
+  if (!(err instanceof BilevelError) || !err.message.startsWith('createTask: ')) return err as Error;
   const message = withoutOperation(err.message, 'createTask');
   if (err.code === 'DEVICE') return new BilevelError('DEVICE', `device: ${message}`, err);
   return new BilevelError(err.code, `problem: ${message}`, err);
 }
 
-async function createHyperCleaningProblem(problem: HyperCleaningConfig, config: RunConfig, configDir: string): Promise<Problem> {
-  const { name: _name, root: _root, ...options } = problem;
-  const root = dataRoot(problem, configDir);
-  try {
-    return await tasks.hyperCleaning({
-      ...options, root, dtype: config.dtype, device: config.device as Device,
-    });
-  } catch (err) {
-    throw taskError(err);
-  }
-}
-
-async function createGanProblem(problem: GanConfig, config: RunConfig): Promise<Problem> {
-  const { name: _name, ...options } = problem;
-  try {
-    return await tasks.gan({ ...options, dtype: config.dtype, device: config.device as Device });
-  } catch (err) {
-    throw taskError(err);
-  }
-}
-
 /** The config's problem; paths in it (hyper-cleaning's root) are relative to configDir. */
 export async function createProblem(config: RunConfig, configDir: string): Promise<Problem> {
-  const { problem } = config;
-  if (problem.name === 'hyper-cleaning') return createHyperCleaningProblem(problem, config, configDir);
-  if (problem.name === 'gan') return createGanProblem(problem, config);
-  return createToyProblem(problem, config);
+  const task = problemTask(config.problem.name) as ConfigTask;
+  try {
+    return await task.create(config.problem, { dtype: config.dtype, device: config.device as Device, configDir });
+  } catch (err) {
+    throw taskError(err);
+  }
 }
 
 /** The native combination check (new Solver), its reason placed under the config's solver path. */
@@ -419,11 +383,11 @@ const hasPrior = (solver: SolverConfig): boolean => solver.type !== 'bamm' && so
  * The prior's anchor from priorAnchor: the LL variables pretrained on the problem (AIT_P). Without
  * a prior in the solver, or without priorAnchor, none (the prior then anchors at z_0).
  */
-function priorAnchorTensors(config: RunConfig, problem: Problem): Tensor[] | undefined {
+async function priorAnchorTensors(config: RunConfig, problem: Problem): Promise<Tensor[] | undefined> {
   if (config.priorAnchor === undefined || !hasPrior(config.solver)) return undefined;
   const { pretrainSteps, lr } = config.priorAnchor;
   try {
-    return problem.pretrainLower({ steps: pretrainSteps, lr });
+    return await problem.pretrainLower({ steps: pretrainSteps, lr });
   } catch (err) {
     if (!(err instanceof BilevelError)) throw err;
     throw new BilevelError(err.code, `priorAnchor: ${withoutOperation(err.message, 'pretrain')}`, err);
@@ -434,8 +398,8 @@ function priorAnchorTensors(config: RunConfig, problem: Problem): Tensor[] | und
  * The config's solver for problem: checked by the core, with the pretrained anchor when
  * priorAnchor applies. checkSolver() first refuses a bad combination before the problem is built.
  */
-export function createSolver(config: RunConfig, problem: Problem): Solver {
-  const anchor = priorAnchorTensors(config, problem);
+export async function createSolver(config: RunConfig, problem: Problem): Promise<Solver> {
+  const anchor = await priorAnchorTensors(config, problem);
   return anchor === undefined ? checkedSolver(config) : checkedSolver(config, anchor);
 }
 
@@ -452,7 +416,7 @@ export async function loadRunConfig(text: string, source: string, overrides: Run
   const config = parseRunConfig(text, source, overrides);
   checkSolver(config);
   const problem = await createProblem(config, path.dirname(source));
-  const solver = createSolver(config, problem);
+  const solver = await createSolver(config, problem);
   return { config, problem, solver };
 }
 

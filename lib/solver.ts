@@ -99,17 +99,18 @@ export class SolverRun implements Disposable {
   /**
    * Writes a checkpoint: everything a bit-exact continuation needs (x, y, z, optimizer moments,
    * the iteration) and `meta`, a string of the caller's (e.g. the config it belongs to).
-   * The file is written atomically: a reader sees the old checkpoint or the new, never half of one.
+   * The file is written atomically, on a worker thread: a reader sees the old checkpoint or the
+   * new, never half of one. The run is busy until the promise settles.
    */
-  save(path: string, meta = ''): void {
-    this.#native.save(path, meta);
+  async save(path: string, meta = ''): Promise<void> {
+    await this.#native.save(path, meta);
   }
 
   /**
    * Restores a checkpoint written by save() and returns its meta. A missing, truncated, corrupt or
-   * mismatched file (another problem's shapes) throws and leaves the run as it was.
+   * mismatched file (another problem's shapes) rejects and leaves the run as it was.
    */
-  load(path: string): string {
+  async load(path: string): Promise<string> {
     return this.#native.load(path);
   }
 

@@ -70,13 +70,13 @@ function median(values) {
 }
 
 /** Hyper-cleaning on one device with one LL model: time per UL iteration after the warm-up. */
-function hyperCleaning(model, device) {
+async function hyperCleaning(model, device) {
   const { steps, ...split } = cleaningSettings;
-  const problem = tasks.hyperCleaning({ ...split, model, device, root: process.env.BILEVEL_FASHION_MNIST });
+  const problem = await tasks.hyperCleaning({ ...split, model, device, root: process.env.BILEVEL_FASHION_MNIST });
   const solver = Solver.builder().dynamics(gd({ lr: 0.1, steps })).hypergradient(reverse()).upper(adam({ lr: 0.1 })).build();
   const { records, seconds, values } = solve(solver, problem, iterationsOn[device]);
   const timed = records.slice(1);
-  const metrics = problem.metrics(values);
+  const metrics = await problem.metrics(values);
   return {
     model,
     device,
@@ -94,10 +94,10 @@ function hyperCleaning(model, device) {
 }
 
 /** The part's result, or its error (recorded, so that the other parts still run). */
-function guarded(label, part) {
+async function guarded(label, part) {
   const start = Date.now();
   try {
-    const result = part();
+    const result = await part();
     say(`${label}: done in ${((Date.now() - start) / 1000).toFixed(1)} s`);
     return result;
   } catch (err) {
@@ -107,15 +107,15 @@ function guarded(label, part) {
   }
 }
 
-function main() {
+async function main() {
   const outFile = process.argv[2];
-  const report = { versions: versions(), cudaAvailable, toy: guarded('toy, CPU versus CUDA', toyCpuVersusCuda), hyperCleaning: {} };
+  const report = { versions: versions(), cudaAvailable, toy: await guarded('toy, CPU versus CUDA', toyCpuVersusCuda), hyperCleaning: {} };
   for (const device of ['cuda', 'cpu']) {
     for (const model of ['mlp', 'linear']) {
       const label = `hyper-cleaning ${model} on ${device}`;
       report.hyperCleaning[`${model}-${device}`] = device === 'cuda' && !cudaAvailable
         ? 'CUDA not available'
-        : guarded(label, () => hyperCleaning(model, device));
+        : await guarded(label, () => hyperCleaning(model, device));
     }
   }
   const text = JSON.stringify(report, null, 2);

@@ -8,7 +8,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as zlib from 'node:zlib';
 import { BilevelError, Solver, adam, gd, momentum, problems, reverse, sgd, type SolverRun } from '../lib';
-import { aitRunScript, expectCode } from './helpers';
+import { aitRunScript, expectRejects } from './helpers';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'bilevel-integrity-'));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
@@ -41,15 +41,15 @@ function offsets(from: number, to: number, count: number, seed: number): number[
 describe('corrupted checkpoints are refused or restore exactly, and never crash', () => {
   let good: Buffer;
   let saved: number[][];
-  beforeAll(() => {
+  beforeAll(async () => {
     using source = ait.start(problem());
     for (let i = 0; i < 3; i++) source.step();
-    source.save(file('good.ckpt'), 'meta');
+    await source.save(file('good.ckpt'), 'meta');
     good = fs.readFileSync(file('good.ckpt'));
     saved = values(source);
   });
 
-  test('a flipped byte anywhere fails the checksum (or the header check)', () => {
+  test('a flipped byte anywhere fails the checksum (or the header check)', async () => {
     using target = ait.start(problem());
     target.step();
     const before = values(target);
@@ -57,22 +57,22 @@ describe('corrupted checkpoints are refused or restore exactly, and never crash'
       const bytes = Buffer.from(good);
       bytes[at] ^= 0x10;
       fs.writeFileSync(file('flipped.ckpt'), bytes);
-      expectCode(() => target.load(file('flipped.ckpt')), 'INVALID_ARGUMENT', /flipped\.ckpt: not a readable checkpoint/);
+      await expectRejects(() => target.load(file('flipped.ckpt')), 'INVALID_ARGUMENT', /flipped\.ckpt: not a readable checkpoint/);
     }
     expect(values(target)).toEqual(before);
   });
 
-  test('every truncation is refused', () => {
+  test('every truncation is refused', async () => {
     using target = ait.start(problem());
     for (const length of [0, 7, HEADER - 1, HEADER, ...offsets(HEADER + 1, good.length, 40, 2)]) {
       fs.writeFileSync(file('short.ckpt'), good.subarray(0, length));
-      expectCode(() => target.load(file('short.ckpt')), 'INVALID_ARGUMENT', /short\.ckpt: not a readable checkpoint/);
+      await expectRejects(() => target.load(file('short.ckpt')), 'INVALID_ARGUMENT', /short\.ckpt: not a readable checkpoint/);
     }
     fs.writeFileSync(file('long.ckpt'), Buffer.concat([good, Buffer.from([0])]));
-    expectCode(() => target.load(file('long.ckpt')), 'INVALID_ARGUMENT', /truncated or extended/);
+    await expectRejects(() => target.load(file('long.ckpt')), 'INVALID_ARGUMENT', /truncated or extended/);
   });
 
-  test('re-sealed edits of the payload: refused with the solver unchanged, or the exact saved state', () => {
+  test('re-sealed edits of the payload: refused with the solver unchanged, or the exact saved state', async () => {
     // Each edit either breaks something a load verifies (the archive, a count, a shape, a range,
     // the configuration) or touches bytes nothing reads (zip metadata); steps after must work.
     using target = ait.start(problem());
@@ -84,7 +84,7 @@ describe('corrupted checkpoints are refused or restore exactly, and never crash'
       bytes[at] ^= 1 << (i % 8);
       fs.writeFileSync(file('edited.ckpt'), resealed(bytes));
       try {
-        target.load(file('edited.ckpt'));
+        await target.load(file('edited.ckpt'));
       } catch (err) {
         expect(err).toBeInstanceOf(BilevelError);
         expect(values(target)).toEqual(before);
@@ -98,7 +98,7 @@ describe('corrupted checkpoints are refused or restore exactly, and never crash'
       } catch (err) {
         expect(err).toBeInstanceOf(BilevelError);
       }
-      target.load(file('good.ckpt'));
+      await target.load(file('good.ckpt'));
       expect(values(target)).toEqual(saved);
     }
     expect(refused).toBeGreaterThan(0);
@@ -116,36 +116,36 @@ describe('a checkpoint of a differently configured solver is refused', () => {
   };
   const names = Object.keys(builders) as (keyof typeof builders)[];
   const pairs = names.flatMap((from) => names.filter((to) => to !== from).map((to) => [from, to] as const));
-  test.each(pairs)('%s -> %s', (from, to) => {
+  test.each(pairs)('%s -> %s', async (from, to) => {
     using source = builders[from]().build().start(problem());
     source.step();
-    source.save(file(`${from}.ckpt`));
+    await source.save(file(`${from}.ckpt`));
     using target = builders[to]().build().start(problem());
     const before = values(target);
-    expectCode(() => target.load(file(`${from}.ckpt`)), 'INVALID_ARGUMENT', /another configuration/);
+    await expectRejects(() => target.load(file(`${from}.ckpt`)), 'INVALID_ARGUMENT', /another configuration/);
     expect(values(target)).toEqual(before);
   });
 
-  test('the same configuration built in another field order loads', () => {
+  test('the same configuration built in another field order loads', async () => {
     using source = builders['adam upper']().build().start(problem());
     source.step();
-    source.save(file('order.ckpt'));
+    await source.save(file('order.ckpt'));
     const reordered = Solver.builder().upper(adam({ lr: 0.02 })).hypergradient(reverse()).dynamics(gd({ steps: 5, lr: 0.1 })).build();
     using target = reordered.start(problem());
-    target.load(file('order.ckpt'));
+    await target.load(file('order.ckpt'));
     expect(values(target)).toEqual(values(source));
   });
 });
 
-test('a write that fails (file size limit: a full disk for the writer) throws IO and keeps the previous checkpoint', () => {
+test('a write that fails (file size limit: a full disk for the writer) rejects with IO and keeps the previous checkpoint', async () => {
   const target = file('limited.ckpt');
   using run = ait.start(problem());
-  run.save(target, 'previous');
+  await run.save(target, 'previous');
   // The child may write 1 KiB per file (RLIMIT_FSIZE); Node ignores SIGXFSZ, so write() fails with EFBIG.
   const script = `${aitRunScript(10)}
     run.step();
-    try { run.save(${JSON.stringify(target)}, 'new'); console.log(JSON.stringify({ saved: true })); }
-    catch (err) { console.log(JSON.stringify({ name: err.name, code: err.code, message: err.message })); }
+    run.save(${JSON.stringify(target)}, 'new').then(() => console.log(JSON.stringify({ saved: true })),
+      (err) => console.log(JSON.stringify({ name: err.name, code: err.code, message: err.message })));
   `;
   const child = spawnSync('bash', ['-c', 'ulimit -f 1 && exec "$0" --import tsx -e "$1"', process.execPath, script], { encoding: 'utf8' });
   expect(child.status).toBe(0);
@@ -154,5 +154,5 @@ test('a write that fails (file size limit: a full disk for the writer) throws IO
   expect(outcome.message).not.toMatch(/Exception raised from|frame #/);
   expect(fs.existsSync(`${target}.partial`)).toBe(false);
   using reader = ait.start(problem());
-  expect(reader.load(target)).toBe('previous');
+  expect(await reader.load(target)).toBe('previous');
 });

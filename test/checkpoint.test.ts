@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import {
   Solver, adam, defineProblem, gd, manualSeed, problems, rand, reverse, tensor, type IterationRecord, type SolverRun,
 } from '../lib';
-import { aitRunScript, expectCode } from './helpers';
+import { aitRunScript, expectRejects } from './helpers';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'bilevel-ckpt-'));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
@@ -33,21 +33,21 @@ describe.each([
   ['warm-started reverse', warm],
   ['sl-BAMM', Solver.bamm()],
 ])('%s', (_name, solver) => {
-  test('interrupted after 8 iterations and resumed: the same 20 records and variables, bit for bit', () => {
+  test('interrupted after 8 iterations and resumed: the same 20 records and variables, bit for bit', async () => {
     using straight = solver.start(problem());
     const expected = steps(straight, 20);
     using first = solver.start(problem());
     steps(first, 8);
-    first.save(file('run.ckpt'), 'meta: the config');
+    await first.save(file('run.ckpt'), 'meta: the config');
     using resumed = solver.start(problem());
-    expect(resumed.load(file('run.ckpt'))).toBe('meta: the config');
+    expect(await resumed.load(file('run.ckpt'))).toBe('meta: the config');
     expect(steps(resumed, 12).map(numbersOf)).toEqual(expected.slice(8).map(numbersOf));
     expect(flat(resumed)).toEqual(flat(straight));
   });
 });
 
 
-test('objectives that draw random numbers resume identically: the checkpoint keeps the generator', () => {
+test('objectives that draw random numbers resume identically: the checkpoint keeps the generator', async () => {
   const noisy = () => defineProblem({
     x: tensor([1, -1], [2], { dtype: 'float64' }),
     y: tensor([0, 0], [2], { dtype: 'float64' }),
@@ -62,18 +62,18 @@ test('objectives that draw random numbers resume identically: the checkpoint kee
   manualSeed(3);
   using first = solver.start(noisy());
   steps(first, 5);
-  first.save(file('noisy.ckpt'));
+  await first.save(file('noisy.ckpt'));
   manualSeed(99); // the generator moves on elsewhere; the checkpoint restores it
   using resumed = solver.start(noisy());
-  resumed.load(file('noisy.ckpt'));
+  await resumed.load(file('noisy.ckpt'));
   expect(steps(resumed, 7).map(numbersOf)).toEqual(expected.slice(5));
 });
 
 describe('bad checkpoints change nothing', () => {
-  test('truncated, corrupt, missing, or of another problem or solver', () => {
+  test('truncated, corrupt, missing, or of another problem or solver', async () => {
     using source = ait.start(problem());
     steps(source, 3);
-    source.save(file('good.ckpt'));
+    await source.save(file('good.ckpt'));
     const bytes = fs.readFileSync(file('good.ckpt'));
     fs.writeFileSync(file('truncated.ckpt'), bytes.subarray(0, Math.floor(bytes.length / 2)));
     const corrupt = Buffer.from(bytes);
@@ -84,14 +84,14 @@ describe('bad checkpoints change nothing', () => {
     using target = ait.start(problem());
     steps(target, 1);
     const before = flat(target);
-    expectCode(() => target.load(file('truncated.ckpt')), 'INVALID_ARGUMENT', /truncated\.ckpt: (not a readable checkpoint|corrupt checkpoint)/);
-    expectCode(() => target.load(file('corrupt.ckpt')), 'INVALID_ARGUMENT', /corrupt\.ckpt: (not a readable checkpoint|corrupt checkpoint)/);
-    expectCode(() => target.load(file('text.ckpt')), 'INVALID_ARGUMENT', /text\.ckpt: not a readable checkpoint/);
-    expectCode(() => target.load(file('missing.ckpt')), 'INVALID_ARGUMENT', /missing\.ckpt: not a readable checkpoint/);
+    await expectRejects(() => target.load(file('truncated.ckpt')), 'INVALID_ARGUMENT', /truncated\.ckpt: (not a readable checkpoint|corrupt checkpoint)/);
+    await expectRejects(() => target.load(file('corrupt.ckpt')), 'INVALID_ARGUMENT', /corrupt\.ckpt: (not a readable checkpoint|corrupt checkpoint)/);
+    await expectRejects(() => target.load(file('text.ckpt')), 'INVALID_ARGUMENT', /text\.ckpt: not a readable checkpoint/);
+    await expectRejects(() => target.load(file('missing.ckpt')), 'INVALID_ARGUMENT', /missing\.ckpt: not a readable checkpoint/);
     using larger = ait.start(problems.toy.nonconvex({ n: 4 }));
-    expectCode(() => larger.load(file('good.ckpt')), 'SHAPE_MISMATCH', /'y\.0' is Double\[3\], this solver has Double\[4\]/);
+    await expectRejects(() => larger.load(file('good.ckpt')), 'SHAPE_MISMATCH', /'y\.0' is Double\[3\], this solver has Double\[4\]/);
     using bamm = Solver.bamm().start(problem());
-    expectCode(() => bamm.load(file('good.ckpt')), 'INVALID_ARGUMENT', /written by a solver with another configuration/);
+    await expectRejects(() => bamm.load(file('good.ckpt')), 'INVALID_ARGUMENT', /written by a solver with another configuration/);
     expect(flat(target)).toEqual(before);
     expect(target.step().iteration).toBe(1);
   });
@@ -99,11 +99,11 @@ describe('bad checkpoints change nothing', () => {
   test('a writer killed midway leaves the last complete checkpoint readable', async () => {
     const target = file('killed.ckpt');
     using seed = ait.start(problem());
-    seed.save(target, 'first');
+    await seed.save(target, 'first');
     // A child that rewrites the checkpoint as fast as it can, killed with SIGKILL at a random point.
     const script = `${aitRunScript(20)}
       process.stdout.write('ready\\n');
-      for (let i = 0; ; i++) { run.step(); run.save(${JSON.stringify(target)}, 'iteration ' + i); }
+      (async () => { for (let i = 0; ; i++) { run.step(); await run.save(${JSON.stringify(target)}, 'iteration ' + i); } })();
     `;
     for (let attempt = 0; attempt < 3; attempt++) {
       const child = spawn(process.execPath, ['--import', 'tsx', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
@@ -112,7 +112,7 @@ describe('bad checkpoints change nothing', () => {
       child.kill('SIGKILL');
       await new Promise((resolve) => child.once('exit', resolve));
       using reader = ait.start(problem());
-      expect(reader.load(target)).toMatch(/^(first|iteration \d+)$/);
+      expect(await reader.load(target)).toMatch(/^(first|iteration \d+)$/);
     }
   }, 60_000);
 });

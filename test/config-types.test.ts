@@ -47,7 +47,7 @@ if (!haveFashion) console.warn(`Fashion-MNIST not found in ${fashion}: the metri
 
 (haveFashion ? test : test.skip)('hyper-cleaning\'s metrics() returns the names its type states, and only those', async () => {
   const problem = await tasks.hyperCleaning({ root: fashion, trainSize: 20, validationSize: 10, testSize: 10 });
-  const metrics = problem.metrics(problem.initial());
+  const metrics = await problem.metrics(problem.initial());
   expect(Object.keys(metrics).sort()).toEqual(Object.keys(hyperCleaningMetricNames).sort());
   expect(metrics.testAccuracy).toBeGreaterThanOrEqual(0);
   // @ts-expect-error: not a hyper-cleaning metric

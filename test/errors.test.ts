@@ -149,10 +149,6 @@ const solverPieces: Case[] = [
   ['ySet misspelt bound', () => defineProblem({ ...definition(), ySet: [untyped({ mn: 0 })] }), 'INVALID_ARGUMENT', /^defineProblem\.definition\.ySet\[0\]\.mn: must be absent/],
   ['misspelt definition key', () => defineProblem({ ...definition(), lowerGrad: () => [] } as never), 'INVALID_ARGUMENT', /^defineProblem\.definition\.lowerGrad: must be absent/],
   ['name a number', () => defineProblem(definition(), untyped(5)), 'INVALID_ARGUMENT', /^defineProblem\.name: must be a string; got 5$/],
-  ['metrics(null)', () => defineProblem(definition()).metrics(untyped(null)), 'INVALID_ARGUMENT', /^metrics\.values: must be an object; got null$/],
-  ['metrics with a number', () => defineProblem(definition()).metrics({ x: [untyped(1)], y: [] }), 'INVALID_ARGUMENT', /^metrics\.values\.x\[0\]: must be a Tensor; got 1$/],
-  ['pretrainLower(null)', () => defineProblem(definition()).pretrainLower(untyped(null)), 'INVALID_ARGUMENT', /^pretrainLower\.options: must be an object; got null$/],
-  ['pretrainLower lr NaN', () => defineProblem(definition()).pretrainLower({ steps: 1, lr: NaN }), 'INVALID_ARGUMENT', /^pretrainLower\.options\.lr: must be a finite number; got NaN$/],
   ['start(null)', () => Solver.builder().build().start(untyped(null)), 'INVALID_ARGUMENT', /^start\.problem: must be a Problem; got null$/],
   ['initAuxiliary(null)', () => Solver.builder().initAuxiliary(untyped(null)), 'INVALID_ARGUMENT', /^initAuxiliary\.options: must be an object; got null$/],
   ['initAuxiliary initial [1]', () => Solver.builder().initAuxiliary({ initial: [untyped(1)] }), 'INVALID_ARGUMENT', /^initAuxiliary\.options\.initial\[0\]: must be a Tensor; got 1$/],
@@ -201,10 +197,16 @@ describe.each([
   });
 });
 
-describe('runs', () => {
+describe('calls that return promises reject', () => {
   const problem = () => defineProblem(definition());
   const solver = () => Solver.builder().build();
   test.each<[string, () => Promise<unknown>, RegExp]>([
+    ['metrics(null)', () => problem().metrics(untyped(null)), /^metrics\.values: must be an object; got null$/],
+    ['metrics with a number', () => problem().metrics({ x: [untyped(1)], y: [] }), /^metrics\.values\.x\[0\]: must be a Tensor; got 1$/],
+    ['pretrainLower(null)', () => problem().pretrainLower(untyped(null)), /^pretrainLower\.options: must be an object; got null$/],
+    ['pretrainLower lr NaN', () => problem().pretrainLower({ steps: 1, lr: NaN }), /^pretrainLower\.options\.lr: must be a finite number; got NaN$/],
+    ['save(5)', () => solver().start(problem()).save(untyped(5)), /^save: save\(path, meta\) takes two strings$/],
+    ['load(null)', () => solver().start(problem()).load(untyped(null)), /^load: load\(path\) takes a string$/],
     ['run(p) without options', () => solver().run(problem(), untyped(undefined)), /^run\.options\.iterations: must be an integer >= 0; got undefined$/],
     ['run(p, null)', () => solver().run(problem(), untyped(null)), /^run\.options: must be an object; got null$/],
     ['run(null, ...)', () => solver().run(untyped(null), { iterations: 1 }), /^run\.problem: must be a Problem; got null$/],

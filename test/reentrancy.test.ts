@@ -56,7 +56,7 @@ describe.each(['upper', 'lower'] as const)('from inside the %s objective', (wher
       }
     }, () => run!);
     run = solver.start(problem);
-    run.save(checkpoint);
+    await run.save(checkpoint);
     const record = run.step();
     await new Promise((resolve) => setImmediate(resolve));
     expect(refusal).toBeInstanceOf(BilevelError);

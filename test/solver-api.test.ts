@@ -7,7 +7,7 @@ import {
   BilevelError, Solver, adam, bda, cg, defineProblem, finiteDifference, firstOrder, gd, momentum, nesterov, neumann,
   problems, reverse, sgd, tensor, truncated, zeros, type ProblemDefinition,
 } from '../lib';
-import { expectCode } from './helpers';
+import { expectCode, expectRejects } from './helpers';
 
 const f64 = (data: number[]) => tensor(data, [data.length], { dtype: 'float64' });
 
@@ -115,7 +115,7 @@ describe('bad problems', () => {
     expect(run.values().x[0].toArray()[0]).toBe(before);
   });
 
-  test.each(['sgd', 'momentum', 'adam'] as const)('a refused update leaves the whole state as it was, optimizer included (%s)', (kind) => {
+  test.each(['sgd', 'momentum', 'adam'] as const)('a refused update leaves the whole state as it was, optimizer included (%s)', async (kind) => {
     // An update that overflows to inf: refused as "the updated x" after the optimizer computed it.
     const problem = defineProblem({
       x: f64([1]),
@@ -128,9 +128,9 @@ describe('bad problems', () => {
     using run = solver.start(problem);
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bilevel-refused-'));
     try {
-      run.save(path.join(dir, 'before.ckpt'));
+      await run.save(path.join(dir, 'before.ckpt'));
       expectCode(() => run.step(), 'NON_FINITE', /the updated x/);
-      run.save(path.join(dir, 'after.ckpt'));
+      await run.save(path.join(dir, 'after.ckpt'));
       expect(fs.readFileSync(path.join(dir, 'after.ckpt')).equals(fs.readFileSync(path.join(dir, 'before.ckpt')))).toBe(true);
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
@@ -247,12 +247,38 @@ describe('runs', () => {
   test('a run refuses step() while it is off the main thread, and a listener that throws rejects it', async () => {
     using run = solver.start(problems.toy.nonconvex());
     const pending = run.advance(1000, () => undefined);
-    expectCode(() => run.step(), 'INVALID_ARGUMENT', /running off the main thread/);
+    expectCode(() => run.step(), 'INVALID_ARGUMENT', /busy off the main thread/);
     await pending;
     const boom = new Error('listener failed');
     await expect(run.advance(1000, () => { throw boom; })).rejects.toBe(boom);
     expect(run.step().iteration).toBeGreaterThan(1000);
     await expect(Solver.builder().build().start(nonconvex()).advance(3, () => undefined)).rejects.toThrow(/step\(\) instead/);
+  });
+
+  test('save() and load() run off the main thread: the run is busy until they settle, and a dispose() meanwhile waits for them', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bilevel-async-save-'));
+    try {
+      const file = path.join(dir, 'run.ckpt');
+      using run = solver.start(problems.toy.nonconvex());
+      run.step();
+      const saving = run.save(file, 'meta');
+      expectCode(() => run.step(), 'INVALID_ARGUMENT', /busy off the main thread/);
+      await expectRejects(() => run.load(file), 'INVALID_ARGUMENT', /busy off the main thread/);
+      await saving;
+      const loading = run.load(file);
+      expectCode(() => run.values(), 'INVALID_ARGUMENT', /busy off the main thread/);
+      expect(await loading).toBe('meta');
+      expect(run.step().iteration).toBe(1);
+      // A save still pending when the run is disposed completes: the worker holds the solver.
+      const disposedMeanwhile = solver.start(problems.toy.nonconvex());
+      const last = disposedMeanwhile.save(path.join(dir, 'last.ckpt'), 'last');
+      disposedMeanwhile.dispose();
+      await last;
+      using reader = solver.start(problems.toy.nonconvex());
+      expect(await reader.load(path.join(dir, 'last.ckpt'))).toBe('last');
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   test('the event loop runs between iterations', async () => {

@@ -14,9 +14,9 @@ const cases: [string, () => Problem][] = [
 const listOf = (like: Tensor[], count: number): Tensor[] => Array.from({ length: count }, (_, i) => zeros(like[Math.min(i, like.length - 1)].shape, f64));
 const counts = [0, 1, 2, 3];
 
-function outcome(call: () => unknown): 'ok' | string {
+async function outcome(call: () => Promise<unknown>): Promise<'ok' | string> {
   try {
-    call();
+    await call();
     return 'ok';
   } catch (err) {
     expect(err).toBeInstanceOf(BilevelError);
@@ -28,23 +28,23 @@ describe.each(cases)('%s', (_name, make) => {
   const problem = make();
   const { x, y } = problem.initial();
 
-  test.each(counts.flatMap((nx) => counts.map((ny) => [nx, ny] as const)))('metrics with %i x and %i y tensors', (nx, ny) => {
-    const result = outcome(() => problem.metrics({ x: listOf(x, nx), y: listOf(y, ny) }));
+  test.each(counts.flatMap((nx) => counts.map((ny) => [nx, ny] as const)))('metrics with %i x and %i y tensors', async (nx, ny) => {
+    const result = await outcome(() => problem.metrics({ x: listOf(x, nx), y: listOf(y, ny) }));
     if (nx === x.length && ny === y.length) expect(result).toBe('ok');
     else expect(['SHAPE_MISMATCH', 'INVALID_ARGUMENT']).toContain(result);
   });
 
-  test('metrics with a wrongly shaped tensor', () => {
+  test('metrics with a wrongly shaped tensor', async () => {
     const wrong = [zeros([y[0].shape[0] + 1], f64), ...y.slice(1)];
-    expect(outcome(() => problem.metrics({ x, y: wrong }))).toBe('SHAPE_MISMATCH');
+    expect(await outcome(() => problem.metrics({ x, y: wrong }))).toBe('SHAPE_MISMATCH');
   });
 
-  test.each(counts)('initAuxiliary with %i initial tensors, and a prior anchor of as many', (count) => {
+  test.each(counts)('initAuxiliary with %i initial tensors, and a prior anchor of as many', async (count) => {
     const initial = listOf(y, count);
-    const withInitial = () => Solver.builder().initAuxiliary({ initial }).build().start(problem).dispose();
-    const withAnchor = () => Solver.builder().initAuxiliary().prior({ anchor: initial }).build().start(problem).dispose();
+    const withInitial = async () => Solver.builder().initAuxiliary({ initial }).build().start(problem).dispose();
+    const withAnchor = async () => Solver.builder().initAuxiliary().prior({ anchor: initial }).build().start(problem).dispose();
     for (const start of [withInitial, withAnchor]) {
-      const result = outcome(start);
+      const result = await outcome(start);
       if (count === y.length) expect(result).toBe('ok');
       else expect(['SHAPE_MISMATCH', 'INVALID_ARGUMENT']).toContain(result);
     }

@@ -56,16 +56,16 @@ function verifyCheckpoint(metaText: string, config: RunConfig, file: string): Ch
 }
 
 /** Writes outDir's checkpoint of run, at `iteration` of config. */
-export function saveCheckpoint(run: SolverRun, outDir: string, config: RunConfig, iteration: number): void {
-  run.save(path.join(outDir, CHECKPOINT_FILE), checkpointMeta(config, iteration));
+export async function saveCheckpoint(run: SolverRun, outDir: string, config: RunConfig, iteration: number): Promise<void> {
+  await run.save(path.join(outDir, CHECKPOINT_FILE), checkpointMeta(config, iteration));
 }
 
 /**
  * Restores run from outDir's checkpoint, refusing one of another config or library version, and
  * returns the checkpoint's iteration; undefined where there is no checkpoint.
  */
-export function restoreCheckpoint(run: SolverRun, outDir: string, config: RunConfig): number | undefined {
+export async function restoreCheckpoint(run: SolverRun, outDir: string, config: RunConfig): Promise<number | undefined> {
   const file = path.join(outDir, CHECKPOINT_FILE);
   if (!fs.existsSync(file)) return undefined;
-  return verifyCheckpoint(run.load(file), config, file).iteration;
+  return verifyCheckpoint(await run.load(file), config, file).iteration;
 }

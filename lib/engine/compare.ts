@@ -94,7 +94,7 @@ async function compareOne(
   method: MethodName, config: RunConfig, problem: Problem, methodDir: string, signal: AbortSignal, observer: CompareObserver,
 ): Promise<ComparedMethod> {
   try {
-    const solver = createSolver(config, problem);
+    const solver = await createSolver(config, problem);
     const progress = observer.progress(method, config.iterations);
     const result = await runIntoFolder({ config, problem, solver }, methodDir, { signal, progress });
     observer.finished(method, result, methodDir);

@@ -11,10 +11,10 @@ export type TaskMetrics = Record<string, number>;
 const disposeAll = (values: Variables) => [...values.x, ...values.y, ...values.z].forEach((t) => t.dispose());
 
 /** problem.metrics() at the run's current values. */
-export function evaluateMetrics<Metrics extends TaskMetrics>(problem: Problem<Metrics>, run: SolverRun): Metrics {
+export async function evaluateMetrics<Metrics extends TaskMetrics>(problem: Problem<Metrics>, run: SolverRun): Promise<Metrics> {
   const values = run.values();
   try {
-    return problem.metrics(values);
+    return await problem.metrics(values);
   } finally {
     disposeAll(values);
   }

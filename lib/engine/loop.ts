@@ -12,8 +12,8 @@ export interface Cadence {
   every: number | undefined;
   /** Also after the last chunk: all iterations done, or the signal stopped the run. */
   atEnd: boolean;
-  /** Called with the UL iterations done. */
-  act(done: number): void;
+  /** Called with the UL iterations done; the loop waits for what it returns. */
+  act(done: number): void | Promise<void>;
 }
 
 export interface LoopOptions {
@@ -60,7 +60,7 @@ export async function runLoop(run: SolverRun, options: LoopOptions): Promise<num
     // A signal that came during the chunk's last iteration ends the loop here too (a worker may
     // finish the chunk before it sees the stop).
     const atEnd = done === iterations || advanced < wanted || signal?.aborted === true;
-    for (const cadence of cadences) if ((atEnd && cadence.atEnd) || isMultiple(done, cadence.every)) cadence.act(done);
+    for (const cadence of cadences) if ((atEnd && cadence.atEnd) || isMultiple(done, cadence.every)) await cadence.act(done);
     if (atEnd) break;
   }
   return done;

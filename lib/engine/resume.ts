@@ -21,8 +21,10 @@ export interface RunHistory {
 export const freshHistory = (): RunHistory => ({ iterations: 0, records: [] });
 
 /** Restores run from outDir's checkpoint, if any; `warn` is told of metrics lines lost before it. */
-export function resumeHistory(run: SolverRun, config: RunConfig, outDir: string, warn: (message: string) => void): RunHistory {
-  const iteration = restoreCheckpoint(run, outDir, config);
+export async function resumeHistory(
+  run: SolverRun, config: RunConfig, outDir: string, warn: (message: string) => void,
+): Promise<RunHistory> {
+  const iteration = await restoreCheckpoint(run, outDir, config);
   if (iteration === undefined) return freshHistory();
   const metricsFile = path.join(outDir, METRICS_FILE);
   const records = fs.existsSync(metricsFile) ? readMetricsLines(metricsFile).filter((line) => line.iteration < iteration) : [];

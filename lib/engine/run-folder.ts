@@ -59,16 +59,17 @@ async function iterateIntoFolder(
     pending = undefined;
   };
   // The metrics lines before a checkpoint are written before it, so a resume finds them.
-  const checkpoint = (done: number) => {
+  const checkpoint = async (done: number) => {
     flush();
-    saveCheckpoint(run, outDir, config, done);
+    await saveCheckpoint(run, outDir, config, done);
   };
   const cadences: Cadence[] = [];
   if (tracksMetrics) {
-    cadences.push({ every: config.metricsEvery, atEnd: true, act: () => {
+    cadences.push({ every: config.metricsEvery, atEnd: true, act: async () => {
       if (pending === undefined) return;
-      lastMetrics = evaluateMetrics(problem, run);
-      pending.metrics = lastMetrics;
+      const line = pending;
+      lastMetrics = await evaluateMetrics(problem, run);
+      line.metrics = lastMetrics;
     } });
   }
   const { optimum } = problem;
@@ -87,12 +88,12 @@ async function iterateIntoFolder(
   };
   try {
     await runLoop(run, { iterations: config.iterations, done: history.iterations, signal, onRecord, cadences });
-    checkpoint(history.iterations); // the final state, also after an interruption
+    await checkpoint(history.iterations); // the final state, also after an interruption
   } finally {
     flush();
     log.close();
   }
-  if (tracksMetrics) lastMetrics ??= evaluateMetrics(problem, run);
+  if (tracksMetrics) lastMetrics ??= await evaluateMetrics(problem, run);
   return { ...run.values(), metrics: lastMetrics, views: evaluateViews(problem, run) };
 }
 
@@ -107,7 +108,7 @@ export async function runIntoFolder(loaded: LoadedRun, outDir: string, options: 
   makeOutputFolder(outDir);
   manualSeed(config.seed);
   using run = solver.start(problem);
-  const history = resume ? resumeHistory(run, config, outDir, warn) : freshHistory();
+  const history = resume ? await resumeHistory(run, config, outDir, warn) : freshHistory();
   // A result.json beside new metrics would describe another run.
   fs.rmSync(path.join(outDir, RESULT_FILE), { force: true });
   const started = performance.now();

@@ -6,6 +6,7 @@ import { native } from '../binding';
 import { validate, type SameType } from '../config';
 import { Problem } from '../problem';
 import type { Device } from '../tensor';
+import { configTask, problemMember } from './config-task';
 
 const strict = { additionalProperties: false } as const;
 const MAX_SAMPLES = 1_000_000;
@@ -75,3 +76,11 @@ export async function gan(options: GanOptions = {}): Promise<Problem<GanMetrics>
   const handle = await native.createTask('gan', taskOptions, { dtype: dtype ?? 'float32', device: device ?? 'cpu' });
   return new Problem<GanMetrics>(handle, 'gan');
 }
+
+/** A run config's `problem: { name: 'gan', ...GanOptions }`. */
+export const ganConfigTask = configTask({
+  schema: problemMember('gan', GanSchema.properties),
+  seeded: true,
+  metrics: true,
+  create: ({ name: _name, ...options }, { dtype, device }) => gan({ ...options, dtype, device }),
+});

@@ -1,5 +1,6 @@
 // Data hyper-cleaning (docs/algorithms.md §9), built into the core: its data never crosses into JavaScript.
 import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { Type, type Static } from '@sinclair/typebox';
 import type { NativeHyperCleaningOptions } from '../../binding';
 import { native } from '../binding';
@@ -7,6 +8,7 @@ import { validate, type SameType } from '../config';
 import { BilevelError } from '../errors';
 import { Problem } from '../problem';
 import type { Device } from '../tensor';
+import { configTask, problemMember } from './config-task';
 
 const strict = { additionalProperties: false } as const;
 // Upper bounds keep a typo from allocating gigabytes before any check can see it: no dataset the
@@ -170,3 +172,23 @@ export async function hyperCleaning(options: HyperCleaningOptions = {}): Promise
   return new Problem<HyperCleaningMetrics>(handle, 'hyper-cleaning');
 }
 
+
+/** The data folder of a run config: root (relative to the config, and existing) or the dataset's default. */
+function configRoot(root: string | undefined, dataset: HyperCleaningDataset, configDir: string): string {
+  const given = root === undefined ? undefined : path.resolve(configDir, root);
+  if (given !== undefined && !fs.existsSync(given)) throw new BilevelError('INVALID_ARGUMENT', `problem.root: no such folder: ${given}`);
+  try {
+    return datasetRoot(dataset, given);
+  } catch (err) {
+    throw new BilevelError('INVALID_ARGUMENT', `problem.root: ${(err as Error).message}`, err as Error);
+  }
+}
+
+/** A run config's `problem: { name: 'hyper-cleaning', ...HyperCleaningOptions }`. */
+export const hyperCleaningConfigTask = configTask({
+  schema: problemMember('hyper-cleaning', HyperCleaningSchema.properties),
+  seeded: true,
+  metrics: true,
+  create: ({ name: _name, root, ...options }, { dtype, device, configDir }) =>
+    hyperCleaning({ ...options, root: configRoot(root, options.dataset ?? defaultDataset, configDir), dtype, device }),
+});

@@ -1,8 +1,12 @@
 // Learning tasks built into the core, one file each; each factory is async (a task may read a dataset).
-import { gan } from './gan';
-import { hyperCleaning } from './hyper-cleaning';
+import { gan, ganConfigTask } from './gan';
+import { hyperCleaning, hyperCleaningConfigTask } from './hyper-cleaning';
 
+export * from './config-task';
 export * from './gan';
 export * from './hyper-cleaning';
 
 export const tasks = { hyperCleaning, gan };
+
+/** The tasks a run config names, by their config name (lib/run-config.ts adds the toy problems). */
+export const configTasks = { 'hyper-cleaning': hyperCleaningConfigTask, gan: ganConfigTask };

@@ -5,6 +5,7 @@
 #include "binding/convert.h"
 #include "binding/errors.h"
 #include "binding/instance_data.h"
+#include "binding/promise_worker.h"
 #include "binding/register.h"
 #include "binding/solver_config.h"
 #include "binding/tensor_wrap.h"
@@ -211,14 +212,22 @@ Napi::Value ProblemWrap::variables(const Napi::CallbackInfo& info) {
   });
 }
 
-// metrics(x, y) -> {name: value}: the task's metrics (empty for problems without any).
+// metrics(x, y) -> Promise<{name: value}>: the task's metrics (empty for problems without any),
+// on a worker thread (a test set can take a while); task metrics never call back into JS.
 Napi::Value ProblemWrap::metrics(const Napi::CallbackInfo& info) {
   return guarded(info.Env(), "metrics", [&] {
-    Napi::Object out = Napi::Object::New(info.Env());
-    for (const auto& [name, value] : live().metrics(TensorWrap::unwrapList(info[0], "x"), TensorWrap::unwrapList(info[1], "y"))) {
-      out.Set(name, value);
-    }
-    return Napi::Value(out);
+    using Metrics = std::vector<std::pair<std::string, double>>;
+    live();
+    // Copies, so that JS may change or free its tensors meanwhile.
+    const core::TensorList x = core::cloned(TensorWrap::unwrapList(info[0], "x"));
+    const core::TensorList y = core::cloned(TensorWrap::unwrapList(info[1], "y"));
+    return Napi::Value(PromiseWorker<Metrics>::start(
+        info.Env(), "metrics", [problem = problem_, x, y] { return problem->metrics(x, y); },
+        [](Napi::Env env, Metrics& metrics) {
+          Napi::Object out = Napi::Object::New(env);
+          for (const auto& [name, value] : metrics) out.Set(name, value);
+          return Napi::Value(out);
+        }));
   });
 }
 
@@ -242,15 +251,22 @@ Napi::Value ProblemWrap::data(const Napi::CallbackInfo& info) {
   });
 }
 
-// pretrain(steps, lr) -> y after `steps` gd steps on f at the starting x (the prior's anchor).
+// pretrain(steps, lr) -> Promise<y>: y after `steps` gd steps on f at the starting x (the prior's
+// anchor), on a worker thread; objectives written in JS run here, where they can be called.
 Napi::Value ProblemWrap::pretrain(const Napi::CallbackInfo& info) {
   return guarded(info.Env(), "pretrain", [&] {
     const int64_t steps = toNonNegativeInt64(info[0], "steps");
     const double lr = info[1].IsNumber() ? info[1].As<Napi::Number>().DoubleValue() : 0;
     if (!(std::isfinite(lr) && lr > 0)) throw CodedError("INVALID_ARGUMENT", "lr: must be a finite number > 0");
-    const core::TensorList last =
-        core::descend(live(), live().upperVariables().initial, live().lowerVariables().initial, steps, lr);
-    return Napi::Value(TensorWrap::wrapList(info.Env(), last));
+    auto descend = [problem = problem_, steps, lr] {
+      return core::descend(*problem, problem->upperVariables().initial, problem->lowerVariables().initial, steps, lr);
+    };
+    auto wrap = [](Napi::Env env, core::TensorList& last) { return Napi::Value(TensorWrap::wrapList(env, last)); };
+    if (live().anyThread()) return Napi::Value(PromiseWorker<core::TensorList>::start(info.Env(), "pretrain", descend, wrap));
+    core::TensorList last = descend();
+    const Napi::Promise::Deferred done = Napi::Promise::Deferred::New(info.Env());
+    done.Resolve(wrap(info.Env(), last));
+    return Napi::Value(done.Promise());
   });
 }
 

@@ -1,5 +1,6 @@
 // The JS handle of a core::Solver: step() runs one UL iteration on the calling thread; run()
-// runs many on a worker thread (native problems only), streaming records back.
+// runs many on a worker thread (native problems only), streaming records back; save() and
+// load() run on a worker thread too.
 #include <napi.h>
 
 #include <algorithm>
@@ -11,6 +12,7 @@
 #include "binding/errors.h"
 #include "binding/instance_data.h"
 #include "binding/problem_wrap.h"
+#include "binding/promise_worker.h"
 #include "binding/register.h"
 #include "binding/solver_config.h"
 #include "binding/tensor_wrap.h"
@@ -37,7 +39,7 @@ Napi::Object toJs(Napi::Env env, const core::IterationRecord& r) {
 // What a run shares between the JS thread and its worker.
 struct RunState {
   std::atomic<bool> stop{false};
-  bool running = false;  // JS thread only
+  bool running = false;  // a run, save or load in flight; JS thread only
 };
 
 // The runs in flight in each environment. When an environment ends its runs are asked to stop,
@@ -190,7 +192,9 @@ class SolverWrap : public Napi::ObjectWrap<SolverWrap> {
   // this thread (an objective written in JS calling back into the solver that runs it).
   core::Solver& idle() {
     if (!solver_ || disposeRequested_) throw CodedError("DISPOSED", "solver was disposed");
-    if (state_->running) throw CodedError("INVALID_ARGUMENT", "the solver is running off the main thread; await its run or stop it");
+    if (state_->running) {
+      throw CodedError("INVALID_ARGUMENT", "the solver is busy off the main thread (a run, save or load); await it first");
+    }
     if (inUse_) {
       throw CodedError("INVALID_ARGUMENT", "the solver is in the middle of a call (an objective called back into the solver running it)");
     }
@@ -260,23 +264,40 @@ class SolverWrap : public Napi::ObjectWrap<SolverWrap> {
     });
   }
 
-  // save(path, meta): the whole state and a metadata string, written atomically.
+  // save(path, meta) -> Promise: the whole state and a metadata string, written atomically on a
+  // worker thread; the solver is busy until it settles.
   Napi::Value save(const Napi::CallbackInfo& info) {
     return guarded(info.Env(), "save", [&] {
       if (!info[0].IsString() || !info[1].IsString()) throw CodedError("INVALID_ARGUMENT", "save(path, meta) takes two strings");
       const std::string path = info[0].As<Napi::String>().Utf8Value(), meta = info[1].As<Napi::String>().Utf8Value();
-      exclusive([&](core::Solver& s) { core::saveCheckpoint(s, path, meta); });
-      return info.Env().Undefined();
+      return offThread<bool>(
+          info.Env(), "save", [path, meta](core::Solver& s) { core::saveCheckpoint(s, path, meta); return true; },
+          [](Napi::Env env, bool&) { return env.Undefined(); });
     });
   }
 
-  // load(path) -> meta: restores a saved state; on any error nothing changes.
+  // load(path) -> Promise<meta>: restores a saved state on a worker thread; on any error nothing changes.
   Napi::Value load(const Napi::CallbackInfo& info) {
     return guarded(info.Env(), "load", [&] {
       if (!info[0].IsString()) throw CodedError("INVALID_ARGUMENT", "load(path) takes a string");
       const std::string path = info[0].As<Napi::String>().Utf8Value();
-      return Napi::Value(Napi::String::New(info.Env(), exclusive([&](core::Solver& s) { return core::loadCheckpoint(s, path); })));
+      return offThread<std::string>(
+          info.Env(), "load", [path](core::Solver& s) { return core::loadCheckpoint(s, path); },
+          [](Napi::Env env, std::string& meta) { return Napi::Value(Napi::String::New(env, meta)); });
     });
+  }
+
+  // body(solver) on a worker thread, as a Promise; the solver is busy (as during run()) until it
+  // settles, and the worker's reference keeps it alive through a dispose() meanwhile.
+  template <typename Result>
+  Napi::Value offThread(Napi::Env env, const char* operation, std::function<Result(core::Solver&)> body,
+                        typename PromiseWorker<Result>::Finish finish) {
+    idle();
+    state_->running = true;
+    const std::shared_ptr<core::Solver> solver = solver_;
+    const std::shared_ptr<RunState> state = state_;
+    return PromiseWorker<Result>::start(
+        env, operation, [solver, body] { return body(*solver); }, std::move(finish), [state] { state->running = false; });
   }
 
   // Frees the solver; a run in progress stops after its iteration and then frees it, and a call

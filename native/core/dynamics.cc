@@ -9,12 +9,13 @@ const OptionMembers<DynamicsOptions>& dynamicsMembers() {
   const OptionField<O> steps{"steps", &O::steps, 10, between(1, kMaxLowerSteps)};
   const OptionField<O> lr{"lr", &O::lr, 0.1, positive()};
   static const OptionMembers<O> members = {
-      {"gd", O::Kind::Gd, {steps, lr}, {/*gradientStep=*/true}},
+      {"gd", O::Kind::Gd, {steps, lr}, {/*gradientStep=*/true, /*firstDistinctStep=*/1}},
       {"bda", O::Kind::Bda,
        {steps, lr, {"upperLr", &O::upperLr, 0.1, positive()}, {"mu", &O::mu, 0.5, unitInterval()},
         {"beta", &O::beta, 1.0, {0, 1, true, false}}}},
       {"nesterov", O::Kind::Nesterov, {steps, lr}},
-      {"accelerated", O::Kind::Accelerated, {steps, {"lipschitz", &O::lipschitz, 1.0, positive()}}},
+      {"accelerated", O::Kind::Accelerated, {steps, {"lipschitz", &O::lipschitz, 1.0, positive()}},
+       {/*gradientStep=*/false, /*firstDistinctStep=*/2}},
   };
   return members;
 }
@@ -26,6 +27,10 @@ TensorList slice(const State& s, size_t block, size_t n) {
 }
 
 }  // namespace
+
+int64_t Dynamics::firstDistinctStep() const {
+  return std::min(declaredMember(dynamicsMembers(), options_.kind).capabilities.firstDistinctStep, options_.steps);
+}
 
 Dynamics::Dynamics(DynamicsOptions options) : options_(options) {
   if (options_.steps < 1) throw Error("INVALID_ARGUMENT", "dynamics.steps must be an integer >= 1");

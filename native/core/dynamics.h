@@ -23,6 +23,9 @@ struct DynamicsOptions {
 // What a dynamics member provides to the hypergradients that rely on the form of its step.
 struct DynamicsCapabilities {
   bool gradientStep = false;  // each step is y_{k+1} = Proj(y_k - lr grad_y f(x, y_k))
+  // The first k whose y_k may differ from y_0 (a truncation never chooses an earlier iterate: it
+  // does not depend on x). Accelerated dynamics start with alpha_1 = 1 and u_0 = v_0: y_1 = y_0.
+  int64_t firstDistinctStep = 1;
 };
 template <>
 struct CapabilitiesOf<DynamicsOptions> {
@@ -40,11 +43,8 @@ class Dynamics {
 
   const DynamicsOptions& options() const { return options_; }
   int64_t steps() const { return options_.steps; }
-  // The first k whose y_k may differ from y_0: accelerated dynamics start with alpha_1 = 1 and
-  // u_0 = v_0, so y_1 = y_0 identically there (no dependence on x); 1 for the others. At most K.
-  int64_t firstDistinctStep() const {
-    return options_.kind == DynamicsOptions::Kind::Accelerated ? std::min<int64_t>(2, options_.steps) : 1;
-  }
+  // The member's declared firstDistinctStep, at most K.
+  int64_t firstDistinctStep() const;
   size_t blocks() const;
   State initialState(const TensorList& y0) const;
   TensorList lowerOf(const State& s, size_t lowerCount) const {

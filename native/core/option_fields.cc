@@ -9,6 +9,12 @@ namespace bilevel::core {
 
 std::string formatNumber(double value) { return c10::str(value); }
 
+std::string joinNames(const std::vector<std::string>& names) {
+  std::string out;
+  for (const auto& name : names) out += (out.empty() ? "" : ", ") + name;
+  return out;
+}
+
 std::string describeRange(const Range& r, bool integer) {
   const std::string kind = integer ? "an integer" : "a number";
   if (!std::isinf(r.min) && !std::isinf(r.max)) {

@@ -6,6 +6,7 @@
 // walks these declarations and refuses any other key; `describeOptions()` hands them to a test
 // that compares them with the TypeScript schemas, so the two languages cannot drift apart.
 #pragma once
+#include <algorithm>
 #include <cstdint>
 #include <limits>
 #include <optional>
@@ -38,6 +39,8 @@ inline Range between(double min, double max) { return {min, max, false, false}; 
 std::string describeRange(const Range& range, bool integer);
 // A number as the messages about ranges print it (as a stream does: 0.1, 1e-08, 100000, inf).
 std::string formatNumber(double value);
+// "a, b, c": names as messages list them.
+std::string joinNames(const std::vector<std::string>& names);
 
 template <typename Options>
 struct OptionField {
@@ -97,28 +100,40 @@ std::string memberNames(const OptionMembers<Options>& members, Predicate has) {
   return out;
 }
 
-// Refuses options whose member's declared fields lie outside their ranges, naming the field as
-// `axis(member).field`. The binding's reader checks each value as it reads it; this holds for
-// options built in C++ as well.
+// Refuses options whose declared fields lie outside their ranges or choices, naming the field as
+// `owner.field`. The binding's reader checks each value as it reads it; this holds for options
+// built in C++ as well.
 template <typename Options>
-void checkDeclaredRanges(const OptionMember<Options>& member, const Options& options, const std::string& axis) {
-  for (const auto& field : member.fields) {
+void checkDeclared(const OptionFields<Options>& fields, const Options& options, const std::string& owner) {
+  for (const auto& field : fields) {
     std::visit(
         [&](auto pointer) {
           using Value = std::decay_t<decltype(options.*pointer)>;
-          std::optional<double> value;
-          if constexpr (std::is_same_v<Value, std::optional<double>>) {
-            value = options.*pointer;
-          } else if constexpr (std::is_arithmetic_v<Value>) {
-            value = static_cast<double>(options.*pointer);
-          }  // texts and tensors have no range
-          if (!value || field.range.contains(*value)) return;
-          throw Error("INVALID_ARGUMENT", axis + "(" + member.name + ")." + field.name + " must be " +
-                                              describeRange(field.range, std::is_same_v<Value, int64_t>) + "; got " +
-                                              formatNumber(*value));
+          const std::string name = owner + "." + field.name;
+          if constexpr (std::is_same_v<Value, std::string>) {
+            const std::string& text = options.*pointer;
+            if (field.choices.empty() || std::find(field.choices.begin(), field.choices.end(), text) != field.choices.end()) return;
+            throw Error("INVALID_ARGUMENT", name + " must be one of " + joinNames(field.choices) + "; got '" + text + "'");
+          } else {
+            std::optional<double> value;
+            if constexpr (std::is_same_v<Value, std::optional<double>>) {
+              value = options.*pointer;
+            } else if constexpr (std::is_arithmetic_v<Value>) {
+              value = static_cast<double>(options.*pointer);
+            }  // tensors have no range
+            if (!value || field.range.contains(*value)) return;
+            throw Error("INVALID_ARGUMENT", name + " must be " + describeRange(field.range, std::is_same_v<Value, int64_t>) +
+                                                "; got " + formatNumber(*value));
+          }
         },
         field.member);
   }
+}
+
+// checkDeclared for a member of an extension axis, naming its fields `axis(member).field`.
+template <typename Options>
+void checkDeclaredRanges(const OptionMember<Options>& member, const Options& options, const std::string& axis) {
+  checkDeclared(member.fields, options, axis + "(" + member.name + ")");
 }
 
 // The config name of kind in members.

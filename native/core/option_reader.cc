@@ -6,18 +6,10 @@
 
 namespace bilevel::core {
 
-namespace {
-std::string joined(const std::vector<std::string>& names) {
-  std::string out;
-  for (const auto& name : names) out += (out.empty() ? "" : ", ") + name;
-  return out;
-}
-}  // namespace
-
 void refuseUnknown(const OptionSource& source, const std::vector<std::string>& known, const std::string& owner) {
   for (const std::string& key : source.keys()) {
     if (std::find(known.begin(), known.end(), key) != known.end() || !source.has(key)) continue;
-    throw Error("INVALID_ARGUMENT", source.path(key) + ": unknown field (" + owner + " takes " + joined(known) + ")");
+    throw Error("INVALID_ARGUMENT", source.path(key) + ": unknown field (" + owner + " takes " + joinNames(known) + ")");
   }
 }
 
@@ -37,7 +29,7 @@ std::string textOf(const OptionSource& source, const char* name, const std::vect
   const std::string value = source.text(name);
   if (choices.empty() && value.empty()) throw Error("INVALID_ARGUMENT", source.path(name) + " must not be empty");
   if (!choices.empty() && std::find(choices.begin(), choices.end(), value) == choices.end()) {
-    throw Error("INVALID_ARGUMENT", source.path(name) + " must be one of " + joined(choices) + "; got '" + value + "'");
+    throw Error("INVALID_ARGUMENT", source.path(name) + " must be one of " + joinNames(choices) + "; got '" + value + "'");
   }
   return value;
 }

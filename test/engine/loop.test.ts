@@ -19,7 +19,7 @@ const kinds: [string, () => Problem][] = [['native', () => problems.toy.nonconve
 /** Cadences that log where they act, as "name@done". */
 function logged(specs: [string, number | undefined, boolean][]): { cadences: Cadence[]; acts: string[] } {
   const acts: string[] = [];
-  const cadences = specs.map(([name, every, atEnd]) => ({ every, atEnd, act: (done: number) => acts.push(`${name}@${done}`) }));
+  const cadences = specs.map(([name, every, atEnd]) => ({ every, atEnd, act: (done: number) => { acts.push(`${name}@${done}`); } }));
   return { cadences, acts };
 }
 

@@ -1,12 +1,11 @@
 #include "core/data/row_sampler.h"
 
-#include "core/data/generator_stream.h"
 #include "core/error.h"
 
 namespace bilevel::core {
 
 RowSampler::RowSampler(int64_t rows, int64_t batchSize, at::Generator generator, torch::Device device)
-    : rows_(rows), batchSize_(batchSize), generator_(std::move(generator)), device_(device) {
+    : StreamSampler(std::move(generator)), rows_(rows), batchSize_(batchSize), device_(device) {
   if (rows < 1 || batchSize < 1) {
     throw Error("INVALID_ARGUMENT", "a row sampler needs rows >= 1 and batchSize >= 1; got " + std::to_string(rows) + " and " +
                                         std::to_string(batchSize));
@@ -21,9 +20,5 @@ IterationBatches RowSampler::next(int64_t lowerSteps) {
   for (int64_t k = 0; k < lowerSteps; ++k) batches.lower.emplace_back(Batch({{"rows", rows[k]}}));
   return batches;
 }
-
-void RowSampler::save(StateWriter& writer, const std::string& prefix) const { saveGenerator(writer, prefix + "generator", generator_); }
-
-Commit RowSampler::load(StateReader& reader, const std::string& prefix) { return loadGenerator(reader, prefix + "generator", generator_); }
 
 }  // namespace bilevel::core

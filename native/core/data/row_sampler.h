@@ -5,19 +5,16 @@
 
 namespace bilevel::core {
 
-class RowSampler : public Sampler {
+class RowSampler : public StreamSampler {
  public:
   // rows: the population size; batchSize >= 1; generator: the stream the rows are drawn from.
   RowSampler(int64_t rows, int64_t batchSize, at::Generator generator, torch::Device device);
 
   IterationBatches next(int64_t lowerSteps) override;
-  void save(StateWriter& writer, const std::string& prefix) const override;
-  Commit load(StateReader& reader, const std::string& prefix) override;
 
  private:
   int64_t rows_;
   int64_t batchSize_;
-  at::Generator generator_;
   torch::Device device_;
 };
 

@@ -11,13 +11,13 @@ namespace {
 namespace F = torch::nn::functional;
 
 // Per UL iteration: noise for F; per LL step: a real batch and noise for f.
-class GanSampler : public Sampler {
+class GanSampler : public StreamSampler {
  public:
   GanSampler(gan::Mixture mixture, const GanOptions& o)
-      : mixture_(std::move(mixture)),
+      : StreamSampler(generatorStream(static_cast<uint64_t>(o.seed), "sampling")),
+        mixture_(std::move(mixture)),
         batchSize_(o.batchSize),
         noiseSize_(o.noiseSize),
-        generator_(generatorStream(static_cast<uint64_t>(o.seed), "sampling")),
         options_(torch::TensorOptions().dtype(o.dtype).device(o.device)) {}
 
   IterationBatches next(int64_t lowerSteps) override {
@@ -28,8 +28,6 @@ class GanSampler : public Sampler {
     }
     return batches;
   }
-  void save(StateWriter& writer, const std::string& prefix) const override { saveGenerator(writer, prefix + "generator", generator_); }
-  Commit load(StateReader& reader, const std::string& prefix) override { return loadGenerator(reader, prefix + "generator", generator_); }
 
  private:
   // Drawn in float64 on the CPU: one seed, the same noise on every device and dtype.
@@ -38,7 +36,6 @@ class GanSampler : public Sampler {
   gan::Mixture mixture_;
   int64_t batchSize_;
   int64_t noiseSize_;
-  at::Generator generator_;
   torch::TensorOptions options_;
 };
 

@@ -168,11 +168,8 @@ class HyperCleaningProblem : public Problem {
   bool linear_;                                 // the linear model, which the fused kernels serve
 };
 
-void checkOptions(const HyperCleaningOptions& o, int64_t trainAvailable, int64_t testAvailable) {
-  if (o.model != "linear" && o.model != "mlp") throw Error("INVALID_ARGUMENT", "model must be linear or mlp; got '" + o.model + "'");
-  if (o.trainSize < 1 || o.validationSize < 1 || o.testSize < 1 || o.hidden < 1) {
-    throw Error("INVALID_ARGUMENT", "trainSize, validationSize, testSize and hidden must be integers >= 1");
-  }
+// What the declarations cannot know: whether the dataset holds the sizes asked for.
+void checkSizes(const HyperCleaningOptions& o, int64_t trainAvailable, int64_t testAvailable) {
   if (o.trainSize + o.validationSize > trainAvailable) {
     throw Error("INVALID_ARGUMENT", "trainSize + validationSize = " + std::to_string(o.trainSize + o.validationSize) +
                                         " exceeds the " + std::to_string(trainAvailable) + " training images");
@@ -181,8 +178,6 @@ void checkOptions(const HyperCleaningOptions& o, int64_t trainAvailable, int64_t
     throw Error("INVALID_ARGUMENT", "testSize " + std::to_string(o.testSize) + " exceeds the " +
                                         std::to_string(testAvailable) + " test images");
   }
-  if (!(o.corruption >= 0 && o.corruption <= 1)) throw Error("INVALID_ARGUMENT", "corruption must be in [0, 1]");
-  if (o.batchSize < 0) throw Error("INVALID_ARGUMENT", "batchSize must be an integer >= 0 (0: full batch)");
 }
 
 }  // namespace
@@ -205,8 +200,9 @@ const OptionFields<HyperCleaningOptions>& hyperCleaningFields() {
 }
 
 std::shared_ptr<Problem> makeHyperCleaningProblem(const HyperCleaningOptions& o) {
+  checkDeclared(hyperCleaningFields(), o, "hyperCleaning");
   auto [trainSet, testSet] = load(o);
-  checkOptions(o, trainSet.labels.size(0), testSet.labels.size(0));
+  checkSizes(o, trainSet.labels.size(0), testSet.labels.size(0));
   at::Generator gen = at::detail::createCPUGenerator(static_cast<uint64_t>(o.seed));
   const torch::Tensor order = torch::randperm(trainSet.labels.size(0), gen, torch::kInt64);
   Split train = take(trainSet, order.slice(0, 0, o.trainSize), o);

@@ -1,0 +1,38 @@
+// How a run config's `problem` member ({ name, ...options }) becomes a problem: one entry per
+// problem, beside the factory it calls. lib/run-config.ts walks the table of entries for the
+// schema of `problem`, the run's seed, task metrics and construction; it has no per-task branches.
+import { Type, type Static, type TLiteral, type TObject, type TProperties } from '@sinclair/typebox';
+import type { Problem } from '../problem';
+import type { Device } from '../tensor';
+
+/** The run's placement of the problem's tensors, and the folder of the config file. */
+export interface ConfigContext {
+  dtype: 'float32' | 'float64';
+  device: Device;
+  /** Relative paths in the problem member (a data folder) are relative to it. */
+  configDir: string;
+}
+
+export interface ConfigTask<Schema extends TObject = TObject> {
+  /** The problem member: { name, ...the task's options }. */
+  schema: Schema;
+  /** A problem member without its own seed takes the run's (the written config then states it). */
+  seeded: boolean;
+  /** problem.metrics() reports something, which the engine then evaluates on a cadence. */
+  metrics: boolean;
+  /**
+   * Builds the problem. Refusals of the native factory are placed under `problem` by the caller;
+   * refusals of create itself name their config path (e.g. "problem.root: ...").
+   */
+  create(problem: Static<Schema>, context: ConfigContext): Problem | Promise<Problem>;
+}
+
+/** The problem member's schema: { name: Name, ...options }, nothing else. */
+export function problemMember<Name extends string, Properties extends TProperties>(
+  name: Name, options: Properties,
+): TObject<{ name: TLiteral<Name> } & Properties> {
+  return Type.Object({ name: Type.Literal(name), ...options }, { additionalProperties: false });
+}
+
+/** The entry of a problem; `create` receives the member as the schema types it. */
+export const configTask = <Schema extends TObject>(entry: ConfigTask<Schema>): ConfigTask<Schema> => entry;
