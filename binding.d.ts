@@ -171,6 +171,21 @@ export interface NativeGanOptions {
   evaluationSamples?: number;
   seed?: number;
 }
+export interface NativeFewShotOptions {
+  dataset?: 'double-mnist' | 'double-fashion-mnist';
+  root: string;
+  imagesPerClass?: number;
+  imageSize?: number;
+  ways?: number;
+  shots?: number;
+  queries?: number;
+  metaBatch?: number;
+  channels?: number;
+  evaluationEpisodes?: number;
+  adaptSteps?: number;
+  adaptLr?: number;
+  seed?: number;
+}
 /** The registry's tasks by name, with their options (native/core/tasks/registry.cc). */
 export interface NativeTaskOptions {
   'toy/convex': NativeToyOptions;
@@ -179,6 +194,7 @@ export interface NativeTaskOptions {
   'toy/bamm-convex': NativeToyOptions;
   'hyper-cleaning': NativeHyperCleaningOptions;
   gan: NativeGanOptions;
+  'few-shot': NativeFewShotOptions;
 }
 export type NativeTaskName = keyof NativeTaskOptions;
 /** Where a task's tensors live; dtype defaults to the task's own (toys float64, hyper-cleaning float32). */

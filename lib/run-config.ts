@@ -26,10 +26,10 @@ const startValues = (what: string) =>
   });
 
 const toyFields = (defaultDimension: number) => ({
-  n: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_TOY_DIMENSION, default: defaultDimension, description: `dimension n (default ${defaultDimension})` })),
-  closedForm: Type.Optional(Type.Boolean({ default: true, description: 'the closed-form LL gradients (default true); false: autograd' })),
-  x0: Type.Optional(startValues('starting x (default: the paper\'s start)')),
-  y0: Type.Optional(startValues('starting y (default: the paper\'s start)')),
+  n: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_TOY_DIMENSION, default: defaultDimension, description: `dimension n` })),
+  closedForm: Type.Optional(Type.Boolean({ default: true, description: 'the closed-form LL gradients; false: autograd' })),
+  x0: Type.Optional(startValues('starting x (absent: the paper\'s start)')),
+  y0: Type.Optional(startValues('starting y (absent: the paper\'s start)')),
 });
 
 /** One tensor per variable; a flat array is a single variable. */
@@ -76,14 +76,17 @@ function toyTask<Schema extends TObject>(schema: Schema, factory: (options: Nonc
 
 /** Every problem a run config can name: the toy problems and the learning tasks. */
 const problemTasks = {
-  'toy/convex': toyTask(problemMember('toy/convex', toyFields(20)), problems.toy.convex),
-  'toy/singleton': toyTask(problemMember('toy/singleton', toyFields(20)), problems.toy.singleton),
+  'toy/convex': toyTask(problemMember('toy/convex', toyFields(20), 'Eq. 18, X = [-10, 10]^n; start x0 = 2e, y0 = (2e, 2e) (two LL variables)'),
+    problems.toy.convex),
+  'toy/singleton': toyTask(problemMember('toy/singleton', toyFields(20), 'Eq. 19, X = [-1, 1]^n; start x0 = -e, y0 = (-e, -2e)'),
+    problems.toy.singleton),
   'toy/nonconvex': toyTask(problemMember('toy/nonconvex', {
     ...toyFields(1),
-    a: Type.Optional(Type.Number({ default: 2, description: 'a in Eq. 20 (default 2)' })),
-    c: Type.Optional(Type.Number({ default: 2, description: 'every c_i in Eq. 20 (default 2)' })),
-  }), problems.toy.nonconvex),
-  'toy/bamm-convex': toyTask(problemMember('toy/bamm-convex', toyFields(100)), problems.toy.bammConvex),
+    a: Type.Optional(Type.Number({ default: 2, description: 'a in Eq. 20' })),
+    c: Type.Optional(Type.Number({ default: 2, description: 'every c_i in Eq. 20' })),
+  }, 'Eq. 20, y in [-10, 10]^n; start x0 = [-6] (scalar x), y0 = 0'), problems.toy.nonconvex),
+  'toy/bamm-convex': toyTask(problemMember('toy/bamm-convex', toyFields(100), 'sl-BAMM\'s merely convex test; start x0 = 0.01e, y0 = (0.01e, 0.01e)'),
+    problems.toy.bammConvex),
   ...configTasks,
 };
 type ProblemTasks = typeof problemTasks;

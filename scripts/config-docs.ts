@@ -1,11 +1,13 @@
-// npm run docs:config: the option tables of docs/config.md (dynamics, hypergradients, optimizers),
-// generated from the TypeBox schemas the library validates with (lib/config.ts), so the
+// npm run docs:config: the option tables of docs/config.md (problems and each task's fields,
+// dynamics, hypergradients, optimizers), generated from the TypeBox schemas the library validates
+// with (lib/config.ts, lib/run-config.ts, lib/tasks/), so the
 // reference cannot drift from the code; test/config-docs.test.ts fails when the committed file is
 // not the generated one. Each table sits between `<!-- generated: NAME -->` and `<!-- end -->`.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { TSchema } from '@sinclair/typebox';
 import { describeSchema, dynamicsSchemas, hypergradientSchemas, optimizerSchemas } from '../lib/config';
+import { problemSchemas } from '../lib/run-config';
 
 export const CONFIG_DOC = path.join(__dirname, '..', 'docs', 'config.md');
 
@@ -31,8 +33,33 @@ function table(members: Record<string, TSchema>, selector: 'type' | 'optimizer')
   return [`| \`${selector}\` | builder | options |`, '|---|---|---|', ...rows].join('\n');
 }
 
+const optionsOf = (schema: TSchema) =>
+  Object.entries(schema.properties as Record<string, TSchema>).filter(([key]) => key !== 'name');
+const shownDefault = (field: TSchema) => (field.default === undefined ? '' : JSON.stringify(field.default));
+
+/** One row per problem: its config name, what it is, its fields with their defaults. */
+function problemsTable(): string {
+  const rows = Object.entries(problemSchemas).map(([name, schema]) => {
+    const fields = optionsOf(schema).map(([key, field]) => `\`${key}\`${field.default === undefined ? '' : ` = ${shownDefault(field)}`}`);
+    return `| \`${name}\` | ${cell(schema.description ?? '')} | ${cell(fields.join(', '))} |`;
+  });
+  return ['| `name` | problem | fields (= default) |', '|---|---|---|', ...rows].join('\n');
+}
+
+/** A problem's fields: what each holds, its values, its default. */
+function fieldsTable(schema: TSchema): string {
+  const rows = optionsOf(schema).map(([key, field]) => {
+    const what = field.description === undefined ? '' : `${field.description}: `;
+    return `| \`${key}\` | ${cell(what + describeSchema(field))} | ${cell(shownDefault(field))} |`;
+  });
+  return ['| field | value | default |', '|---|---|---|', ...rows].join('\n');
+}
+
 export function generatedTables(): Record<string, string> {
+  const learningTasks = Object.entries(problemSchemas).filter(([name]) => !name.startsWith('toy/'));
   return {
+    problems: problemsTable(),
+    ...Object.fromEntries(learningTasks.map(([name, schema]) => [`fields-${name}`, fieldsTable(schema)])),
     dynamics: table(dynamicsSchemas, 'type'),
     hypergradients: table(hypergradientSchemas, 'type'),
     optimizers: table(optimizerSchemas, 'optimizer'),
@@ -43,7 +70,7 @@ export function generatedTables(): Record<string, string> {
 export function withGeneratedTables(text: string): string {
   const tables = generatedTables();
   const seen = new Set<string>();
-  const out = text.replace(/(<!-- generated: (\w+) -->\n)[\s\S]*?(\n<!-- end -->)/g, (_, open: string, name: string, close: string) => {
+  const out = text.replace(/(<!-- generated: ([\w-]+) -->\n)[\s\S]*?(\n<!-- end -->)/g, (_, open: string, name: string, close: string) => {
     if (tables[name] === undefined) throw new Error(`docs/config.md: no generated table named ${name}`);
     seen.add(name);
     return `${open}${tables[name]}${close}`;

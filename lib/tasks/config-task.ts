@@ -27,11 +27,11 @@ export interface ConfigTask<Schema extends TObject = TObject> {
   create(problem: Static<Schema>, context: ConfigContext): Problem | Promise<Problem>;
 }
 
-/** The problem member's schema: { name: Name, ...options }, nothing else. */
+/** The problem member's schema: { name: Name, ...options }, nothing else; description says what the problem is (docs/config.md). */
 export function problemMember<Name extends string, Properties extends TProperties>(
-  name: Name, options: Properties,
+  name: Name, options: Properties, description: string,
 ): TObject<{ name: TLiteral<Name> } & Properties> {
-  return Type.Object({ name: Type.Literal(name), ...options }, { additionalProperties: false });
+  return Type.Object({ name: Type.Literal(name), ...options }, { additionalProperties: false, description });
 }
 
 /** The entry of a problem; `create` receives the member as the schema types it. */

@@ -14,19 +14,19 @@ const MAX_SAMPLES = 1_000_000;
 /** The options of the GAN task, declared once: the API validates against it; a run config's `problem` is `{ name: 'gan', ...these }`. */
 export const GanSchema = Type.Object(
   {
-    noiseSize: Type.Optional(Type.Integer({ minimum: 1, maximum: 4096, default: 16, description: 'the dimension of the generator\'s noise (default 16)' })),
+    noiseSize: Type.Optional(Type.Integer({ minimum: 1, maximum: 4096, default: 16, description: 'the dimension of the generator\'s noise' })),
     hidden: Type.Optional(Type.Integer({
-      minimum: 1, maximum: 65_536, default: 128, description: 'units per hidden layer: the generator has two, the discriminator one (default 128)',
+      minimum: 1, maximum: 65_536, default: 128, description: 'units per hidden layer: the generator has two, the discriminator one',
     })),
     batchSize: Type.Optional(Type.Integer({
-      minimum: 1, maximum: MAX_SAMPLES, default: 256, description: 'real and generated samples per evaluation of F or f, fresh for every LL step and UL iteration (default 256)',
+      minimum: 1, maximum: MAX_SAMPLES, default: 256, description: 'real and generated samples per evaluation of F or f, fresh for every LL step and UL iteration',
     })),
     evaluationSamples: Type.Optional(Type.Integer({
-      minimum: 2, maximum: MAX_SAMPLES, default: 2500, description: 'generated samples the metrics are computed on, from fixed noise (default 2500)',
+      minimum: 2, maximum: MAX_SAMPLES, default: 2500, description: 'generated samples the metrics are computed on, from fixed noise',
     })),
     seed: Type.Optional(Type.Integer({
       minimum: 0, maximum: Number.MAX_SAFE_INTEGER, default: 0,
-      description: 'seeds the networks\' initialization, the sampling and the evaluation noise (default 0; in a run config: the run\'s seed)',
+      description: 'seeds the networks\' initialization, the sampling and the evaluation noise (in a run config: the run\'s seed)',
     })),
   },
   strict,
@@ -79,7 +79,7 @@ export async function gan(options: GanOptions = {}): Promise<Problem<GanMetrics>
 
 /** A run config's `problem: { name: 'gan', ...GanOptions }`. */
 export const ganConfigTask = configTask({
-  schema: problemMember('gan', GanSchema.properties),
+  schema: problemMember('gan', GanSchema.properties, 'GAN on a mixture of 10 Gaussians ([algorithms.md](algorithms.md) §12; `tasks.gan`)'),
   seeded: true,
   metrics: true,
   create: ({ name: _name, ...options }, { dtype, device }) => gan({ ...options, dtype, device }),

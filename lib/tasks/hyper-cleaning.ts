@@ -38,12 +38,12 @@ export const HyperCleaningSchema = Type.Object(
       default: 'linear',
       description: 'the LL model: linear (convex LL, the default) or mlp (input-hidden-10 with ReLU, non-convex LL)',
     })),
-    hidden: count('hidden units of the mlp (default 300)', MAX_HIDDEN, 300),
-    trainSize: count('training samples (default 5000, the paper\'s)', MAX_SAMPLES, 5000),
-    validationSize: count('validation samples (default 5000)', MAX_SAMPLES, 5000),
-    testSize: count('test samples (default 10000)', MAX_SAMPLES, 10000),
+    hidden: count('hidden units of the mlp', MAX_HIDDEN, 300),
+    trainSize: count('training samples (the paper\'s 5000)', MAX_SAMPLES, 5000),
+    validationSize: count('validation samples', MAX_SAMPLES, 5000),
+    testSize: count('test samples', MAX_SAMPLES, 10000),
     corruption: Type.Optional(Type.Number({
-      minimum: 0, maximum: 1, default: 0.5, description: 'the share of training labels moved to a different random class (default 0.5)',
+      minimum: 0, maximum: 1, default: 0.5, description: 'the share of training labels moved to a different random class',
     })),
     batchSize: Type.Optional(Type.Integer({
       minimum: 0,
@@ -56,7 +56,7 @@ export const HyperCleaningSchema = Type.Object(
       minimum: 0,
       maximum: Number.MAX_SAFE_INTEGER,
       default: 0,
-      description: 'seeds the split, the corruption, the mlp\'s initialization and the mini-batches (default 0; in a run config: the run\'s seed)',
+      description: 'seeds the split, the corruption, the mlp\'s initialization and the mini-batches (in a run config: the run\'s seed)',
     })),
   },
   strict,
@@ -173,8 +173,8 @@ export async function hyperCleaning(options: HyperCleaningOptions = {}): Promise
 }
 
 
-/** The data folder of a run config: root (relative to the config, and existing) or the dataset's default. */
-function configRoot(root: string | undefined, dataset: HyperCleaningDataset, configDir: string): string {
+/** The data folder of a run config: root (relative to the config, and existing) or the dataset's default; refusals name problem.root. */
+export function configDataRoot(root: string | undefined, dataset: HyperCleaningDataset, configDir: string): string {
   const given = root === undefined ? undefined : path.resolve(configDir, root);
   if (given !== undefined && !fs.existsSync(given)) throw new BilevelError('INVALID_ARGUMENT', `problem.root: no such folder: ${given}`);
   try {
@@ -186,9 +186,9 @@ function configRoot(root: string | undefined, dataset: HyperCleaningDataset, con
 
 /** A run config's `problem: { name: 'hyper-cleaning', ...HyperCleaningOptions }`. */
 export const hyperCleaningConfigTask = configTask({
-  schema: problemMember('hyper-cleaning', HyperCleaningSchema.properties),
+  schema: problemMember('hyper-cleaning', HyperCleaningSchema.properties, 'data hyper-cleaning ([algorithms.md](algorithms.md) §9; `tasks.hyperCleaning`)'),
   seeded: true,
   metrics: true,
   create: ({ name: _name, root, ...options }, { dtype, device, configDir }) =>
-    hyperCleaning({ ...options, root: configRoot(root, options.dataset ?? defaultDataset, configDir), dtype, device }),
+    hyperCleaning({ ...options, root: configDataRoot(root, options.dataset ?? defaultDataset, configDir), dtype, device }),
 });

@@ -1,12 +1,14 @@
 // Learning tasks built into the core, one file each; each factory is async (a task may read a dataset).
+import { fewShot, fewShotConfigTask } from './few-shot';
 import { gan, ganConfigTask } from './gan';
 import { hyperCleaning, hyperCleaningConfigTask } from './hyper-cleaning';
 
 export * from './config-task';
+export * from './few-shot';
 export * from './gan';
 export * from './hyper-cleaning';
 
-export const tasks = { hyperCleaning, gan };
+export const tasks = { hyperCleaning, gan, fewShot };
 
 /** The tasks a run config names, by their config name (lib/run-config.ts adds the toy problems). */
-export const configTasks = { 'hyper-cleaning': hyperCleaningConfigTask, gan: ganConfigTask };
+export const configTasks = { 'hyper-cleaning': hyperCleaningConfigTask, gan: ganConfigTask, 'few-shot': fewShotConfigTask };

@@ -133,6 +133,31 @@ LabeledImages readIdx(const std::string& imagesPath, const std::string& labelsPa
   return out;
 }
 
+namespace {
+// An IDX file of root, gzipped or raw.
+std::string idxFile(const std::string& root, const std::string& name) {
+  for (const std::string& candidate : {root + "/" + name + ".gz", root + "/" + name}) {
+    if (std::filesystem::exists(candidate)) return candidate;
+  }
+  throw Error("INVALID_ARGUMENT", "dataset file " + name + "(.gz) not found in " + root);
+}
+}  // namespace
+
+std::pair<LabeledImages, LabeledImages> readIdxFolder(const std::string& root) {
+  // One file at a time, so a missing file is reported in a fixed order.
+  std::vector<std::string> files;
+  for (const char* name : {"train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"}) {
+    files.push_back(idxFile(root, name));
+  }
+  std::pair<LabeledImages, LabeledImages> sets{readIdx(files[0], files[1]), readIdx(files[2], files[3])};
+  const auto trainShape = sets.first.images.sizes().slice(1), testShape = sets.second.images.sizes().slice(1);
+  if (trainShape != testShape) {
+    throw Error("INVALID_ARGUMENT", files[2] + ": images of " + c10::str(testShape) + ", but " + files[0] + " holds images of " +
+                                      c10::str(trainShape));
+  }
+  return sets;
+}
+
 LabeledImages readCifarBatches(const std::vector<std::string>& paths) {
   constexpr int64_t kRecord = 1 + 3 * 32 * 32;
   std::vector<torch::Tensor> images, labels;

@@ -87,9 +87,14 @@ TensorList conformed(const TensorList& values, const TensorList& like, const std
   return out;
 }
 
-int64_t Problem::bytes() const {
+int64_t Problem::dataBytes() const {
   int64_t total = 0;
   for (const auto& [name, tensor] : data()) total += static_cast<int64_t>(tensor.nbytes());
+  return total;
+}
+
+int64_t Problem::bytes() const {
+  int64_t total = dataBytes();
   for (const auto* list : {&upper_.initial, &lower_.initial}) {
     for (const auto& tensor : *list) total += static_cast<int64_t>(tensor.nbytes());
   }

@@ -68,6 +68,9 @@ class Problem {
  protected:
   virtual std::vector<std::pair<std::string, double>> taskMetrics(const TensorList&, const TensorList&) { return {}; }
   virtual std::vector<std::pair<std::string, torch::Tensor>> taskViews(const TensorList&, const TensorList&) { return {}; }
+  // The bytes of the task's data: by default data()'s; a task whose data() converts (or leaves
+  // out) what it holds counts it itself.
+  virtual int64_t dataBytes() const;
   virtual torch::Tensor evaluateUpper(const TensorList& x, const TensorList& y, const Batch& batch) = 0;
   virtual torch::Tensor evaluateLower(const TensorList& x, const TensorList& y, const Batch& batch) = 0;
 

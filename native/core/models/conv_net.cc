@@ -25,7 +25,8 @@ class ConvNet4 : public Model {
       x = conv2d(x, p[0], p[1], kSamePadding);
       x = maxPool2d(torch::relu(batchNorm(x, p[2], p[3])), 2);
     }
-    const int head = kBlocks * kBlockParameters;
+    const size_t head = kBlocks * kBlockParameters;
+    if (params.size() == head) return x.flatten(1);
     return linearLayer(x.flatten(1), params[head], params[head + 1]);
   }
 
@@ -33,23 +34,27 @@ class ConvNet4 : public Model {
   static std::vector<ParameterSpec> layout(int64_t inChannels, int64_t channels, int64_t imageSize, int64_t classes) {
     std::vector<ParameterSpec> specs;
     const auto append = [&specs](std::vector<ParameterSpec> more) { specs.insert(specs.end(), more.begin(), more.end()); };
-    int64_t side = imageSize;
     for (int block = 1; block <= kBlocks; ++block) {
       const std::string prefix = "block" + std::to_string(block);
       append(conv2dParameters(prefix + ".conv", block == 1 ? inChannels : channels, channels, 3, true));
       append(batchNormParameters(prefix + ".norm", channels));
-      side /= 2;  // the pooling floors odd sides
     }
-    append(linearParameters("head", channels * side * side, classes, Init::LinearDefault));
+    if (classes > 0) append(linearParameters("head", convNet4Features(channels, imageSize), classes, Init::LinearDefault));
     return specs;
   }
 };
 
 }  // namespace
 
+int64_t convNet4Features(int64_t channels, int64_t imageSize) {
+  int64_t side = imageSize;
+  for (int block = 0; block < kBlocks; ++block) side /= 2;  // the pooling floors odd sides
+  return channels * side * side;
+}
+
 std::shared_ptr<const Model> convNet4(int64_t inChannels, int64_t channels, int64_t imageSize, int64_t classes) {
-  if (inChannels < 1 || channels < 1 || classes < 1) {
-    throw Error("INVALID_ARGUMENT", "convNet4: inChannels, channels and classes must be >= 1");
+  if (inChannels < 1 || channels < 1 || classes < 0) {
+    throw Error("INVALID_ARGUMENT", "convNet4: inChannels and channels must be >= 1, classes >= 0");
   }
   if (imageSize < 16) throw Error("INVALID_ARGUMENT", "convNet4: imageSize must be >= 16 (four halvings); got " + std::to_string(imageSize));
   return std::make_shared<ConvNet4>(inChannels, channels, imageSize, classes);

@@ -1,6 +1,7 @@
 #include "core/tasks/registry.h"
 
 #include "core/tasks/hyper_cleaning/hyper_cleaning.h"
+#include "core/tasks/few_shot/few_shot_task.h"
 #include "core/tasks/gan/gan_task.h"
 #include "core/tasks/toy/toy_problems.h"
 
@@ -14,6 +15,7 @@ const std::vector<Task>& taskRegistry() {
       declareTask("toy/bamm-convex", toyFields(100, false), torch::kFloat64, makeToyProblem, ToyOptions{"bammConvex"}),
       declareTask("hyper-cleaning", hyperCleaningFields(), torch::kFloat32, makeHyperCleaningProblem),
       declareTask("gan", ganFields(), torch::kFloat32, makeGanProblem),
+      declareTask("few-shot", fewShotFields(), torch::kFloat32, makeFewShotProblem),
   };
   return tasks;
 }

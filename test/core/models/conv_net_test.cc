@@ -73,6 +73,13 @@ TEST(ConvNetTest, ForwardIsTheTorchModules) {
   const torch::Tensor out = model->forward(params, x);
   EXPECT_EQ(out.sizes(), (std::vector<int64_t>{6, 5}));
   EXPECT_TRUE(torch::allclose(out, net->forward(x), 0, 1e-10));
+  // Without its head, the network's features: the torch modules up to the flattening.
+  const auto backbone = convNet4(1, 4, 28, 0);
+  ASSERT_EQ(backbone->layout().size(), 16u);
+  const torch::Tensor features = backbone->forward(TensorList(params.begin(), params.begin() + 16), x);
+  EXPECT_EQ(features.size(1), convNet4Features(4, 28));
+  const torch::Tensor head = params[16], bias = params[17];
+  EXPECT_TRUE(torch::allclose(torch::addmm(bias, features, head.t()), out, 0, 1e-10));
 }
 
 TEST(ConvNetTest, GradientsReachEveryParameterAndTheInput) {

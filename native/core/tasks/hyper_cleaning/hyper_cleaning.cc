@@ -2,7 +2,6 @@
 
 #include <ATen/CPUGeneratorImpl.h>
 
-#include <filesystem>
 
 #include "core/data/generator_stream.h"
 #include "core/data/row_sampler.h"
@@ -22,30 +21,8 @@ struct Split {
   torch::Tensor labels;    // [N], int64 (training: after the corruption)
 };
 
-// The dataset's file, gzipped or raw.
-std::string idxFile(const std::string& root, const std::string& name) {
-  for (const std::string& candidate : {root + "/" + name + ".gz", root + "/" + name}) {
-    if (std::filesystem::exists(candidate)) return candidate;
-  }
-  throw Error("INVALID_ARGUMENT", "dataset file " + name + "(.gz) not found in " + root);
-}
-
 std::pair<LabeledImages, LabeledImages> load(const HyperCleaningOptions& o) {
-  if (o.dataset == "fashion-mnist" || o.dataset == "mnist") {
-    // One file at a time, so a missing file is reported in a fixed order.
-    std::vector<std::string> files;
-    for (const char* name : {"train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte",
-                             "t10k-labels-idx1-ubyte"}) {
-      files.push_back(idxFile(o.root, name));
-    }
-    std::pair<LabeledImages, LabeledImages> sets{readIdx(files[0], files[1]), readIdx(files[2], files[3])};
-    const auto trainShape = sets.first.images.sizes().slice(1), testShape = sets.second.images.sizes().slice(1);
-    if (trainShape != testShape) {
-      throw Error("INVALID_ARGUMENT", files[2] + ": images of " + c10::str(testShape) + ", but " + files[0] + " holds images of " +
-                                        c10::str(trainShape));
-    }
-    return sets;
-  }
+  if (o.dataset == "fashion-mnist" || o.dataset == "mnist") return readIdxFolder(o.root);
   if (o.dataset == "cifar10") {
     std::vector<std::string> train;
     for (int i = 1; i <= 5; ++i) train.push_back(o.root + "/data_batch_" + std::to_string(i) + ".bin");
