@@ -3,7 +3,8 @@
 // that the backbone's cached features must serve; the episodes' reproducibility; the config entry.
 import * as fs from 'node:fs';
 import {
-  Solver, adam, batchNorm, conv2d, crossEntropy, defineProblem, gd, linear, maxPool2d, reverse, sgd, slice, tasks, truncated,
+  Solver, adam, batchNorm, bda, cg, conv2d, crossEntropy, defineProblem, finiteDifference, forward, gd, linear, maxPool2d, reverse, sgd,
+  slice, tasks, truncated,
   type Problem, type SolverBuilder, type Tensor,
 } from '../lib';
 
@@ -56,6 +57,12 @@ const builders: [string, () => SolverBuilder][] = [
   ['truncated (2 of 4 steps)', () => Solver.builder().dynamics(gd({ lr: 0.5, steps: K })).hypergradient(truncated({ steps: 2 }))],
   ['IA + PTT', () => Solver.builder().dynamics(gd({ lr: 0.5, steps: K })).initAuxiliary({ optimizer: sgd({ lr: 0.1 }) })
     .pessimisticTruncation()],
+  ['IA + PTT re-unrolled', () => Solver.builder().dynamics(gd({ lr: 0.5, steps: K })).initAuxiliary({ optimizer: sgd({ lr: 0.1 }) })
+    .pessimisticTruncation({ recompute: true })],
+  ['forward', () => Solver.builder().dynamics(gd({ lr: 0.5, steps: K })).hypergradient(forward())],
+  ['cg', () => Solver.builder().dynamics(gd({ lr: 0.5, steps: K })).hypergradient(cg({ iterations: 3 }))],
+  ['finiteDifference', () => Solver.builder().dynamics(gd({ lr: 0.5, steps: K })).hypergradient(finiteDifference())],
+  ['bda + reverse', () => Solver.builder().dynamics(bda({ lr: 0.5, upperLr: 0.5, steps: K })).hypergradient(reverse())],
 ];
 
 (haveMnist ? describe : describe.skip)('few-shot on the pair-composite benchmark', () => {

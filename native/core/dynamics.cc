@@ -1,6 +1,7 @@
 #include "core/dynamics.h"
 
 #include "core/error.h"
+#include "core/unroll_scope.h"
 
 namespace bilevel::core {
 
@@ -108,6 +109,7 @@ State Dynamics::step(Problem& problem, const TensorList& x, const State& s, int6
 
 State unroll(Problem& problem, const Dynamics& dynamics, const TensorList& x, State s, int64_t from, int64_t to, bool graph,
              const IterationBatches& batches, const StepVisitor& visit) {
+  const UnrollScope scope;
   if (!graph) {
     const TensorList xs = detached(x);
     s = detached(s);

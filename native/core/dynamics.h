@@ -67,7 +67,7 @@ using StepVisitor = std::function<void(int64_t, const State&)>;
 TensorList descend(Problem& problem, const TensorList& x, const TensorList& y, int64_t steps, double lr);
 
 // Runs steps [from, to) from s on the iteration's batches; without graph, x is detached and no
-// history is kept.
+// history is kept. The steps run in an UnrollScope of their own (core/unroll_scope.h).
 State unroll(Problem& problem, const Dynamics& dynamics, const TensorList& x, State s, int64_t from, int64_t to, bool graph,
              const IterationBatches& batches, const StepVisitor& visit = nullptr);
 

@@ -11,6 +11,7 @@
 #include "core/models/conv_net.h"
 #include "core/tasks/few_shot/episodes.h"
 #include "core/tasks/few_shot/pair_composites.h"
+#include "core/unroll_scope.h"
 
 namespace bilevel::core {
 namespace {
@@ -117,12 +118,12 @@ class FewShotProblem : public Problem {
   // F: the query cross-entropies summed over the meta-batch (each task's mean over its queries).
   torch::Tensor evaluateUpper(const TensorList& x, const TensorList& y, const Batch& batch) override {
     const Batch& b = batch.empty() ? fullBatch_ : batch;
-    return headLoss(features(x, b).query, y, b.at("queryLabels"));
+    return headLoss(features(x, b.at("queryImages")), y, b.at("queryLabels"));
   }
   // f: the same on the support sets.
   torch::Tensor evaluateLower(const TensorList& x, const TensorList& y, const Batch& batch) override {
     const Batch& b = batch.empty() ? fullBatch_ : batch;
-    return headLoss(features(x, b).support, y, b.at("supportLabels"));
+    return headLoss(features(x, b.at("supportImages")), y, b.at("supportLabels"));
   }
 
   // The images are held as bytes; data() converts them.
@@ -150,9 +151,13 @@ class FewShotProblem : public Problem {
   }
 
  private:
-  struct Features {
-    torch::Tensor support;  // [B, N K, D]
-    torch::Tensor query;    // [B, N Q, D]
+  // What one unroll derived from x: the features [B, n, D] of each set of images it was asked for.
+  struct FeatureCache {
+    uint64_t unroll = 0;
+    TensorList x;  // held, so that their addresses cannot be reused while they identify the cache
+    std::vector<int64_t> versions;
+    bool history = false;
+    std::vector<std::pair<torch::Tensor, torch::Tensor>> sets;  // (images, features)
   };
 
   uint64_t seed() const { return static_cast<uint64_t>(options_.seed); }
@@ -164,24 +169,29 @@ class FewShotProblem : public Problem {
     return torch::stack(perTask);
   }
 
-  // The features of batch at x, computed once for the same x tensors (same version) and batch, and
-  // with history whenever this call could differentiate through them.
-  Features features(const TensorList& x, const Batch& batch) {
+  // The features of a set of images [B, n, C, S, S] at x: within one unroll (core/unroll_scope.h)
+  // computed once for the same x tensors (same version) and images, with history whenever this call
+  // could differentiate through them; outside any unroll, computed afresh.
+  torch::Tensor features(const TensorList& x, const torch::Tensor& images) {
     const bool history = torch::GradMode::is_enabled() && std::any_of(x.begin(), x.end(), [](const torch::Tensor& t) {
                            return t.requires_grad();
                          });
+    const uint64_t unroll = UnrollScope::current();
     std::lock_guard<std::mutex> lock(cacheMutex_);
-    const torch::Tensor& images = batch.at("supportImages");
-    if (!(sameTensors(x, cachedX_, cachedVersions_) && images.unsafeGetTensorImpl() == cachedImages_.unsafeGetTensorImpl() &&
-          (cachedHistory_ || !history))) {
-      cached_ = {embed(x, images), embed(x, batch.at("queryImages"))};
-      cachedX_ = x;
-      cachedVersions_.clear();
-      for (const torch::Tensor& t : x) cachedVersions_.push_back(t._version());
-      cachedImages_ = images;
-      cachedHistory_ = history;
+    const bool sameUnroll = unroll != 0 && unroll == cache_.unroll && sameTensors(x, cache_.x, cache_.versions) &&
+                            (cache_.history || !history);
+    if (sameUnroll) {
+      for (const auto& [set, computed] : cache_.sets) {
+        if (set.unsafeGetTensorImpl() == images.unsafeGetTensorImpl()) return computed;
+      }
+    } else {
+      // A new unroll (or none): what the last one derived is let go.
+      cache_ = FeatureCache{unroll, unroll == 0 ? TensorList{} : x, {}, history, {}};
+      for (const torch::Tensor& t : cache_.x) cache_.versions.push_back(t._version());
     }
-    return cached_;
+    torch::Tensor computed = embed(x, images);
+    if (unroll != 0) cache_.sets.emplace_back(images, computed);
+    return computed;
   }
 
   // Sum over tasks of the mean cross-entropy of heads y = {W [B, N, D], b [B, N]} on features.
@@ -216,11 +226,7 @@ class FewShotProblem : public Problem {
   Batch fullBatch_;  // F and f without a sampler: training episodes 0 .. metaBatch - 1
 
   std::mutex cacheMutex_;  // two solvers may run on one problem at once
-  TensorList cachedX_;     // held, so their addresses cannot be reused while they identify the cache
-  std::vector<int64_t> cachedVersions_;
-  torch::Tensor cachedImages_;
-  bool cachedHistory_ = false;
-  Features cached_;
+  FeatureCache cache_;
 };
 
 EpisodicSplits readBenchmark(const FewShotOptions& o) {

@@ -1,9 +1,9 @@
 // Few-shot classification as a bilevel problem (docs/algorithms.md §13): x = a ConvNet-4 backbone
 // shared by all tasks, y = one linear head per task of the meta-batch (W [B, N, D], b [B, N]).
 // f = sum over the meta-batch of the support cross-entropies, F = the same of the query
-// cross-entropies; each UL iteration draws its own meta-batch of training episodes. The backbone's
-// features of an iteration's episodes are computed once and reused by all K LL steps (the heads
-// are all that moves there); gradients reach the backbone through them.
+// cross-entropies; each UL iteration draws its own meta-batch of training episodes. Within an
+// unroll the backbone's features of the episodes are computed once and reused by all K LL steps
+// (the heads are all that moves there); gradients reach the backbone through them.
 #pragma once
 #include <memory>
 #include <string>
