@@ -3,11 +3,13 @@
 // T = 3000 UL iterations, x by Adam lr 0.01, y (and z) by gd / sgd lr 0.03, every method of
 // `bilevel compare`, the baselines (no IA) both from the fixed start y_0 = 0 and warm-started,
 // 3 seeds. Each run is `bilevel run` in its own folder under DIR (default runs/paper),
-// checkpointed every 100 iterations: running the command again resumes unfinished runs and skips
-// finished ones. Runs go in parallel, one per core, each on one LibTorch thread. Once every run
-// has finished, the table (mean over the seeds that ran) goes into docs/hyper-cleaning.md beside
-// the published rows.
-import { spawn } from 'node:child_process';
+// checkpointed every 100 iterations: running the command again resumes unfinished runs. Runs go in
+// parallel, one per core, each on one LibTorch thread, seed 0 of every method first. Each finished
+// run is appended to bench/results/hyper-cleaning-paper.jsonl, which is committed: the protocol
+// takes about 40 core-hours, more than one machine's session, and a recorded run is never redone.
+// After each run the table (mean over the seeds recorded) goes into docs/hyper-cleaning.md beside
+// the published rows, saying how many runs are still missing.
+import { execFileSync, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -25,7 +27,14 @@ const PUBLISHED: Partial<Record<MethodName, string>> = {
 };
 
 interface Protocol { T: number; K: number; seeds: number[]; jobs: number; out: string }
-interface PaperRun { dataset: string; method: MethodName; start: 'fixed' | 'warm' | 'ia'; seed: number; dir: string; config: RunConfig }
+type Start = 'fixed' | 'warm' | 'ia';
+interface PaperRun { dataset: string; method: MethodName; start: Start; seed: number; dir: string; config: RunConfig }
+/** One finished run as the results file keeps it. */
+interface RunRecord {
+  dataset: string; method: MethodName; start: Start; seed: number; K: number; T: number;
+  testAccuracy: number; f1: number; wallTimeSeconds: number; commit: string; cpu: string; date: string;
+}
+const RESULTS_FILE = path.join(__dirname, 'results', 'hyper-cleaning-paper.jsonl');
 
 function protocolFromArguments(): Protocol {
   const { values } = parseArgs({
@@ -42,9 +51,12 @@ function protocolFromArguments(): Protocol {
   };
 }
 
-/** Every run of the protocol with its config; AIT keeps accelerated dynamics of the same step (L = 1 / (2 lr)). */
+/**
+ * Every run of the protocol with its config, seed by seed (one seed of every method comes first);
+ * AIT keeps accelerated dynamics of the same step (L = 1 / (2 lr)).
+ */
 function paperRuns(p: Protocol): PaperRun[] {
-  return DATASETS.flatMap((dataset) => p.seeds.flatMap((seed) => methodNames.flatMap((method) => {
+  return p.seeds.flatMap((seed) => DATASETS.flatMap((dataset) => methodNames.flatMap((method) => {
     const dynamics = method === 'ait'
       ? { type: 'accelerated', lipschitz: 1 / (2 * LOWER_LR), steps: p.K }
       : { type: 'gd', lr: LOWER_LR, steps: p.K };
@@ -66,11 +78,30 @@ function paperRuns(p: Protocol): PaperRun[] {
 }
 
 interface Result { status: string; iterations: number; metrics?: { testAccuracy: number; f1: number }; wallTimeSeconds: number }
-const resultOf = (run: PaperRun): Result | undefined => {
+
+function readRecords(): RunRecord[] {
+  if (!fs.existsSync(RESULTS_FILE)) return [];
+  return fs.readFileSync(RESULTS_FILE, 'utf8').split('\n').filter((line) => line.trim() !== '').map((line) => JSON.parse(line) as RunRecord);
+}
+const recordOf = (records: RunRecord[], run: PaperRun, p: Protocol) => records.find((r) =>
+  r.dataset === run.dataset && r.method === run.method && r.start === run.start && r.seed === run.seed && r.K === p.K && r.T === p.T);
+
+/** Appends the run's result to the results file when it completed all T iterations; whether it did. */
+function record(run: PaperRun, p: Protocol): boolean {
   const file = path.join(run.dir, 'result.json');
-  return fs.existsSync(file) ? (JSON.parse(fs.readFileSync(file, 'utf8')) as Result) : undefined;
-};
-const finished = (run: PaperRun, T: number) => { const r = resultOf(run); return r?.status === 'completed' && r.iterations === T; };
+  if (!fs.existsSync(file)) return false;
+  const result = JSON.parse(fs.readFileSync(file, 'utf8')) as Result;
+  if (result.status !== 'completed' || result.iterations !== p.T || result.metrics === undefined) return false;
+  const entry: RunRecord = {
+    dataset: run.dataset, method: run.method, start: run.start, seed: run.seed, K: p.K, T: p.T,
+    testAccuracy: result.metrics.testAccuracy, f1: result.metrics.f1, wallTimeSeconds: result.wallTimeSeconds,
+    commit: execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: __dirname, encoding: 'utf8' }).trim(),
+    cpu: os.cpus()[0]?.model ?? 'unknown', date: new Date().toISOString().slice(0, 10),
+  };
+  fs.mkdirSync(path.dirname(RESULTS_FILE), { recursive: true });
+  fs.appendFileSync(RESULTS_FILE, `${JSON.stringify(entry)}\n`);
+  return true;
+}
 
 /** `bilevel run` of configFile into dir with mode (--resume or --force); its exit code. */
 function runCli(configFile: string, dir: string, mode: '--resume' | '--force'): Promise<number> {
@@ -96,15 +127,17 @@ async function execute(run: PaperRun): Promise<number> {
 }
 
 async function runAll(runs: PaperRun[], p: Protocol): Promise<void> {
-  const pending = runs.filter((run) => !finished(run, p.T));
-  console.error(`paper protocol: ${runs.length} runs, ${runs.length - pending.length} finished, ${pending.length} to run on ${p.jobs} cores`);
+  const pending = runs.filter((run) => recordOf(readRecords(), run, p) === undefined);
+  console.error(`paper protocol: ${runs.length} runs, ${runs.length - pending.length} recorded, ${pending.length} to run on ${p.jobs} cores`);
   let next = 0;
   const worker = async () => {
     while (next < pending.length) {
       const run = pending[next++];
       const started = Date.now();
       const code = await execute(run);
-      console.error(`  ${path.basename(run.dir)}: exit ${code} after ${((Date.now() - started) / 60000).toFixed(1)} min`);
+      const recorded = code === 0 && record(run, p);
+      console.error(`  ${path.basename(run.dir)}: exit ${code} after ${((Date.now() - started) / 60000).toFixed(1)} min${recorded ? ', recorded' : ''}`);
+      if (recorded) writeSection(runs, p);
     }
   };
   await Promise.all(Array.from({ length: Math.max(1, p.jobs) }, worker));
@@ -112,45 +145,51 @@ async function runAll(runs: PaperRun[], p: Protocol): Promise<void> {
 
 const mean = (values: number[]) => values.reduce((a, b) => a + b, 0) / values.length;
 
-function table(runs: PaperRun[], p: Protocol): string {
+function table(runs: PaperRun[], p: Protocol, records: RunRecord[]): string {
   const rows: string[] = [];
   for (const dataset of DATASETS) {
     for (const method of methodNames) {
       for (const start of ['fixed', 'warm', 'ia'] as const) {
         const group = runs.filter((r) => r.dataset === dataset && r.method === method && r.start === start);
-        const results = group.map(resultOf).filter((r): r is Result => r?.status === 'completed' && r.iterations === p.T && r.metrics !== undefined);
-        if (group.length === 0 || results.length === 0) continue;
-        const accuracy = mean(results.map((r) => 100 * r.metrics!.testAccuracy));
-        const f1 = mean(results.map((r) => 100 * r.metrics!.f1));
+        const results = group.map((run) => recordOf(records, run, p)).filter((r): r is RunRecord => r !== undefined);
+        if (results.length === 0) continue;
+        const accuracy = mean(results.map((r) => 100 * r.testAccuracy));
+        const f1 = mean(results.map((r) => 100 * r.f1));
         const published = dataset === 'mnist' ? PUBLISHED[method] ?? '' : '';
-        rows.push(`| ${dataset} | ${methodPresets[method].label} | ${start === 'ia' ? 'z (IA)' : start} | ${results.length} | ` +
+        rows.push(`| ${dataset} | ${methodPresets[method].label} | ${start === 'ia' ? 'z (IA)' : start} | ${results.map((r) => r.seed).join(', ')} | ` +
           `${accuracy.toFixed(2)} | ${f1.toFixed(2)} | ${(mean(results.map((r) => r.wallTimeSeconds)) / 60).toFixed(1)} | ${published} |`);
       }
     }
   }
-  return ['| dataset | method | y_0 | seeds | test accuracy (%) | F1 (%) | minutes / run | published (Table 2) |', '|---|---|---|---:|---:|---:|---:|---|', ...rows].join('\n');
+  return ['| dataset | method | y_0 | seeds | test accuracy (%) | F1 (%) | minutes / run | published (Table 2) |', '|---|---|---|---|---:|---:|---:|---|', ...rows].join('\n');
+}
+
+/** The doc's paper-protocol section from the recorded runs: the table and how many runs are missing. */
+function writeSection(runs: PaperRun[], p: Protocol): void {
+  const records = readRecords();
+  const missing = runs.filter((run) => recordOf(records, run, p) === undefined).length;
+  const machines = [...new Set(records.map((r) => r.cpu))].join('; ');
+  const section = `Generated by \`npm run bench:hyper-cleaning -- --paper\` from bench/results/hyper-cleaning-paper.jsonl (one line per finished run,
+with its commit, CPU and date; ${machines || 'no run recorded yet'}; one LibTorch thread per run).
+Linear LL, K = ${p.K}, T = ${p.T}, x by Adam lr ${UPPER_LR}, y by gd lr ${LOWER_LR} (z by sgd lr ${LOWER_LR}); seeds ${p.seeds.join(', ')} (the split, the corruption and
+the run). Methods without IA run from the fixed start y_0 = 0 and warm-started (y_0 = the last y_K); the paper does not state which.
+${missing === 0 ? 'Every run of the protocol is recorded.' : `${runs.length - missing} of the protocol's ${runs.length} runs are recorded; the others run, seed by seed, in later invocations.`}
+
+${table(runs, p, records)}`;
+  const docFile = path.join(__dirname, '..', 'docs', 'hyper-cleaning.md');
+  fs.writeFileSync(docFile, withPaperSection(fs.readFileSync(docFile, 'utf8'), section));
 }
 
 export async function paperProtocol(): Promise<void> {
   const p = protocolFromArguments();
   const runs = paperRuns(p);
-  const started = Date.now();
   await runAll(runs, p);
-  const unfinished = runs.filter((run) => !finished(run, p.T));
-  if (unfinished.length > 0) {
-    console.error(`paper protocol: ${unfinished.length} runs did not finish (run the command again to resume them); no table written`);
+  writeSection(runs, p);
+  const unrecorded = runs.filter((run) => recordOf(readRecords(), run, p) === undefined).length;
+  if (unrecorded > 0) {
+    console.error(`paper protocol: ${unrecorded} runs are not recorded yet (run the command again to resume them)`);
     process.exitCode = 1;
-    return;
   }
-  const section = `Generated by \`npm run bench:hyper-cleaning -- --paper\` (${new Date().toISOString().slice(0, 10)}; ${os.cpus().length} cores of ` +
-    `${os.cpus()[0]?.model ?? 'an unknown CPU'}, one LibTorch thread per run; ${((Date.now() - started) / 60000).toFixed(0)} minutes in this invocation).
-Linear LL, K = ${p.K}, T = ${p.T}, x by Adam lr ${UPPER_LR}, y by gd lr ${LOWER_LR} (z by sgd lr ${LOWER_LR}); seeds ${p.seeds.join(', ')} (the split, the corruption and
-the run). Methods without IA run from the fixed start y_0 = 0 and warm-started (y_0 = the last y_K); the paper does not state which.
-
-${table(runs, p)}`;
-  const docFile = path.join(__dirname, '..', 'docs', 'hyper-cleaning.md');
-  fs.writeFileSync(docFile, withPaperSection(fs.readFileSync(docFile, 'utf8'), section));
-  console.log(table(runs, p));
 }
 
 export const PAPER_SECTION_HEADING = "## The paper's protocol (Table 2)";
