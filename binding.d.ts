@@ -139,8 +139,11 @@ export interface NativeToyOptions {
 export declare class NativeProblem {
   private constructor();
   variables(): { x: NativeTensor[]; y: NativeTensor[] };
-  /** The task's metrics at (x, y), computed on a worker thread; {} for problems without any. */
-  metrics(x: NativeTensor[], y: NativeTensor[]): Promise<Record<string, number>>;
+  /**
+   * The task's metrics at (x, y), computed on a worker thread; {} for problems without any.
+   * settings change how the task measures, for this call (NativeOptionDeclarations.metricSettings).
+   */
+  metrics(x: NativeTensor[], y: NativeTensor[], settings?: Record<string, number>): Promise<Record<string, number>>;
   /** Tensors that show the solution (x, y) in a report; {} for most problems. */
   views(x: NativeTensor[], y: NativeTensor[]): Record<string, NativeTensor>;
   /** The task's data by name (copies), {} for toy problems. */
@@ -181,6 +184,11 @@ export interface NativeFewShotOptions {
   queries?: number;
   metaBatch?: number;
   channels?: number;
+  layout?: 'heads' | 'maml';
+  regularizer?: 'none' | 'lq' | 'smoothed-lq';
+  regularizerWeight?: number;
+  regularizerQ?: number;
+  regularizerEpsilon?: number;
   evaluationEpisodes?: number;
   adaptSteps?: number;
   adaptLr?: number;
@@ -266,5 +274,7 @@ export interface NativeOptionDeclarations {
   prior: NativeOptionFields;
   bamm: NativeOptionFields;
   tasks: Record<NativeTaskName, NativeOptionFields>;
+  /** The settings a task's metrics() takes, for the tasks that take some. */
+  metricSettings: Partial<Record<NativeTaskName, NativeOptionFields>>;
 }
 export declare function describeOptions(): NativeOptionDeclarations;

@@ -48,6 +48,6 @@ export {
 export * from './config';
 export {
   tasks, datasetRoot, HyperCleaningSchema, type HyperCleaningOptions, type HyperCleaningDataset, type HyperCleaningMetrics,
-  GanSchema, type GanOptions, type GanMetrics, FewShotSchema, type FewShotOptions, type FewShotMetrics,
+  GanSchema, type GanOptions, type GanMetrics, FewShotSchema, type FewShotOptions, type FewShotMetrics, FewShotEvaluationSchema, type FewShotEvaluation,
 } from './tasks';
 export { loadRunConfig, RunConfigSchema, type RunConfig } from './run-config';

@@ -46,8 +46,12 @@ export interface Optimum {
   upper: number;
 }
 
-/** A problem; Metrics names what metrics() returns (a task states its own, e.g. HyperCleaningMetrics). */
-export class Problem<Metrics extends Record<string, number> = Record<string, number>> implements Disposable {
+/**
+ * A problem; Metrics names what metrics() returns (a task states its own, e.g. HyperCleaningMetrics)
+ * and Settings what it takes besides the values (few-shot: FewShotEvaluation; none for most).
+ */
+export class Problem<Metrics extends Record<string, number> = Record<string, number>, Settings extends object = Record<string, never>>
+implements Disposable {
   /** @internal */
   readonly native: NativeProblem;
 
@@ -89,11 +93,16 @@ export class Problem<Metrics extends Record<string, number> = Record<string, num
     return Object.fromEntries(Object.entries(this.native.data()).map(([name, h]) => [name, new Tensor(h)]));
   }
 
-  /** The task's metrics at (x, y), e.g. test accuracy and F1 for hyper-cleaning; {} for toys. */
-  async metrics(values: { x: Tensor[]; y: Tensor[] }): Promise<Metrics> {
+  /**
+   * The task's metrics at (x, y), e.g. test accuracy and F1 for hyper-cleaning; {} for toys.
+   * settings change how the task measures, for this call only (few-shot: its test episodes and
+   * their adaptation); the native task checks them.
+   */
+  async metrics(values: { x: Tensor[]; y: Tensor[] }, settings?: Settings): Promise<Metrics> {
     check.object(values, 'metrics.values');
+    const handles = [tensorHandles(values.x, 'metrics.values.x'), tensorHandles(values.y, 'metrics.values.y')] as const;
     // The native task returns its own names, which its factory states as Metrics.
-    return (await this.native.metrics(tensorHandles(values.x, 'metrics.values.x'), tensorHandles(values.y, 'metrics.values.y'))) as Metrics;
+    return (await this.native.metrics(...handles, settings as Record<string, number> | undefined)) as Metrics;
   }
 
   /**

@@ -1,11 +1,12 @@
 // The few-shot task: its objectives against the same ones written here in TypeScript (a tiny
 // ConvNet-4 in float64, on the task's own episodes), for every way of computing the hypergradient
-// that the backbone's cached features must serve; the episodes' reproducibility; the config entry.
+// that the backbone's cached features must serve, with the heads' regularizers, and in MAML's
+// layout; the episodes' reproducibility; the config entry; metrics and their settings.
 import * as fs from 'node:fs';
 import {
   Solver, adam, batchNorm, bda, cg, conv2d, crossEntropy, defineProblem, finiteDifference, forward, gd, linear, maxPool2d, reverse, sgd,
-  slice, tasks, truncated,
-  type Problem, type SolverBuilder, type Tensor,
+  problems, slice, tasks, truncated, where,
+  type FewShotOptions, type Problem, type SolverBuilder, type Tensor,
 } from '../lib';
 
 const mnist = '/usr/share/datasets/mnist';
@@ -27,26 +28,53 @@ function backbone(x: Tensor[], images: Tensor): Tensor {
   return h.reshape([h.shape[0], -1]);
 }
 
-/** Sum over tasks j of the mean cross-entropy of head j on the backbone's features of images[j]. */
-function headLosses(x: Tensor[], [W, b]: Tensor[], images: Tensor, labels: Tensor): Tensor {
-  const tasks = images.shape[0];
-  let total: Tensor | undefined;
-  for (let j = 0; j < tasks; j++) {
-    const pick = (t: Tensor) => slice(t, 0, j, j + 1).reshape(t.shape.slice(1));
-    const loss = crossEntropy(linear(backbone(x, pick(images)), pick(W), pick(b)), pick(labels));
-    total = total === undefined ? loss : total.add(loss);
-  }
-  return total!;
+const sum = (terms: Tensor[]) => terms.reduce((a, b) => a.add(b));
+/** Task j's slice of a tensor whose first dimension is the meta-batch. */
+const pick = (t: Tensor, j: number) => slice(t, 0, j, j + 1).reshape(t.shape.slice(1));
+
+/** Task j's network in a layout: backbone parameters and its head (W, b). */
+type Network = { backbone: Tensor[]; W: Tensor; b: Tensor };
+/** The heads layout: x = the backbone, y = {W [B, N, D], b [B, N]}. */
+const headsNetwork = (x: Tensor[], [W, b]: Tensor[], j: number): Network => ({ backbone: x, W: pick(W, j), b: pick(b, j) });
+/** MAML's layout: x = the whole network (backbone, head), y = each task's offsets [B, ...x's shapes]. */
+function mamlNetwork(x: Tensor[], y: Tensor[], j: number): Network {
+  const network = x.map((t, i) => t.add(pick(y[i], j)));
+  return { backbone: network.slice(0, -2), W: network[network.length - 2], b: network[network.length - 1] };
 }
 
+/** t^p where t > 0, and 0 (with zero derivatives) where t = 0. */
+const powerAwayFromZero = (t: Tensor, p: number) => where(t.eq(0), t.mul(0), where(t.eq(0), t.mul(0).add(1), t).pow(p));
+/** The regularizers of one head, written from their formulas. */
+const regularizers = {
+  none: () => undefined,
+  lq: (W: Tensor, b: Tensor, { regularizerQ: q = 0.5 }: FewShotOptions) =>
+    powerAwayFromZero(powerAwayFromZero(W.abs(), q).sum().add(powerAwayFromZero(b.abs(), q).sum()), 1 / q),
+  'smoothed-lq': (W: Tensor, b: Tensor, { regularizerQ: q = 0.5, regularizerEpsilon: epsilon = 0.1 }: FewShotOptions) =>
+    sum([W, b].map((w) => powerAwayFromZero(w.mul(w).sum(), 0.5).add(epsilon * Math.sqrt(w.shape.reduce((a, n) => a * n, 1))).pow(q / 2))),
+};
+
 /** The task's F and f on its first meta-batch of training episodes, written independently. */
-function reference(task: Problem): Problem {
+function reference(task: Problem, options: FewShotOptions = {}): Problem {
   const data = task.data();
   const { x, y } = task.initial();
+  const network = options.layout === 'maml' ? mamlNetwork : headsNetwork;
+  const tasksOf = (images: Tensor) => Array.from({ length: images.shape[0] }, (_, j) => j);
+  const losses = (xs: Tensor[], ys: Tensor[], images: Tensor, labels: Tensor) => tasksOf(images).map((j) => {
+    const { backbone: params, W, b } = network(xs, ys, j);
+    return crossEntropy(linear(backbone(params, pick(images, j)), W, b), pick(labels, j));
+  });
+  const regularizer = (xs: Tensor[], ys: Tensor[], j: number) => {
+    const { W, b } = network(xs, ys, j);
+    const value = regularizers[options.regularizer ?? 'none'](W, b, options);
+    return value?.mul(options.regularizerWeight ?? 0.25);
+  };
   return defineProblem({
     x, y,
-    upper: (xs, ys) => headLosses(xs, ys, data.episodeQueryImages, data.episodeQueryLabels),
-    lower: (xs, ys) => headLosses(xs, ys, data.episodeSupportImages, data.episodeSupportLabels),
+    upper: (xs, ys) => sum(losses(xs, ys, data.episodeQueryImages, data.episodeQueryLabels)),
+    lower: (xs, ys) => sum([
+      ...losses(xs, ys, data.episodeSupportImages, data.episodeSupportLabels),
+      ...tasksOf(data.episodeSupportImages).flatMap((j) => regularizer(xs, ys, j) ?? []),
+    ]),
   });
 }
 
@@ -65,24 +93,49 @@ const builders: [string, () => SolverBuilder][] = [
   ['bda + reverse', () => Solver.builder().dynamics(bda({ lr: 0.5, upperLr: 0.5, steps: K })).hypergradient(reverse())],
 ];
 
+/** One UL iteration of builder's solver on the task and on its reference: both records and x after it. */
+async function bothSteps(builder: () => SolverBuilder, options: FewShotOptions) {
+  using task = await tasks.fewShot({ ...tiny, ...options });
+  const solver = builder().upper(sgd({ lr: 0.1 })).build();
+  // The task's first meta-batch is the reference's data: the same F, f and so the same step.
+  const step = (problem: Problem) => {
+    using run = solver.start(problem);
+    const record = run.step();
+    return { upper: record.upper, lower: record.lower, kBar: record.steps, x: flat(run.values().x) };
+  };
+  return { native: step(task), expected: step(reference(task, options)), start: flat(task.initial().x) };
+}
+
+function expectSameStep({ native, expected, start }: Awaited<ReturnType<typeof bothSteps>>): void {
+  expect(Math.max(...expected.x.map((v, i) => Math.abs(v - start[i])))).toBeGreaterThan(1e-6); // x moved
+  expect(native.upper).toBeCloseTo(expected.upper, 10);
+  expect(native.lower).toBeCloseTo(expected.lower, 10);
+  expect(native.kBar).toBe(expected.kBar);
+  native.x.forEach((v, i) => expect(v).toBeCloseTo(expected.x[i], 10));
+}
+
 (haveMnist ? describe : describe.skip)('few-shot on the pair-composite benchmark', () => {
   test.each(builders)('one UL iteration with %s equals autograd of the same objectives written in TypeScript', async (_name, builder) => {
-    using task = await tasks.fewShot(tiny);
-    const solver = builder().upper(sgd({ lr: 0.1 })).build();
-    // The task's first meta-batch is the reference's data: the same F, f and so the same step.
-    const step = (problem: Problem) => {
-      using run = solver.start(problem);
-      const record = run.step();
-      return { upper: record.upper, lower: record.lower, kBar: record.steps, x: flat(run.values().x) };
-    };
-    const native = step(task);
-    const expected = step(reference(task));
-    const start = flat(task.initial().x);
-    expect(Math.max(...expected.x.map((v, i) => Math.abs(v - start[i])))).toBeGreaterThan(1e-6); // x moved
-    expect(native.upper).toBeCloseTo(expected.upper, 10);
-    expect(native.lower).toBeCloseTo(expected.lower, 10);
-    expect(native.kBar).toBe(expected.kBar);
-    native.x.forEach((v, i) => expect(v).toBeCloseTo(expected.x[i], 10));
+    expectSameStep(await bothSteps(builder, {}));
+  });
+
+  const regularized: [string, FewShotOptions, () => SolverBuilder][] = [
+    ['lq regularizer, reverse', { regularizer: 'lq', regularizerQ: 0.5, regularizerWeight: 0.1 }, builders[0][1]],
+    ['lq regularizer (q = 0.7), IA + PTT', { regularizer: 'lq', regularizerQ: 0.7, regularizerWeight: 0.1 }, builders[2][1]],
+    ['smoothed-lq regularizer, reverse', { regularizer: 'smoothed-lq', regularizerQ: 0.5, regularizerEpsilon: 0.1 }, builders[0][1]],
+    ['smoothed-lq regularizer, IA + PTT', { regularizer: 'smoothed-lq', regularizerQ: 0.5, regularizerEpsilon: 0.2 }, builders[2][1]],
+  ];
+  test.each(regularized)('%s: the same step as TypeScript\'s autograd of the formula', async (_name, options, builder) => {
+    expectSameStep(await bothSteps(builder, options));
+  });
+
+  const maml: [string, () => SolverBuilder][] = [
+    ['reverse (MAML)', builders[0][1]],
+    ['truncated', builders[1][1]],
+    ['IA + PTT', builders[2][1]],
+  ];
+  test.each(maml)('MAML\'s layout with %s: the same step as TypeScript\'s autograd of x + y_j\'s network', async (_name, builder) => {
+    expectSameStep(await bothSteps(builder, { layout: 'maml' }));
   });
 });
 
@@ -125,12 +178,50 @@ const builders: [string, () => SolverBuilder][] = [
       solver: { dynamics: { type: 'gd', lr: 0.5, steps: 3 }, hypergradient: { type: 'reverse' }, upper: { optimizer: 'sgd', lr: 0.1 } } };
     const loaded = await loadRunConfig(JSON.stringify(config), '/tmp/few-shot.json');
     const metrics = await loaded.problem.metrics(loaded.problem.initial());
-    expect(Object.keys(metrics).sort()).toEqual(['testAccuracy', 'testConfidence95', 'testEpisodes']);
+    expect(Object.keys(metrics).sort()).toEqual(['testAccuracy', 'testConfidence95', 'testEpisodes', 'testStd']);
+    expect(metrics.testConfidence95).toBeCloseTo(1.96 * metrics.testStd / 2, 12);
     expect(metrics.testEpisodes).toBe(4);
     expect(metrics.testAccuracy).toBeGreaterThanOrEqual(0);
     expect(metrics.testAccuracy).toBeLessThanOrEqual(1);
     // A few-shot run config without its own seed takes the run's.
     expect((loaded.config.problem as { seed?: number }).seed).toBe(5);
+  });
+});
+
+(haveMnist ? describe : describe.skip)('metrics settings', () => {
+  test('settings change the episodes and their adaptation for one call; the task\'s own stay its default', async () => {
+    using task = await tasks.fewShot(tiny);
+    const values = task.initial();
+    const byDefault = await task.metrics(values);
+    expect(byDefault.testEpisodes).toBe(4);
+    // The first 3 of the same 4 episodes: their mean is within what the 4th can move it.
+    const three = await task.metrics(values, { episodes: 3 });
+    expect(three.testEpisodes).toBe(3);
+    expect(await task.metrics(values, { episodes: 4, adaptSteps: 10, adaptLr: 0.1 })).toEqual(byDefault);
+    expect(await task.metrics(values)).toEqual(byDefault);
+    // No adaptation: a zero head predicts class 0 for every query, right for 1 in 3 (3 ways).
+    const unadapted = await task.metrics(values, { adaptSteps: 0 });
+    expect(unadapted.testAccuracy).toBeCloseTo(1 / 3, 12);
+    expect(unadapted.testStd).toBe(0);
+  });
+
+  test('bad settings, and settings for a task that takes none, are refused naming the field', async () => {
+    using task = await tasks.fewShot(tiny);
+    const values = task.initial();
+    await expect(task.metrics(values, { episodes: 0 })).rejects.toThrow(/metrics\.episodes must be an integer in \[1, 1e\+06\]; got 0/);
+    await expect(task.metrics(values, { episode: 3 } as never)).rejects.toThrow(/metrics\.episode: unknown field \(metrics takes episodes, adaptSteps, adaptLr\)/);
+    await expect(task.metrics(values, { adaptLr: 'fast' } as never)).rejects.toThrow(/metrics\.adaptLr must be a number/);
+    using toy = problems.toy.nonconvex();
+    await expect(toy.metrics(toy.initial(), { episodes: 3 } as never)).rejects.toThrow(/metrics\.episodes: unknown field \(metrics takes none\)/);
+  });
+
+  test('MAML\'s layout: y holds an offset per task and tensor of x; metrics adapt the whole network from x', async () => {
+    using task = await tasks.fewShot({ ...tiny, layout: 'maml' });
+    const { x, y } = task.initial();
+    expect(y.map((t) => t.shape)).toEqual(x.map((t) => [tiny.metaBatch, ...t.shape])); // an offset per task and tensor of x
+    const metrics = await task.metrics({ x, y }, { adaptSteps: 3 });
+    expect(metrics.testEpisodes).toBe(4);
+    expect(metrics.testAccuracy).toBeGreaterThanOrEqual(0);
   });
 });
 

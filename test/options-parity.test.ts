@@ -8,6 +8,7 @@ import type { NativeOptionField, NativeOptionFields } from '../binding';
 import { loadNative } from '../lib/binding';
 import { BammSchema, PriorSchema, dynamicsSchemas, hypergradientSchemas, optimizerSchemas } from '../lib/config';
 import { problemSchemas } from '../lib/run-config';
+import { FewShotEvaluationSchema } from '../lib/tasks';
 
 const declarations = loadNative().describeOptions();
 // Keys a schema holds besides the numeric options: the member's name, IA's set, tensors.
@@ -57,6 +58,15 @@ test('tasks: the same names in both languages', () => {
 
 test.each(Object.entries(problemSchemas))('task %s: the same fields, types, defaults and ranges', (name, schema) => {
   expect(declarations.tasks[name as keyof typeof declarations.tasks]).toEqual(fromSchema(schema, new Set(['name'])));
+});
+
+// The settings tasks' metrics() take, likewise.
+const metricSettingsSchemas: Record<string, TSchema> = { 'few-shot': FewShotEvaluationSchema };
+test('metric settings: the same tasks take them in both languages, with the same fields, defaults and ranges', () => {
+  expect(Object.keys(declarations.metricSettings).sort()).toEqual(Object.keys(metricSettingsSchemas).sort());
+  for (const [name, schema] of Object.entries(metricSettingsSchemas)) {
+    expect(declarations.metricSettings[name as keyof typeof declarations.metricSettings]).toEqual(fromSchema(schema));
+  }
 });
 
 // The native reader walks the same declarations: it refuses what they do not declare, values

@@ -1,5 +1,6 @@
 // Few-shot classification (docs/algorithms.md §13), built into the core: episodes of the offline
-// pair-composite benchmark, a ConvNet-4 backbone as x and one linear head per task as y.
+// pair-composite benchmark; a ConvNet-4 backbone as x and one linear head per task as y, or MAML's
+// layout (x = the network's initialization, y = each task's offset from it).
 import { Type, type Static } from '@sinclair/typebox';
 import type { NativeFewShotOptions } from '../../binding';
 import { native } from '../binding';
@@ -34,8 +35,22 @@ export const FewShotSchema = Type.Object(
     queries: integer(1, 1000, 15, 'query images per class'),
     metaBatch: integer(1, 1000, 4, 'training episodes per UL iteration, one head each'),
     channels: integer(1, 1024, 32, 'filters per block of the ConvNet-4 backbone'),
+    layout: Type.Optional(Type.Union([Type.Literal('heads'), Type.Literal('maml')], {
+      default: 'heads',
+      description: 'heads: x = the backbone, y = one linear head per task, from zero (features computed once per iteration); '
+        + 'maml: x = the initialization of the whole network (backbone and head), y = each task\'s offset from it, from zero '
+        + '(the LL is MAML\'s inner loop)',
+    })),
+    regularizer: Type.Optional(Type.Union([Type.Literal('none'), Type.Literal('lq'), Type.Literal('smoothed-lq')], {
+      default: 'none',
+      description: 'added to f for each task\'s head: lq = weight ||head||_q (the paper\'s); smoothed-lq = weight '
+        + '(||w||_2 + ||epsilon 1||_2)^(q/2) per head tensor w (the authors\' code)',
+    })),
+    regularizerWeight: Type.Optional(Type.Number({ minimum: 0, default: 0.25, description: 'the regularizer\'s weight' })),
+    regularizerQ: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 1, default: 0.5, description: 'the regularizer\'s q' })),
+    regularizerEpsilon: Type.Optional(Type.Number({ exclusiveMinimum: 0, default: 0.1, description: 'smoothed-lq\'s epsilon' })),
     evaluationEpisodes: integer(1, MAX_SAMPLES, 600, 'test episodes of metrics()'),
-    adaptSteps: integer(0, 100_000, 10, 'gd steps on a test episode\'s head, from zero, in metrics(): as the LL dynamics'),
+    adaptSteps: integer(0, 100_000, 10, 'gd steps on a test episode\'s y (its head; its offsets under maml), from zero, in metrics(): as the LL dynamics'),
     adaptLr: Type.Optional(Type.Number({ exclusiveMinimum: 0, default: 0.1, description: 'the step size of those steps: as the LL dynamics' })),
     seed: integer(0, Number.MAX_SAFE_INTEGER, 0, 'seeds the benchmark, the backbone\'s start and the episodes (in a run config: the run\'s seed)'),
   },
@@ -62,9 +77,26 @@ export interface FewShotOptions {
   metaBatch?: number;
   /** Filters per block of the ConvNet-4 backbone. @default 32 */
   channels?: number;
+  /**
+   * heads: x = the backbone, y = one linear head per task, from zero; maml: x = the initialization
+   * of the whole network, y = each task's offset from it, from zero (the LL is MAML's inner loop).
+   * @default 'heads'
+   */
+  layout?: 'heads' | 'maml';
+  /**
+   * Added to f for each task's head: lq = weight ||head||_q (the paper's); smoothed-lq =
+   * weight (||w||_2 + ||epsilon 1||_2)^(q/2) per head tensor w (the authors' code). @default 'none'
+   */
+  regularizer?: 'none' | 'lq' | 'smoothed-lq';
+  /** The regularizer's weight. @default 0.25 */
+  regularizerWeight?: number;
+  /** The regularizer's q, in (0, 1]. @default 0.5 */
+  regularizerQ?: number;
+  /** smoothed-lq's epsilon. @default 0.1 */
+  regularizerEpsilon?: number;
   /** Test episodes of metrics(). @default 600 */
   evaluationEpisodes?: number;
-  /** Gd steps on a test episode's head, from zero, in metrics(): as the LL dynamics. @default 10 */
+  /** Gd steps on a test episode's y (its head; its offsets under maml), from zero, in metrics(): as the LL dynamics. @default 10 */
   adaptSteps?: number;
   /** The step size of those steps: as the LL dynamics. @default 0.1 */
   adaptLr?: number;
@@ -82,9 +114,22 @@ export type FewShotMetrics = {
   testAccuracy: number;
   /** Half-width of the 95% confidence interval of testAccuracy: 1.96 std / sqrt(n). */
   testConfidence95: number;
+  /** The standard deviation of the episodes' accuracies (n - 1 in the denominator). */
+  testStd: number;
   /** n, the test episodes. */
   testEpisodes: number;
 };
+
+/** What metrics(values, settings) may change, for that call: each defaults to the task's own option. */
+export const FewShotEvaluationSchema = Type.Object(
+  {
+    episodes: integer(1, MAX_SAMPLES, 600, 'test episodes 0 .. episodes - 1 (the task\'s evaluationEpisodes)'),
+    adaptSteps: integer(0, 100_000, 10, 'gd steps adapting each episode\'s y from its start (the task\'s adaptSteps)'),
+    adaptLr: Type.Optional(Type.Number({ exclusiveMinimum: 0, default: 0.1, description: 'their step size (the task\'s adaptLr)' })),
+  },
+  strict,
+);
+export type FewShotEvaluation = Static<typeof FewShotEvaluationSchema>;
 
 const schemaFields: [
   SameType<Omit<FewShotOptions, 'dtype' | 'device'>, Static<typeof FewShotSchema>>,
@@ -103,7 +148,7 @@ const sources: Record<NonNullable<FewShotOptions['dataset']>, HyperCleaningDatas
  * per task of the meta-batch ({W [B, N, D], b [B, N]}); f sums the support cross-entropies, F the
  * query ones; each UL iteration draws its own training episodes. metrics(): accuracy on test episodes.
  */
-export async function fewShot(options: FewShotOptions = {}): Promise<Problem<FewShotMetrics>> {
+export async function fewShot(options: FewShotOptions = {}): Promise<Problem<FewShotMetrics, FewShotEvaluation>> {
   const { dtype, device, ...taskOptions } = options;
   validate(FewShotSchema, taskOptions, 'fewShot');
   const dataset = options.dataset ?? 'double-mnist';
@@ -112,7 +157,7 @@ export async function fewShot(options: FewShotOptions = {}): Promise<Problem<Few
     dtype: dtype ?? 'float32',
     device: device ?? 'cpu',
   });
-  return new Problem<FewShotMetrics>(handle, 'few-shot');
+  return new Problem<FewShotMetrics, FewShotEvaluation>(handle, 'few-shot');
 }
 
 /** A run config's `problem: { name: 'few-shot', ...FewShotOptions }`. */

@@ -1,10 +1,12 @@
 #include "binding/problem_wrap.h"
 
 #include <cmath>
+#include <map>
 
 #include "binding/convert.h"
 #include "binding/errors.h"
 #include "binding/instance_data.h"
+#include "binding/js_options.h"
 #include "binding/promise_worker.h"
 #include "binding/register.h"
 #include "binding/solver_config.h"
@@ -212,8 +214,9 @@ Napi::Value ProblemWrap::variables(const Napi::CallbackInfo& info) {
   });
 }
 
-// metrics(x, y) -> Promise<{name: value}>: the task's metrics (empty for problems without any),
-// on a worker thread (a test set can take a while); task metrics never call back into JS.
+// metrics(x, y, settings?) -> Promise<{name: value}>: the task's metrics (empty for problems without
+// any), on a worker thread (a test set can take a while); task metrics never call back into JS.
+// settings: numbers by name that change how the task measures (few-shot: episodes, adaptSteps, adaptLr).
 Napi::Value ProblemWrap::metrics(const Napi::CallbackInfo& info) {
   return guarded(info.Env(), "metrics", [&] {
     using Metrics = std::vector<std::pair<std::string, double>>;
@@ -221,8 +224,16 @@ Napi::Value ProblemWrap::metrics(const Napi::CallbackInfo& info) {
     // Copies, so that JS may change or free its tensors meanwhile.
     const core::TensorList x = core::cloned(TensorWrap::unwrapList(info[0], "x"));
     const core::TensorList y = core::cloned(TensorWrap::unwrapList(info[1], "y"));
+    std::map<std::string, double> numbers;
+    if (!info[2].IsUndefined()) {
+      const JsOptions settings(info[2], "metrics");
+      for (const std::string& key : settings.keys()) numbers[key] = settings.number(key);
+    }
     return Napi::Value(PromiseWorker<Metrics>::start(
-        info.Env(), "metrics", [problem = problem_, x, y] { return problem->metrics(x, y); },
+        info.Env(), "metrics",
+        [problem = problem_, x, y, settings = core::NumberSettings(std::move(numbers), "metrics")] {
+          return problem->metrics(x, y, settings);
+        },
         [](Napi::Env env, Metrics& metrics) {
           Napi::Object out = Napi::Object::New(env);
           for (const auto& [name, value] : metrics) out.Set(name, value);

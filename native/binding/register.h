@@ -11,5 +11,7 @@ void registerTasks(Napi::Env env, Napi::Object exports);
 
 // The task registry's option declarations as JS ({task: fields}), for describeOptions().
 Napi::Object describeTasks(Napi::Env env);
+// The settings each task's metrics() takes ({task: fields}, tasks that take some), likewise.
+Napi::Object describeMetricSettings(Napi::Env env);
 
 }  // namespace bilevel::binding

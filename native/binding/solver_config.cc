@@ -133,6 +133,7 @@ Napi::Object describeOptions(Napi::Env env) {
   out.Set("prior", describeFields(env, core::describe(core::priorFields())));
   out.Set("bamm", describeFields(env, core::describe(core::bammFields())));
   out.Set("tasks", describeTasks(env));
+  out.Set("metricSettings", describeMetricSettings(env));
   return out;
 }
 

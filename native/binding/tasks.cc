@@ -48,6 +48,14 @@ Napi::Object describeTasks(Napi::Env env) {
   return out;
 }
 
+Napi::Object describeMetricSettings(Napi::Env env) {
+  Napi::Object out = Napi::Object::New(env);
+  for (const core::Task& task : core::taskRegistry()) {
+    if (!task.metricSettings.empty()) out.Set(task.name, describeFields(env, task.metricSettings));
+  }
+  return out;
+}
+
 void registerTasks(Napi::Env env, Napi::Object exports) {
   exports.Set("createTask", Napi::Function::New<createTask>(env, "createTask"));
   exports.Set("createTaskSync", Napi::Function::New<createTaskSync>(env, "createTaskSync"));

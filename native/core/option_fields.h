@@ -130,6 +130,23 @@ void checkDeclared(const OptionFields<Options>& fields, const Options& options, 
   }
 }
 
+// The fields with the numbers of `values` as their defaults: a reader then changes only what its
+// source gives (settings that override a task's own, one call at a time).
+template <typename Options>
+OptionFields<Options> defaultingTo(OptionFields<Options> fields, const Options& values) {
+  for (auto& field : fields) {
+    std::visit(
+        [&](auto pointer) {
+          using Value = std::decay_t<decltype(values.*pointer)>;
+          if constexpr (std::is_same_v<Value, double> || std::is_same_v<Value, int64_t>) {
+            field.defaultValue = static_cast<double>(values.*pointer);
+          }
+        },
+        field.member);
+  }
+  return fields;
+}
+
 // checkDeclared for a member of an extension axis, naming its fields `axis(member).field`.
 template <typename Options>
 void checkDeclaredRanges(const OptionMember<Options>& member, const Options& options, const std::string& axis) {

@@ -9,8 +9,18 @@ namespace bilevel::core {
 void refuseUnknown(const OptionSource& source, const std::vector<std::string>& known, const std::string& owner) {
   for (const std::string& key : source.keys()) {
     if (std::find(known.begin(), known.end(), key) != known.end() || !source.has(key)) continue;
-    throw Error("INVALID_ARGUMENT", source.path(key) + ": unknown field (" + owner + " takes " + joinNames(known) + ")");
+    throw Error("INVALID_ARGUMENT", source.path(key) + ": unknown field (" + owner + " takes " + (known.empty() ? "none" : joinNames(known)) + ")");
   }
+}
+
+std::vector<std::string> NumberSettings::keys() const {
+  std::vector<std::string> out;
+  for (const auto& [key, value] : values_) out.push_back(key);
+  return out;
+}
+
+void NumberSettings::refuseType(const std::string& key, const std::string& wanted) const {
+  throw Error("INVALID_ARGUMENT", path(key) + " must be " + wanted + "; got a number");
 }
 
 namespace detail {

@@ -4,6 +4,7 @@
 // path as the source spells it (e.g. "solver.dynamics.lr", "hyperCleaning.trainSize").
 #pragma once
 #include <cmath>
+#include <map>
 #include <string>
 #include <type_traits>
 #include <vector>
@@ -25,6 +26,26 @@ class OptionSource {
   virtual bool boolean(const std::string& key) const = 0;
   virtual TensorList tensors(const std::string& key) const = 0;
   virtual std::string path(const std::string& key) const = 0;
+};
+
+// Numbers by name as a source: settings a caller hands a task for one call (few-shot evaluation),
+// copied off JavaScript so that a worker thread can read them. Other types are refused.
+class NumberSettings : public OptionSource {
+ public:
+  NumberSettings() = default;
+  NumberSettings(std::map<std::string, double> values, std::string owner) : values_(std::move(values)), owner_(std::move(owner)) {}
+  bool has(const std::string& key) const override { return values_.count(key) > 0; }
+  std::vector<std::string> keys() const override;
+  double number(const std::string& key) const override { return values_.at(key); }
+  std::string text(const std::string& key) const override { refuseType(key, "a text"); }
+  bool boolean(const std::string& key) const override { refuseType(key, "a boolean"); }
+  TensorList tensors(const std::string& key) const override { refuseType(key, "tensors"); }
+  std::string path(const std::string& key) const override { return owner_ + "." + key; }
+
+ private:
+  [[noreturn]] void refuseType(const std::string& key, const std::string& wanted) const;
+  std::map<std::string, double> values_;
+  std::string owner_;
 };
 
 // Refuses a key of source that is neither in known nor absent, naming what owner takes.

@@ -101,8 +101,9 @@ int64_t Problem::bytes() const {
   return total;
 }
 
-std::vector<std::pair<std::string, double>> Problem::metrics(const TensorList& x, const TensorList& y) {
-  return taskMetrics(conformed(x, upper_.initial, "x"), conformed(y, lower_.initial, "y"));
+std::vector<std::pair<std::string, double>> Problem::metrics(const TensorList& x, const TensorList& y,
+                                                             const NumberSettings& settings) {
+  return taskMetricsWith(conformed(x, upper_.initial, "x"), conformed(y, lower_.initial, "y"), settings);
 }
 
 std::vector<std::pair<std::string, torch::Tensor>> Problem::views(const TensorList& x, const TensorList& y) {

@@ -7,6 +7,7 @@
 
 #include "core/data/batch.h"
 #include "core/data/sampler.h"
+#include "core/option_reader.h"
 #include "core/tensor_list.h"
 
 namespace bilevel::core {
@@ -59,14 +60,22 @@ class Problem {
   // Bytes of tensor memory the problem holds (its data and starting values), reported to V8.
   int64_t bytes() const;
   // Task metrics of (x, y), e.g. test accuracy; none for problems without any. x and y are
-  // checked against the problem's variables first.
-  std::vector<std::pair<std::string, double>> metrics(const TensorList& x, const TensorList& y);
+  // checked against the problem's variables first. settings change how a task measures, for this
+  // call (few-shot: its test episodes and their adaptation); a task that takes none refuses any.
+  std::vector<std::pair<std::string, double>> metrics(const TensorList& x, const TensorList& y,
+                                                      const NumberSettings& settings = {});
   // Named tensors that show the solution (x, y) in a report, e.g. a GAN's generated samples beside
   // the true modes; none for most problems. x and y are checked as for metrics.
   std::vector<std::pair<std::string, torch::Tensor>> views(const TensorList& x, const TensorList& y);
 
  protected:
   virtual std::vector<std::pair<std::string, double>> taskMetrics(const TensorList&, const TensorList&) { return {}; }
+  // taskMetrics under a caller's settings; by default none are taken.
+  virtual std::vector<std::pair<std::string, double>> taskMetricsWith(const TensorList& x, const TensorList& y,
+                                                                      const OptionSource& settings) {
+    refuseUnknown(settings, {}, "metrics");
+    return taskMetrics(x, y);
+  }
   virtual std::vector<std::pair<std::string, torch::Tensor>> taskViews(const TensorList&, const TensorList&) { return {}; }
   // The bytes of the task's data: by default data()'s; a task whose data() converts (or leaves
   // out) what it holds counts it itself.

@@ -6,6 +6,14 @@
 #include "core/tasks/toy/toy_problems.h"
 
 namespace bilevel::core {
+namespace {
+
+Task withMetricSettings(Task task, std::vector<FieldDescription> settings) {
+  task.metricSettings = std::move(settings);
+  return task;
+}
+
+}  // namespace
 
 const std::vector<Task>& taskRegistry() {
   static const std::vector<Task> tasks = {
@@ -15,7 +23,8 @@ const std::vector<Task>& taskRegistry() {
       declareTask("toy/bamm-convex", toyFields(100, false), torch::kFloat64, makeToyProblem, ToyOptions{"bammConvex"}),
       declareTask("hyper-cleaning", hyperCleaningFields(), torch::kFloat32, makeHyperCleaningProblem),
       declareTask("gan", ganFields(), torch::kFloat32, makeGanProblem),
-      declareTask("few-shot", fewShotFields(), torch::kFloat32, makeFewShotProblem),
+      withMetricSettings(declareTask("few-shot", fewShotFields(), torch::kFloat32, makeFewShotProblem),
+                         describe(fewShotEvaluationFields())),
   };
   return tasks;
 }

@@ -29,6 +29,8 @@ struct Task {
   torch::Dtype defaultDtype;
   // Reads and checks the options now, on the caller's thread; what it returns builds the problem.
   std::function<TaskBuild(const OptionSource&, const Placement&)> prepare;
+  // The settings its metrics() takes (core/problem.h); none for most tasks.
+  std::vector<FieldDescription> metricSettings = {};
 };
 
 // A task whose options struct Options has the declared fields and `dtype` / `device` members:

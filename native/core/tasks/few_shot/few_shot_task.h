@@ -1,9 +1,9 @@
-// Few-shot classification as a bilevel problem (docs/algorithms.md §13): x = a ConvNet-4 backbone
-// shared by all tasks, y = one linear head per task of the meta-batch (W [B, N, D], b [B, N]).
-// f = sum over the meta-batch of the support cross-entropies, F = the same of the query
-// cross-entropies; each UL iteration draws its own meta-batch of training episodes. Within an
-// unroll the backbone's features of the episodes are computed once and reused by all K LL steps
-// (the heads are all that moves there); gradients reach the backbone through them.
+// Few-shot classification as a bilevel problem (docs/algorithms.md §13): episodes of N ways drawn
+// from a benchmark's classes; f = sum over the meta-batch of the support cross-entropies (plus an
+// optional regularizer of the heads), F = the same of the query cross-entropies; each UL iteration
+// draws its own meta-batch of training episodes. Two layouts of x and y (episodic_problem.h): a
+// ConvNet-4 backbone x with one linear head per task as y, or MAML's (x = the initialization of
+// the whole network, y = each task's offset from it).
 #pragma once
 #include <memory>
 #include <string>
@@ -23,8 +23,13 @@ struct FewShotOptions {
   int64_t queries = 15;
   int64_t metaBatch = 4;                 // training episodes (tasks) per UL iteration
   int64_t channels = 32;                 // the backbone's filters per block
+  std::string layout = "heads";          // "heads" or "maml"
+  std::string regularizer = "none";      // of each task's head in f: "none", "lq" or "smoothed-lq" (head_regularizer.h)
+  double regularizerWeight = 0.25;
+  double regularizerQ = 0.5;
+  double regularizerEpsilon = 0.1;
   int64_t evaluationEpisodes = 600;      // test episodes of the metrics
-  int64_t adaptSteps = 10;               // gd steps on a test episode's head, from zero
+  int64_t adaptSteps = 10;               // gd steps on a test episode's y (its head; its offsets under maml), from zero
   double adaptLr = 0.1;
   int64_t seed = 0;                      // streams: the benchmark's classes and composites, "init", the episodes
   torch::Dtype dtype = torch::kFloat32;
@@ -34,5 +39,15 @@ struct FewShotOptions {
 std::shared_ptr<Problem> makeFewShotProblem(const FewShotOptions& options);
 
 const OptionFields<FewShotOptions>& fewShotFields();
+
+// The settings metrics() takes (each defaults to the task's own option): test episodes
+// 0 .. episodes - 1, each adapting y from its start by adaptSteps gd steps of size adaptLr on the
+// episode's f, then its query accuracy.
+struct FewShotEvaluation {
+  int64_t episodes = 600;
+  int64_t adaptSteps = 10;
+  double adaptLr = 0.1;
+};
+const OptionFields<FewShotEvaluation>& fewShotEvaluationFields();
 
 }  // namespace bilevel::core
