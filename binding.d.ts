@@ -183,6 +183,7 @@ export interface NativeFewShotOptions {
   shots?: number;
   queries?: number;
   metaBatch?: number;
+  backbone?: 'convnet4' | 'resnet12';
   channels?: number;
   layout?: 'heads' | 'maml';
   regularizer?: 'none' | 'lq' | 'smoothed-lq';

@@ -19,11 +19,27 @@ const tiny = {
 } as const;
 
 /** ConvNet-4 without its head: conv 3x3 -> batch norm (this set's statistics) -> ReLU -> max pool 2, four times. */
-function backbone(x: Tensor[], images: Tensor): Tensor {
+function convNet4(x: Tensor[], images: Tensor): Tensor {
   let h = images;
   for (let block = 0; block < 4; block++) {
     const [weight, bias, normWeight, normBias] = x.slice(4 * block, 4 * block + 4);
     h = maxPool2d(batchNorm(conv2d(h, weight, { bias, padding: 1 }), normWeight, normBias).relu(), 2);
+  }
+  return h.reshape([h.shape[0], -1]);
+}
+
+const leakyRelu = (t: Tensor) => where(t.gt(0), t, t.mul(0.1));
+/**
+ * ResNet-12 without its head: per block, three conv 3x3 (no bias) -> batch norm, leaky ReLU after
+ * the first two, plus a conv 1x1 -> batch norm shortcut; their sum -> leaky ReLU -> max pool 2.
+ */
+function resNet12(x: Tensor[], images: Tensor): Tensor {
+  let h = images;
+  for (let block = 0; block < 4; block++) {
+    const p = x.slice(12 * block, 12 * block + 12);
+    const normedConv = (input: Tensor, at: number, padding: number) => batchNorm(conv2d(input, p[at], { padding }), p[at + 1], p[at + 2]);
+    const residual = normedConv(leakyRelu(normedConv(leakyRelu(normedConv(h, 0, 1)), 3, 1)), 6, 1);
+    h = maxPool2d(leakyRelu(residual.add(normedConv(h, 9, 0))), 2);
   }
   return h.reshape([h.shape[0], -1]);
 }
@@ -58,6 +74,7 @@ function reference(task: Problem, options: FewShotOptions = {}): Problem {
   const data = task.data();
   const { x, y } = task.initial();
   const network = options.layout === 'maml' ? mamlNetwork : headsNetwork;
+  const backbone = options.backbone === 'resnet12' ? resNet12 : convNet4;
   const tasksOf = (images: Tensor) => Array.from({ length: images.shape[0] }, (_, j) => j);
   const losses = (xs: Tensor[], ys: Tensor[], images: Tensor, labels: Tensor) => tasksOf(images).map((j) => {
     const { backbone: params, W, b } = network(xs, ys, j);
@@ -136,6 +153,23 @@ function expectSameStep({ native, expected, start }: Awaited<ReturnType<typeof b
   ];
   test.each(maml)('MAML\'s layout with %s: the same step as TypeScript\'s autograd of x + y_j\'s network', async (_name, builder) => {
     expectSameStep(await bothSteps(builder, { layout: 'maml' }));
+  });
+
+  // channels 2: widths 2, 5, 10, 20; 16 x 16 images -> 20 features.
+  const resNet: [string, FewShotOptions, () => SolverBuilder][] = [
+    ['heads, reverse', { backbone: 'resnet12' }, builders[0][1]],
+    ['heads, IA + PTT', { backbone: 'resnet12' }, builders[2][1]],
+    ['MAML, reverse', { backbone: 'resnet12', layout: 'maml' }, builders[0][1]],
+  ];
+  test.each(resNet)('ResNet-12 backbone, %s: the same step as TypeScript\'s autograd of the network written here', async (_name, options, builder) => {
+    expectSameStep(await bothSteps(builder, options));
+  });
+
+  test('ResNet-12\'s widths follow channels x (1, 2.5, 5, 10)', async () => {
+    using task = await tasks.fewShot({ ...tiny, backbone: 'resnet12', channels: 4 });
+    const { x, y } = task.initial();
+    expect(x.map((t) => t.shape[0]).filter((_, i) => i % 12 === 0)).toEqual([4, 10, 20, 40]);
+    expect(y[0].shape).toEqual([tiny.metaBatch, tiny.ways, 40]); // 16 -> 8 -> 4 -> 2 -> 1
   });
 });
 

@@ -1,5 +1,5 @@
 // Few-shot classification (docs/algorithms.md §13), built into the core: episodes of the offline
-// pair-composite benchmark; a ConvNet-4 backbone as x and one linear head per task as y, or MAML's
+// pair-composite benchmark; a ConvNet-4 or ResNet-12 backbone as x and one linear head per task as y, or MAML's
 // layout (x = the network's initialization, y = each task's offset from it).
 import { Type, type Static } from '@sinclair/typebox';
 import type { NativeFewShotOptions } from '../../binding';
@@ -34,7 +34,13 @@ export const FewShotSchema = Type.Object(
     shots: integer(1, 1000, 1, 'support images per class, K'),
     queries: integer(1, 1000, 15, 'query images per class'),
     metaBatch: integer(1, 1000, 4, 'training episodes per UL iteration, one head each'),
-    channels: integer(1, 1024, 32, 'filters per block of the ConvNet-4 backbone'),
+    backbone: Type.Optional(Type.Union([Type.Literal('convnet4'), Type.Literal('resnet12')], {
+      default: 'convnet4',
+      description: 'convnet4: four blocks of conv 3x3, batch norm, ReLU, max pool; resnet12: four residual blocks of three conv 3x3 '
+        + 'with batch norm and leaky ReLU 0.1, a 1x1 shortcut, max pool (MetaOptNet\'s, flattened features)',
+    })),
+    channels: integer(1, 1024, 32, 'filters of the backbone\'s blocks: every block\'s for convnet4; channels x (1, 2.5, 5, 10) for '
+      + 'resnet12\'s four (64: the usual 64, 160, 320, 640)'),
     layout: Type.Optional(Type.Union([Type.Literal('heads'), Type.Literal('maml')], {
       default: 'heads',
       description: 'heads: x = the backbone, y = one linear head per task, from zero (features computed once per iteration); '
@@ -75,7 +81,12 @@ export interface FewShotOptions {
   queries?: number;
   /** Training episodes per UL iteration, one head each. @default 4 */
   metaBatch?: number;
-  /** Filters per block of the ConvNet-4 backbone. @default 32 */
+  /**
+   * convnet4: four blocks of conv 3x3, batch norm, ReLU, max pool; resnet12: four residual blocks
+   * of three conv 3x3 with batch norm and leaky ReLU 0.1, a 1x1 shortcut, max pool. @default 'convnet4'
+   */
+  backbone?: 'convnet4' | 'resnet12';
+  /** Filters of the backbone's blocks: every block's for convnet4; channels x (1, 2.5, 5, 10) for resnet12's four. @default 32 */
   channels?: number;
   /**
    * heads: x = the backbone, y = one linear head per task, from zero; maml: x = the initialization

@@ -2,6 +2,7 @@
 
 #include "core/datasets.h"
 #include "core/models/conv_net.h"
+#include "core/models/res_net12.h"
 #include "core/tasks/few_shot/episodic_problem.h"
 #include "core/tasks/few_shot/pair_composites.h"
 
@@ -25,6 +26,11 @@ EpisodicSplits readBenchmark(const FewShotOptions& o) {
   return pairComposites(trainSource, testSource, o.imagesPerClass, static_cast<uint64_t>(o.seed));
 }
 
+// ResNet-12's widths in the usual proportions 64 : 160 : 320 : 640 from the first block's.
+models::ResNet12Options resNetOptions(int64_t channels) {
+  return {{channels, (5 * channels + 1) / 2, 5 * channels, 10 * channels}};
+}
+
 }  // namespace
 
 const OptionFields<FewShotOptions>& fewShotFields() {
@@ -38,6 +44,7 @@ const OptionFields<FewShotOptions>& fewShotFields() {
       {"shots", &O::shots, 1, between(1, 1000)},
       {"queries", &O::queries, 15, between(1, 1000)},
       {"metaBatch", &O::metaBatch, 4, between(1, 1000)},
+      {"backbone", &O::backbone, std::nullopt, {}, {"convnet4", "resnet12"}},
       {"channels", &O::channels, 32, between(1, 1024)},
       {"layout", &O::layout, std::nullopt, {}, {"heads", "maml"}},
       {"regularizer", &O::regularizer, std::nullopt, {}, {"none", "lq", "smoothed-lq"}},
@@ -62,6 +69,16 @@ const OptionFields<FewShotEvaluation>& fewShotEvaluationFields() {
   return fields;
 }
 
+std::shared_ptr<const models::Model> backboneNetwork(const FewShotOptions& o, int64_t inChannels, int64_t classes) {
+  if (o.backbone == "convnet4") return models::convNet4(inChannels, o.channels, o.imageSize, classes);
+  return models::resNet12(inChannels, o.imageSize, classes, resNetOptions(o.channels));
+}
+
+int64_t backboneFeatures(const FewShotOptions& o) {
+  if (o.backbone == "convnet4") return models::convNet4Features(o.channels, o.imageSize);
+  return models::resNet12Features(o.imageSize, resNetOptions(o.channels));
+}
+
 std::shared_ptr<Problem> makeFewShotProblem(const FewShotOptions& o) {
   checkDeclared(fewShotFields(), o, "fewShot");
   EpisodicSplits splits = readBenchmark(o);
@@ -70,7 +87,7 @@ std::shared_ptr<Problem> makeFewShotProblem(const FewShotOptions& o) {
   const EpisodeShape shape{o.ways, o.shots, o.queries};
   checkEpisodeShape(*data.train, "train", shape);
   checkEpisodeShape(data.test, "test", shape);
-  data.backbone = models::convNet4(data.train->images.front().size(1), o.channels, o.imageSize, 0);
+  data.backbone = backboneNetwork(o, data.train->images.front().size(1), 0);
   return o.layout == "maml" ? mamlProblem(std::move(data), o) : headsProblem(std::move(data), o);
 }
 

@@ -8,6 +8,7 @@
 #include <memory>
 #include <string>
 
+#include "core/models/model.h"
 #include "core/option_fields.h"
 #include "core/problem.h"
 
@@ -22,7 +23,8 @@ struct FewShotOptions {
   int64_t shots = 1;
   int64_t queries = 15;
   int64_t metaBatch = 4;                 // training episodes (tasks) per UL iteration
-  int64_t channels = 32;                 // the backbone's filters per block
+  std::string backbone = "convnet4";     // or "resnet12"
+  int64_t channels = 32;                 // the backbone's first block's filters (backboneNetwork)
   std::string layout = "heads";          // "heads" or "maml"
   std::string regularizer = "none";      // of each task's head in f: "none", "lq" or "smoothed-lq" (head_regularizer.h)
   double regularizerWeight = 0.25;
@@ -37,6 +39,13 @@ struct FewShotOptions {
 };
 
 std::shared_ptr<Problem> makeFewShotProblem(const FewShotOptions& options);
+
+// The backbone for images of inChannels, with a linear head to `classes` logits (0: none, the
+// output is its features): ConvNet-4 of `channels` filters per block, or ResNet-12 of widths
+// channels x (1, 2.5, 5, 10) (64 gives the usual 64, 160, 320, 640).
+std::shared_ptr<const models::Model> backboneNetwork(const FewShotOptions& options, int64_t inChannels, int64_t classes);
+// The features per image of that backbone without its head.
+int64_t backboneFeatures(const FewShotOptions& options);
 
 const OptionFields<FewShotOptions>& fewShotFields();
 

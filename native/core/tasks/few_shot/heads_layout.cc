@@ -5,7 +5,6 @@
 #include <mutex>
 
 #include "core/data/generator_stream.h"
-#include "core/models/conv_net.h"
 #include "core/tasks/few_shot/episodic_problem.h"
 #include "core/unroll_scope.h"
 
@@ -83,7 +82,7 @@ std::shared_ptr<Problem> headsProblem(EpisodicData data, const FewShotOptions& o
   const auto options = torch::TensorOptions().dtype(o.dtype).device(o.device);
   at::Generator init = generatorStream(static_cast<uint64_t>(o.seed), "init");
   Variables upper{data.backbone->initialize(init, options), {}};
-  const int64_t features = models::convNet4Features(o.channels, o.imageSize);
+  const int64_t features = backboneFeatures(o);
   Variables lower{{torch::zeros({o.metaBatch, o.ways, features}, options), torch::zeros({o.metaBatch, o.ways}, options)}, {}};
   return std::make_shared<HeadsProblem>(std::move(upper), std::move(lower), std::move(data), o);
 }

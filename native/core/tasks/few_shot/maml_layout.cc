@@ -4,7 +4,6 @@
 // is x + y_j), and a hypergradient through it is MAML's meta-gradient (first order: FOMAML). The
 // backbone changes at every LL step here, so nothing is cached.
 #include "core/data/generator_stream.h"
-#include "core/models/conv_net.h"
 #include "core/tasks/few_shot/episodic_problem.h"
 
 namespace bilevel::core {
@@ -38,7 +37,7 @@ class MamlProblem : public EpisodicProblem {
 std::shared_ptr<Problem> mamlProblem(EpisodicData data, const FewShotOptions& o) {
   const auto options = torch::TensorOptions().dtype(o.dtype).device(o.device);
   // The whole network as one model, so its head starts as torch.nn.Linear's, from the same stream.
-  const auto network = models::convNet4(data.backbone->inputShape()[0], o.channels, o.imageSize, o.ways);
+  const auto network = backboneNetwork(o, data.backbone->inputShape()[0], o.ways);
   at::Generator init = generatorStream(static_cast<uint64_t>(o.seed), "init");
   Variables upper{network->initialize(init, options), {}};
   TensorList offsets;
