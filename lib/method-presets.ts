@@ -1,6 +1,8 @@
 // The methods `bilevel compare` runs, in one table: each is a solver config built from the run
 // config's own dynamics settings (K and the LL step size), its UL optimizer and its z optimizer,
-// so that only the method-specific parts differ between the methods compared.
+// so that only the method-specific parts differ between the methods compared. A method that
+// needs a layout of the problem's own (MAML: few-shot's) names the tasks it applies to and the
+// problem fields it sets.
 import type { DynamicsConfig, SolverConfig } from './config';
 import { BilevelError } from './errors';
 
@@ -29,6 +31,16 @@ const withoutIA = (s: SharedSettings, dynamics: object, hypergradient: object): 
 const withIAandPTT = (s: SharedSettings, dynamics: object): SolverJson =>
   ({ dynamics, hypergradient: { type: 'reverse' }, upper: s.upper, initAuxiliary: s.initAuxiliary, truncation: 'pessimistic' });
 
+/** A method: its description, its solver config, and for a task-specific method, what it needs of the problem. */
+interface MethodPreset {
+  label: string;
+  solver: (s: SharedSettings) => SolverJson;
+  /** The run config's problem names it applies to (absent: every problem). */
+  tasks?: readonly string[];
+  /** Fields it sets on the run config's problem. */
+  problem?: Readonly<Record<string, unknown>>;
+}
+
 /** Method name -> description and solver config. */
 export const methodPresets = {
   rhg: { label: 'RHG: gd, reverse', solver: (s: SharedSettings) => withoutIA(s, gd(s), { type: 'reverse' }) },
@@ -53,12 +65,29 @@ export const methodPresets = {
     label: "AIT_P: the config's dynamics, IA + PTT + prior at the pretrained anchor",
     solver: (s: SharedSettings) => ({ ...withIAandPTT(s, s.dynamics), prior: s.prior }),
   },
-} as const;
+  // x = the network's initialization, y = each task's offset, from zero every iteration: gd on y is
+  // MAML's inner loop and reverse mode through it MAML's meta-gradient (docs/algorithms.md §13.7).
+  maml: {
+    label: "MAML: the network's initialization as x, gd on per-task offsets, reverse",
+    solver: (s: SharedSettings) => ({ ...withoutIA(s, gd(s), { type: 'reverse' }), lowerStart: 'fixed' }),
+    tasks: ['few-shot'],
+    problem: { layout: 'maml' },
+  },
+} as const satisfies Record<string, MethodPreset>;
 
 export type MethodName = keyof typeof methodPresets;
 export const methodNames = Object.keys(methodPresets) as MethodName[];
 
 export const isMethodName = (name: string): name is MethodName => Object.hasOwn(methodPresets, name);
+
+/** Whether a method applies to the problem a run config names. */
+export const appliesTo = (method: MethodName, problemName: string): boolean => {
+  const { tasks } = methodPresets[method] as MethodPreset;
+  return tasks === undefined || tasks.includes(problemName);
+};
+
+/** The methods that apply to the problem a run config names, in the table's order. */
+export const methodsFor = (problemName: string): MethodName[] => methodNames.filter((method) => appliesTo(method, problemName));
 
 /** The LL step size of a dynamics config. */
 function lowerStepSize(dynamics: DynamicsConfig): number {
@@ -86,3 +115,6 @@ export function sharedSettings(solver: SolverConfig): SharedSettings {
 
 /** The solver config (JSON, to be validated as a run config's solver) of one method. */
 export const presetSolver = (method: MethodName, shared: SharedSettings): SolverJson => methodPresets[method].solver(shared);
+
+/** The problem fields a method sets ({} for most). */
+export const presetProblem = (method: MethodName): Readonly<Record<string, unknown>> => (methodPresets[method] as MethodPreset).problem ?? {};

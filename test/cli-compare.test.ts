@@ -1,11 +1,12 @@
-// `bilevel compare` on the toy problems, and hyper-cleaning run configs (metricsEvery, priorAnchor,
-// malformed problem members) on small generated IDX files. Everything calls main() of lib/cli.ts
+// `bilevel compare` on the toy problems and on few-shot (MAML's own layout beside the heads'), and
+// hyper-cleaning run configs (metricsEvery, priorAnchor, malformed problem members) on small
+// generated IDX files. Everything calls main() of lib/cli.ts
 // in this process: each child process would load LibTorch again.
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { main } from '../lib/cli';
-import { methodNames } from '../lib/method-presets';
+import { methodNames, methodsFor } from '../lib/method-presets';
 
 interface Finished {
   code: number;
@@ -137,15 +138,42 @@ describe('compare', () => {
     expect(ait.distanceToOptimum).toBe(iaptt.distanceToOptimum);
   });
 
-  test('every method preset builds a valid solver from one config; aitp with priorAnchor runs', async () => {
+  test('every method preset that applies builds a valid solver from one config; aitp with priorAnchor runs', async () => {
     const out = path.join(workDir, 'compare-all');
     const config = { ...nonconvex, iterations: 3, priorAnchor: { pretrainSteps: 5, lr: 0.1 } };
-    const { code, stdout, stderr } = await cli(['compare', writeConfig('all', config), '--methods', methodNames.join(','), '--out', out, '--quiet']);
+    const methods = methodsFor('toy/nonconvex');
+    expect(methods).not.toContain('maml');
+    const { code, stdout, stderr } = await cli(['compare', writeConfig('all', config), '--methods', methods.join(','), '--out', out, '--quiet']);
     expect({ code, stderr }).toEqual({ code: 0, stderr: '' });
-    expect(stdout.trim().split('\n')).toHaveLength(2 + methodNames.length); // the table only
+    expect(stdout.trim().split('\n')).toHaveLength(2 + methods.length); // the table only
     const compare = readJson(path.join(out, 'compare.json')) as { methods: { method: string; status: string; solver: { prior: unknown } }[] };
-    expect(compare.methods.map((m) => [m.method, m.status])).toEqual(methodNames.map((name) => [name, 'completed']));
+    expect(compare.methods.map((m) => [m.method, m.status])).toEqual(methods.map((name) => [name, 'completed']));
     expect(compare.methods.find((m) => m.method === 'aitp')?.solver.prior).toEqual({ weight: 1, iterations: 0 });
+  });
+
+  test('a method that needs a task of its own (maml: few-shot) is refused on another problem, naming those that apply', async () => {
+    const { code, stderr } = await cli(['compare', writeConfig('maml-toy', nonconvex), '--methods', 'rhg,maml', '--out', path.join(workDir, 'maml-toy')]);
+    expect(code).toBe(2);
+    expect(stderr).toMatch(/maml does not apply to toy\/nonconvex \(it does: rhg, trhg, /);
+  });
+
+  const mnist = '/usr/share/datasets/mnist';
+  (fs.existsSync(`${mnist}/train-images-idx3-ubyte`) ? test : test.skip)('few-shot: RHG on the heads and MAML on its own layout, side by side', async () => {
+    const out = path.join(workDir, 'few-shot-compare');
+    const config = {
+      problem: { name: 'few-shot', root: mnist, imagesPerClass: 6, imageSize: 16, ways: 3, shots: 1, queries: 2, metaBatch: 2, channels: 2, evaluationEpisodes: 3 },
+      solver: { dynamics: { type: 'gd', lr: 0.1, steps: 2 }, hypergradient: { type: 'reverse' }, upper: { optimizer: 'adam', lr: 0.001 } },
+      iterations: 2, seed: 1,
+    };
+    const { code, stderr } = await cli(['compare', writeConfig('few-shot', config), '--methods', 'rhg,maml', '--out', out, '--quiet']);
+    expect({ code, stderr }).toEqual({ code: 0, stderr: '' });
+    const compare = readJson(path.join(out, 'compare.json')) as { methods: { method: string; status: string; metrics: Record<string, number> }[] };
+    expect(compare.methods.map((m) => [m.method, m.status])).toEqual([['rhg', 'completed'], ['maml', 'completed']]);
+    expect(compare.methods.every((m) => m.metrics.testEpisodes === 3)).toBe(true);
+    // MAML's run config has its layout; RHG's the heads (the default).
+    const layoutOf = (method: string) => (readJson(path.join(out, method, 'result.json')) as { config: { problem: { layout?: string } } }).config.problem.layout;
+    expect(layoutOf('maml')).toBe('maml');
+    expect(layoutOf('rhg')).toBe('heads');
   });
 
   test('a method that fails: its result.json and compare.json say why; the others still run; exit 1', async () => {

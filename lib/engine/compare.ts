@@ -3,8 +3,9 @@
 // A method that fails is recorded as such and the others go on.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { methodPresets, presetSolver, sharedSettings, type MethodName } from '../method-presets';
+import { appliesTo, methodPresets, methodsFor, presetProblem, presetSolver, sharedSettings, type MethodName } from '../method-presets';
 import type { Problem } from '../problem';
+import { BilevelError } from '../errors';
 import { writeReport } from '../report';
 import { checkSolver, createSolver, validateRunConfig, type RunConfig } from '../run-config';
 import type { TaskMetrics, TaskViews } from './evaluation';
@@ -51,9 +52,17 @@ export interface CompareObserver {
   failed(method: MethodName, error: ErrorRecord): void;
 }
 
-/** A method's run config: the base config with the method's solver, validated and checked like any config. */
+/**
+ * A method's run config: the base config with the method's solver (and the problem fields it sets),
+ * validated and checked like any config. A method that does not apply to the problem is refused.
+ */
 export function methodConfig(base: RunConfig, method: MethodName): RunConfig {
-  const config = validateRunConfig({ ...base, solver: presetSolver(method, sharedSettings(base.solver)) });
+  const problemName = base.problem.name;
+  if (!appliesTo(method, problemName)) {
+    throw new BilevelError('INVALID_ARGUMENT', `compare: ${method} does not apply to ${problemName} (it does: ${methodsFor(problemName).join(', ')})`);
+  }
+  const problem = { ...base.problem, ...presetProblem(method) };
+  const config = validateRunConfig({ ...base, problem, solver: presetSolver(method, sharedSettings(base.solver)) });
   checkSolver(config);
   return config;
 }
@@ -89,11 +98,15 @@ const failedMethod = (method: MethodName, config: RunConfig, failure: { error: E
   peakBytes: null, distanceToOptimum: null, solver: config.solver,
 });
 
+/** The problem of a method's config: methods whose configs name the same problem share one. */
+export type ProblemOf = (config: RunConfig) => Promise<Problem>;
+
 /** One method into methodDir; a failure is reported and recorded. */
 async function compareOne(
-  method: MethodName, config: RunConfig, problem: Problem, methodDir: string, signal: AbortSignal, observer: CompareObserver,
+  method: MethodName, config: RunConfig, problemOf: ProblemOf, methodDir: string, signal: AbortSignal, observer: CompareObserver,
 ): Promise<ComparedMethod> {
   try {
+    const problem = await problemOf(config);
     const solver = await createSolver(config, problem);
     const progress = observer.progress(method, config.iterations);
     const result = await runIntoFolder({ config, problem, solver }, methodDir, { signal, progress });
@@ -106,16 +119,30 @@ async function compareOne(
   }
 }
 
-/** Runs each method's config on problem into OUT/METHOD, in order, until the signal stops them. */
+/** Runs each method's config on its problem into OUT/METHOD, in order, until the signal stops them. */
 export async function compareMethods(
-  configs: Map<MethodName, RunConfig>, problem: Problem, outDir: string, signal: AbortSignal, observer: CompareObserver,
+  configs: Map<MethodName, RunConfig>, problemOf: ProblemOf, outDir: string, signal: AbortSignal, observer: CompareObserver,
 ): Promise<ComparedMethod[]> {
   const compared: ComparedMethod[] = [];
   for (const [method, config] of configs) {
     if (signal.aborted) break;
-    compared.push(await compareOne(method, config, problem, path.join(outDir, method), signal, observer));
+    compared.push(await compareOne(method, config, problemOf, path.join(outDir, method), signal, observer));
   }
   return compared;
+}
+
+/**
+ * problemOf for configs that differ from base at most in problem fields a method sets (MAML's
+ * layout): base's problem for those equal to it, one more problem, made when first asked for, for
+ * each other problem config.
+ */
+export function sharedProblems(base: RunConfig, baseProblem: Problem, create: (config: RunConfig) => Promise<Problem>): ProblemOf {
+  const problems = new Map<string, Promise<Problem>>([[JSON.stringify(base.problem), Promise.resolve(baseProblem)]]);
+  return (config) => {
+    const key = JSON.stringify(config.problem);
+    if (!problems.has(key)) problems.set(key, create(config));
+    return problems.get(key)!;
+  };
 }
 
 /** The views a method's result.json holds (none for a failed method or a problem without views). */

@@ -3,7 +3,7 @@
 // (lib/engine/compare.ts), then a Markdown table of the outcomes on stdout.
 import * as path from 'node:path';
 import { Align, getMarkdownTable } from 'markdown-table-ts';
-import { compareMethods, methodConfigs, writeComparison, type ComparedMethod, type CompareObserver } from '../../engine/compare';
+import { compareMethods, methodConfigs, sharedProblems, writeComparison, type ComparedMethod, type CompareObserver } from '../../engine/compare';
 import { claimOutputFolder } from '../../engine/output-folder';
 import { StopSignals } from '../../engine/signals';
 import { createProblem } from '../../run-config';
@@ -55,7 +55,8 @@ export async function compareCommand(term: Terminal, args: string[]): Promise<nu
   asUsageErrors(() => claimOutputFolder(outDir, { keep: false, force: values.force === true, remedy: 'use --force to replace it' }));
   // The stop signals interrupt the methods; compare.json and the report are written after them.
   const stop = new StopSignals();
-  const compared = await compareMethods(configs, problem, outDir, stop.signal, terminalObserver(term, values.quiet === true))
+  const problemOf = sharedProblems(base, problem, (config) => createProblem(config, path.dirname(configPath)));
+  const compared = await compareMethods(configs, problemOf, outDir, stop.signal, terminalObserver(term, values.quiet === true))
     .finally(() => stop.release());
   await writeComparison(outDir, base, compared);
   term.stdout.write(`${comparisonTable(compared)}\n`);
