@@ -45,6 +45,8 @@ interface Chart {
   value: (point: ReportPoint) => number | undefined;
   /** Log scale: for norms and distances, which span orders of magnitude (values <= 0 are not drawn). */
   log?: boolean;
+  /** The half-width of a band around the value (a confidence interval), where recorded. */
+  halfWidth?: (point: ReportPoint) => number | undefined;
 }
 
 const recordCharts: Chart[] = [
@@ -62,8 +64,15 @@ const recordCharts: Chart[] = [
 // Drawn from the series' views, not from their points.
 const samplesChart: Chart = { file: 'samples.svg', title: 'generated samples over the true modes', value: () => undefined };
 
-const metricCharts = (names: string[]): Chart[] =>
-  names.map((name) => ({ file: `metric-${name}.svg`, title: name, value: (p) => p.metrics?.[name] }));
+// A metric <stem>Accuracy with a metric <stem>Confidence95 beside it (few-shot's testAccuracy and
+// testConfidence95) is drawn with its 95% interval as a band.
+const confidenceOf = (name: string) => (name.endsWith('Accuracy') ? `${name.slice(0, -'Accuracy'.length)}Confidence95` : undefined);
+
+const metricCharts = (names: string[]): Chart[] => names.map((name) => {
+  const confidence = confidenceOf(name);
+  const halfWidth = confidence !== undefined && names.includes(confidence) ? (p: ReportPoint) => p.metrics?.[confidence] : undefined;
+  return { file: `metric-${name}.svg`, title: name, value: (p) => p.metrics?.[name], halfWidth };
+});
 
 const metricNames = (series: ReportSeries[]): string[] =>
   [...new Set(series.flatMap((s) => s.points.flatMap((p) => Object.keys(p.metrics ?? {}))))].sort();
@@ -76,6 +85,9 @@ interface Datum {
   iteration: number;
   elapsedMs: number;
   value: number;
+  /** value -+ the chart's half-width, where it has one. */
+  low?: number;
+  high?: number;
   /** Carries a point symbol (a few per line, staggered between methods, so that overlapping lines stay apart). */
   marker: boolean;
 }
@@ -110,7 +122,10 @@ function chartData(chart: Chart, series: ReportSeries[]): Datum[] {
       elapsedMs += iterationMs(p);
       const value = chart.value(p);
       const drawable = value !== undefined && Number.isFinite(value) && (!chart.log || value > 0);
-      return drawable ? [{ method, iteration: p.iteration, elapsedMs, value }] : [];
+      if (!drawable) return [];
+      const halfWidth = chart.halfWidth?.(p);
+      const band = halfWidth === undefined ? {} : { low: value - halfWidth, high: value + halfWidth };
+      return [{ method, iteration: p.iteration, elapsedMs, value, ...band }];
     }));
     const stride = Math.max(1, Math.ceil(drawn.length / markersPerLine));
     const offset = Math.floor((methodIndex * stride) / series.length);
@@ -120,6 +135,9 @@ function chartData(chart: Chart, series: ReportSeries[]): Datum[] {
 
 /** Colour, stroke dash and point shape all tell the methods apart. */
 function chartSpec(chart: Chart, data: Datum[], methods: string[]): vegaLite.TopLevelSpec {
+  const band = data.some((d) => d.low !== undefined)
+    ? [{ mark: { type: 'errorband' as const, opacity: 0.2 }, encoding: { y: { field: 'low', type: 'quantitative' as const }, y2: { field: 'high' } } }]
+    : [];
   // The same domain on every chart keeps a method's look when others are missing from one; the
   // same legend on the three channels merges them into one legend.
   const method = {
@@ -134,6 +152,7 @@ function chartSpec(chart: Chart, data: Datum[], methods: string[]): vegaLite.Top
       color: method,
     },
     layer: [
+      ...band,
       { mark: { type: 'line' as const, strokeWidth: 1.5 }, encoding: { strokeDash: method } },
       { transform: [{ filter: 'datum.marker' }], mark: { type: 'point' as const, filled: true, size: 45 }, encoding: { shape: method } },
     ],

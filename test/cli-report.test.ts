@@ -7,6 +7,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { writeReport, type ReportPoint } from '../lib/report';
 
 const root = path.join(__dirname, '..');
 const tsxLoader = pathToFileURL(require.resolve('tsx')).href;
@@ -26,10 +27,12 @@ function renderedDom(file: string): string {
 const attributes = (element: string): Record<string, string> =>
   Object.fromEntries([...element.matchAll(/([\w-]+)="([^"]*)"/g)].map(([, name, value]) => [name, value]));
 
-/** A chart as the browser parsed it: its drawn lines and point symbols, each with its method and look. */
+/** A chart as the browser parsed it: its drawn lines, point symbols and bands, each with its method and look. */
 interface Chart {
   lines: { method: string; look: string }[];
   points: { method: string; shape: string }[];
+  /** A band's first point, as its label gives it: method, low and high. */
+  bands: { method: string; low: number; high: number }[];
 }
 
 function charts(dom: string): Record<string, Chart> {
@@ -37,11 +40,14 @@ function charts(dom: string): Record<string, Chart> {
   return Object.fromEntries(figures.map(([, file, body]) => {
     const marks = [...body.matchAll(/<path [^>]*>/g)].map(([element]) => attributes(element))
       .filter((a) => a['aria-label'] !== undefined && a.d?.startsWith('M'))
-      .map((a) => Object.assign(a, { method: /method: (.*)$/.exec(a['aria-label'])![1] }));
+      .map((a) => Object.assign(a, { method: /method: ([^;]*)/.exec(a['aria-label'])![1] }));
+    const labelled = (a: Record<string, string>, name: string) => Number(new RegExp(`; ${name}: ([^;]*)`).exec(a['aria-label'])![1]);
     return [file, {
       lines: marks.filter((a) => a['aria-roledescription'] === 'line mark')
         .map((a) => ({ method: a.method, look: `${a.stroke} ${a['stroke-dasharray'] ?? 'solid'}` })),
       points: marks.filter((a) => a['aria-roledescription'] === 'point').map((a) => ({ method: a.method, shape: a.d })),
+      bands: marks.filter((a) => a['aria-roledescription'] === 'errorband')
+        .map((a) => ({ method: a.method, low: labelled(a, 'low'), high: labelled(a, 'high') })),
     }];
   }));
 }
@@ -115,5 +121,30 @@ const seriesCharts = ['upper.svg', 'lower.svg', 'gradient-norm-x.svg', 'kbar.svg
     expect(ownRows.map((r) => [r.method, r.status])).toEqual([['gd + reverse', 'completed']]);
     expect(Object.keys(charts(own)).sort()).toEqual([...seriesCharts].sort());
     for (const chart of Object.values(charts(own))) expectMethodsApart(chart, ['gd + reverse']);
+    // No metric here with a confidence interval: no bands.
+    for (const chart of Object.values(drawn)) expect(chart.bands).toEqual([]);
   }, 180_000);
+
+  test('an accuracy with its 95% interval recorded beside it (few-shot\'s) is drawn with the interval as a band', async () => {
+    const points = (start: number): ReportPoint[] => [0, 1, 2].map((iteration) => ({
+      iteration, upper: 1, lower: 1, steps: 3, unrollMs: 1, hypergradientMs: 1, updateMs: 1, peakBytes: 0, gradientNormX: 1, gradientNormZ: 0,
+      metrics: { testAccuracy: start + 0.1 * iteration, testConfidence95: 0.02 * (iteration + 1) },
+    } as ReportPoint));
+    const out = path.join(workDir, 'band');
+    fs.mkdirSync(out);
+    await writeReport(out, {
+      title: 'bands', config: {}, seed: 0, versions: {},
+      series: [{ method: 'rhg', status: 'completed', points: points(0.4) }, { method: 'maml', status: 'completed', points: points(0.5) }],
+    });
+    const drawn = charts(renderedDom(path.join(out, 'report.html')));
+    expectMethodsApart(drawn['metric-testAccuracy.svg'], ['rhg', 'maml']);
+    // One band per method and view, from accuracy - interval to accuracy + interval.
+    expect(drawn['metric-testAccuracy.svg'].bands.map((b) => b.method).sort()).toEqual(['maml', 'maml', 'rhg', 'rhg']);
+    for (const band of drawn['metric-testAccuracy.svg'].bands) {
+      const start = band.method === 'rhg' ? 0.4 : 0.5;
+      expect(band.low).toBeCloseTo(start - 0.02, 10);
+      expect(band.high).toBeCloseTo(start + 0.02, 10);
+    }
+    expect(drawn['metric-testConfidence95.svg'].bands).toEqual([]);
+  }, 60_000);
 });
