@@ -3,15 +3,16 @@
 // bilevel and in plain PyTorch (Debian's python3-torch, the same LibTorch build) two ways: the
 // backbone recomputed at every inner step (the authors' code) and once per set (as bilevel
 // does); the median seconds per iteration, their ratios, and the iteration's FLOPs against them.
-// Prints a markdown table (recorded in docs/benchmarks.md). The method table on test episodes
-// (docs/few-shot.md) comes with the remaining methods.
+// Prints a markdown table (recorded in docs/benchmarks.md). Without --timing: the method table on
+// test episodes, docs/few-shot.md (bench/few-shot-methods.ts).
 import { spawnSync } from 'node:child_process';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { Solver, adam, gd, reverse, setNumThreads, tasks, versions } from '../lib';
+import { fewShotMethodTable } from './few-shot-methods';
 
-const { values } = parseArgs({ options: { timing: { type: 'boolean' }, iterations: { type: 'string' } } });
+const { values } = parseArgs({ options: { timing: { type: 'boolean' }, iterations: { type: 'string' }, gpu: { type: 'boolean' } } });
 const threads = Math.min(2, os.cpus().length);
 const settings = {
   ways: 5, shots: 1, queries: 15, metaBatch: 4, channels: 32, imageSize: 28, steps: 10, lr: 0.1,
@@ -77,9 +78,4 @@ async function timing(): Promise<void> {
     `${(torch.once / ours).toFixed(2)}x |`);
 }
 
-if (!values.timing) {
-  console.error('npm run bench:few-shot -- --timing [--iterations N]: the method table on test episodes is not written yet');
-  process.exitCode = 2;
-} else {
-  void timing();
-}
+void (values.timing ? timing() : fewShotMethodTable());

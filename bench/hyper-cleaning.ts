@@ -11,7 +11,7 @@ import {
 import { methodConfig } from '../lib/engine/compare';
 import { evaluateMetrics } from '../lib/engine/evaluation';
 import { runLoop } from '../lib/engine/loop';
-import { methodNames, methodPresets, type MethodName } from '../lib/method-presets';
+import { methodPresets, methodsFor, type MethodName } from '../lib/method-presets';
 import { createSolver, validateRunConfig, type RunConfig } from '../lib/run-config';
 import { PAPER_SECTION_HEADING, paperProtocol } from './paper-protocol';
 
@@ -42,7 +42,7 @@ function baseConfig(model: string, dynamics: object): RunConfig {
 function methodConfigs(model: string, K: number): [MethodName, RunConfig][] {
   const gdBase = baseConfig(model, { type: 'gd', lr: lowerLr, steps: K });
   const acceleratedBase = baseConfig(model, { type: 'accelerated', lipschitz: 1 / (2 * lowerLr), steps: K });
-  return methodNames.map((method) => [method, methodConfig(method === 'ait' ? acceleratedBase : gdBase, method)]);
+  return methodsFor('hyper-cleaning').map((method) => [method, methodConfig(method === 'ait' ? acceleratedBase : gdBase, method)]);
 }
 
 interface Row {

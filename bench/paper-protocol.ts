@@ -9,14 +9,15 @@
 // takes about 40 core-hours, more than one machine's session, and a recorded run is never redone.
 // After each run the table (mean over the seeds recorded) goes into docs/hyper-cleaning.md beside
 // the published rows, saying how many runs are still missing.
-import { execFileSync, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { methodConfig } from '../lib/engine/compare';
-import { methodNames, methodPresets, type MethodName } from '../lib/method-presets';
+import { methodPresets, methodsFor, type MethodName } from '../lib/method-presets';
 import { validateRunConfig, type RunConfig } from '../lib/run-config';
+import { appendResult, machinesOf, readResults, resultsFile, type Provenance } from './results-file';
 
 const LOWER_LR = 0.03; // the authors' step for y (and z)
 const UPPER_LR = 0.01; // the authors' Adam step for x
@@ -30,11 +31,11 @@ interface Protocol { T: number; K: number; seeds: number[]; jobs: number; out: s
 type Start = 'fixed' | 'warm' | 'ia';
 interface PaperRun { dataset: string; method: MethodName; start: Start; seed: number; dir: string; config: RunConfig }
 /** One finished run as the results file keeps it. */
-interface RunRecord {
+type RunRecord = {
   dataset: string; method: MethodName; start: Start; seed: number; K: number; T: number;
-  testAccuracy: number; f1: number; wallTimeSeconds: number; commit: string; cpu: string; date: string;
-}
-const RESULTS_FILE = path.join(__dirname, 'results', 'hyper-cleaning-paper.jsonl');
+  testAccuracy: number; f1: number; wallTimeSeconds: number;
+} & Provenance;
+const RESULTS_FILE = resultsFile('hyper-cleaning-paper.jsonl');
 
 function protocolFromArguments(): Protocol {
   const { values } = parseArgs({
@@ -56,7 +57,7 @@ function protocolFromArguments(): Protocol {
  * AIT keeps accelerated dynamics of the same step (L = 1 / (2 lr)).
  */
 function paperRuns(p: Protocol): PaperRun[] {
-  return p.seeds.flatMap((seed) => DATASETS.flatMap((dataset) => methodNames.flatMap((method) => {
+  return p.seeds.flatMap((seed) => DATASETS.flatMap((dataset) => methodsFor('hyper-cleaning').flatMap((method) => {
     const dynamics = method === 'ait'
       ? { type: 'accelerated', lipschitz: 1 / (2 * LOWER_LR), steps: p.K }
       : { type: 'gd', lr: LOWER_LR, steps: p.K };
@@ -79,10 +80,7 @@ function paperRuns(p: Protocol): PaperRun[] {
 
 interface Result { status: string; iterations: number; metrics?: { testAccuracy: number; f1: number }; wallTimeSeconds: number }
 
-function readRecords(): RunRecord[] {
-  if (!fs.existsSync(RESULTS_FILE)) return [];
-  return fs.readFileSync(RESULTS_FILE, 'utf8').split('\n').filter((line) => line.trim() !== '').map((line) => JSON.parse(line) as RunRecord);
-}
+const readRecords = () => readResults<RunRecord>(RESULTS_FILE);
 const recordOf = (records: RunRecord[], run: PaperRun, p: Protocol) => records.find((r) =>
   r.dataset === run.dataset && r.method === run.method && r.start === run.start && r.seed === run.seed && r.K === p.K && r.T === p.T);
 
@@ -92,14 +90,10 @@ function record(run: PaperRun, p: Protocol): boolean {
   if (!fs.existsSync(file)) return false;
   const result = JSON.parse(fs.readFileSync(file, 'utf8')) as Result;
   if (result.status !== 'completed' || result.iterations !== p.T || result.metrics === undefined) return false;
-  const entry: RunRecord = {
+  appendResult(RESULTS_FILE, {
     dataset: run.dataset, method: run.method, start: run.start, seed: run.seed, K: p.K, T: p.T,
     testAccuracy: result.metrics.testAccuracy, f1: result.metrics.f1, wallTimeSeconds: result.wallTimeSeconds,
-    commit: execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: __dirname, encoding: 'utf8' }).trim(),
-    cpu: os.cpus()[0]?.model ?? 'unknown', date: new Date().toISOString().slice(0, 10),
-  };
-  fs.mkdirSync(path.dirname(RESULTS_FILE), { recursive: true });
-  fs.appendFileSync(RESULTS_FILE, `${JSON.stringify(entry)}\n`);
+  });
   return true;
 }
 
@@ -148,7 +142,7 @@ const mean = (values: number[]) => values.reduce((a, b) => a + b, 0) / values.le
 function table(runs: PaperRun[], p: Protocol, records: RunRecord[]): string {
   const rows: string[] = [];
   for (const dataset of DATASETS) {
-    for (const method of methodNames) {
+    for (const method of methodsFor('hyper-cleaning')) {
       for (const start of ['fixed', 'warm', 'ia'] as const) {
         const group = runs.filter((r) => r.dataset === dataset && r.method === method && r.start === start);
         const results = group.map((run) => recordOf(records, run, p)).filter((r): r is RunRecord => r !== undefined);
@@ -168,7 +162,7 @@ function table(runs: PaperRun[], p: Protocol, records: RunRecord[]): string {
 function writeSection(runs: PaperRun[], p: Protocol): void {
   const records = readRecords();
   const missing = runs.filter((run) => recordOf(records, run, p) === undefined).length;
-  const machines = [...new Set(records.map((r) => r.cpu))].join('; ');
+  const machines = machinesOf(records);
   const section = `Generated by \`npm run bench:hyper-cleaning -- --paper\` from bench/results/hyper-cleaning-paper.jsonl (one line per finished run,
 with its commit, CPU and date; ${machines || 'no run recorded yet'}; one LibTorch thread per run).
 Linear LL, K = ${p.K}, T = ${p.T}, x by Adam lr ${UPPER_LR}, y by gd lr ${LOWER_LR} (z by sgd lr ${LOWER_LR}); seeds ${p.seeds.join(', ')} (the split, the corruption and
