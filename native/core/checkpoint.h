@@ -1,29 +1,20 @@
 // Checkpoints: a solver's whole state (everything a bit-exact continuation needs) and a caller's
-// metadata string, as named records (tensors with dtype and shape, texts) in a format of our own:
-// a header (magic, format, CRC-32 and length of the payload), then the records. A truncated or
-// bit-flipped file is refused by the header before anything is parsed, and the parser checks
-// every length against the bytes left, so even a re-sealed malicious file is an error, never a
-// crash (LibTorch's archive reader runs a pickle parser that crashes on some edited files).
-// Files are written atomically (temp file, fsync, rename) by plain system calls whose every
-// failure becomes an error (LibTorch's own file writer reports a full disk by throwing from a
-// destructor, which ends the process).
+// metadata string, as a record file (core/record_file.h: checksummed, parsed defensively, written
+// atomically by plain system calls whose every failure becomes an error; LibTorch's own file
+// writer reports a full disk by throwing from a destructor, which ends the process).
 #pragma once
 #include <torch/torch.h>
 
 #include <functional>
-#include <map>
 #include <set>
 #include <string>
-#include <variant>
 
+#include "core/record_file.h"
 #include "core/tensor_list.h"
 
 namespace bilevel::core {
 
 class Solver;
-
-// A checkpoint's records by name: a CPU tensor or a text.
-using Records = std::map<std::string, std::variant<torch::Tensor, std::string>>;
 
 class StateWriter {
  public:
