@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "core/tasks/few_shot/class_images.h"
+#include "core/images/class_images.h"
 
 namespace bilevel::core {
 

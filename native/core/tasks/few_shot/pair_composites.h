@@ -6,7 +6,7 @@
 // test images, so no meta-test image has been seen in meta-training.
 #pragma once
 #include "core/datasets.h"
-#include "core/tasks/few_shot/class_images.h"
+#include "core/images/class_images.h"
 
 namespace bilevel::core {
 
