@@ -175,8 +175,10 @@ export interface NativeGanOptions {
   seed?: number;
 }
 export interface NativeFewShotOptions {
-  dataset?: 'double-mnist' | 'double-fashion-mnist';
+  dataset?: 'double-mnist' | 'double-fashion-mnist' | 'idx' | 'folders' | 'omniglot' | 'mini-imagenet';
   root: string;
+  /** Where decoded image files are kept; empty or absent: not kept. */
+  cacheDir?: string;
   imagesPerClass?: number;
   imageSize?: number;
   ways?: number;

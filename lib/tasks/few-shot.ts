@@ -1,16 +1,23 @@
 // Few-shot classification (docs/algorithms.md §13), built into the core: episodes of the offline
-// pair-composite benchmark; a ConvNet-4 or ResNet-12 backbone as x and one linear head per task as y, or MAML's
+// pair-composite benchmark or of image files on disk; a ConvNet-4 or ResNet-12 backbone as x and one linear head per task as y, or MAML's
 // layout (x = the network's initialization, y = each task's offset from it).
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { Type, type Static } from '@sinclair/typebox';
 import type { NativeFewShotOptions } from '../../binding';
 import { native } from '../binding';
 import { validate, type SameType } from '../config';
+import { BilevelError } from '../errors';
 import { Problem } from '../problem';
 import type { Device } from '../tensor';
 import { configTask, problemMember } from './config-task';
 import { configDataRoot, datasetRoot, type HyperCleaningDataset } from './hyper-cleaning';
 
 const strict = { additionalProperties: false } as const;
+/** The datasets the few-shot task reads (docs/algorithms.md §13.1). */
+export const FEW_SHOT_DATASETS = ['double-mnist', 'double-fashion-mnist', 'idx', 'folders', 'omniglot', 'mini-imagenet'] as const;
+export type FewShotDataset = (typeof FEW_SHOT_DATASETS)[number];
 const MAX_SAMPLES = 1_000_000;
 const integer = (minimum: number, maximum: number, defaultValue: number, description: string) =>
   Type.Optional(Type.Integer({ minimum, maximum, default: defaultValue, description }));
@@ -18,18 +25,27 @@ const integer = (minimum: number, maximum: number, defaultValue: number, descrip
 /** The options of the few-shot task, declared once: the API validates against it; a run config's `problem` is `{ name: 'few-shot', ...these }`. */
 export const FewShotSchema = Type.Object(
   {
-    dataset: Type.Optional(Type.Union([Type.Literal('double-mnist'), Type.Literal('double-fashion-mnist')], {
+    dataset: Type.Optional(Type.Union(FEW_SHOT_DATASETS.map((name) => Type.Literal(name)), {
       default: 'double-mnist',
-      description: 'the offline benchmark: 100 pair-composite classes "00".."99" (split 64 / 16 / 20) made of MNIST digits '
-        + '(double-mnist, the default) or Fashion-MNIST items (double-fashion-mnist); test classes from the held-out test images',
+      description: 'double-mnist / double-fashion-mnist: the offline benchmark, 100 pair-composite classes "00".."99" (split 64 / 16 / 20) '
+        + 'made of MNIST digits or Fashion-MNIST items, test classes from the held-out test images; idx: the ten labels of an IDX '
+        + 'folder, five for training and five for test by the seed; folders: root/train/<class>/<image> and root/test/<class>/<image> '
+        + '(PNG or JPEG, RGB); omniglot: root/images_background (training) and root/images_evaluation (test), '
+        + '<alphabet>/<character>/<image>, gray; mini-imagenet: root/images/<file> with Ravi and Larochelle\'s root/train.csv and '
+        + 'root/test.csv (filename,label), RGB',
     })),
     root: Type.Optional(Type.String({
       minLength: 1,
-      description: 'the folder with the source\'s IDX files (in a run config: relative to the config file); default as hyper-cleaning\'s '
-        + 'mnist / fashion-mnist folders. Nothing is ever downloaded',
+      description: 'the dataset\'s folder (in a run config: relative to the config file). double-mnist, double-fashion-mnist and idx '
+        + 'default to hyper-cleaning\'s mnist / fashion-mnist folders (idx: mnist); the others need it. Nothing is ever downloaded',
     })),
-    imagesPerClass: integer(2, MAX_SAMPLES, 200, 'composite images per class'),
-    imageSize: integer(16, 512, 28, 'images are resized (area average) to imageSize x imageSize'),
+    cacheDir: Type.Optional(Type.String({
+      description: 'where decoded image files (folders, omniglot, mini-imagenet) are kept so that a second load reads one file; '
+        + 'default $XDG_CACHE_HOME/bilevel or ~/.cache/bilevel (in a run config: relative to the config file); "" keeps nothing',
+    })),
+    imagesPerClass: integer(2, MAX_SAMPLES, 200, 'composite images per class (double-mnist, double-fashion-mnist)'),
+    imageSize: integer(16, 512, 28, 'images are resized to imageSize x imageSize (IDX sources: area average; image files: bilinear, '
+      + 'antialiased when shrinking)'),
     ways: integer(2, 1000, 5, 'classes per episode, N'),
     shots: integer(1, 1000, 1, 'support images per class, K'),
     queries: integer(1, 1000, 15, 'query images per class'),
@@ -65,13 +81,21 @@ export const FewShotSchema = Type.Object(
 
 /** The options of tasks.fewShot: FewShotSchema's fields, with dtype and device as for tensors. */
 export interface FewShotOptions {
-  /** The offline benchmark: pair composites of MNIST digits or of Fashion-MNIST items. @default 'double-mnist' */
-  dataset?: 'double-mnist' | 'double-fashion-mnist';
-  /** The folder with the source's IDX files. @default hyper-cleaning's mnist / fashion-mnist folder */
+  /**
+   * double-mnist / double-fashion-mnist: the offline benchmark (pair composites of MNIST digits or
+   * Fashion-MNIST items); idx: an IDX folder's ten labels split five / five by the seed; folders:
+   * root/train/<class>/<image> and root/test/<class>/<image>; omniglot: images_background and
+   * images_evaluation; mini-imagenet: root/images with root/train.csv and root/test.csv.
+   * @default 'double-mnist'
+   */
+  dataset?: FewShotDataset;
+  /** The dataset's folder. @default hyper-cleaning's mnist / fashion-mnist folder (IDX sources); required for the others */
   root?: string;
-  /** Composite images per class. @default 200 */
+  /** Where decoded image files are kept ("" keeps nothing). @default $XDG_CACHE_HOME/bilevel or ~/.cache/bilevel */
+  cacheDir?: string;
+  /** Composite images per class (double-mnist, double-fashion-mnist). @default 200 */
   imagesPerClass?: number;
-  /** Images are resized (area average) to imageSize x imageSize. @default 28 */
+  /** Images are resized to imageSize x imageSize. @default 28 */
   imageSize?: number;
   /** Classes per episode, N. @default 5 */
   ways?: number;
@@ -148,26 +172,41 @@ const schemaFields: [
 ] = [true, true];
 void schemaFields;
 
-/** The IDX source of each benchmark. */
-const sources: Record<NonNullable<FewShotOptions['dataset']>, HyperCleaningDataset> = {
+/** The IDX source of the datasets made from IDX files, whose root defaults to hyper-cleaning's folders. */
+const idxSources: Partial<Record<FewShotDataset, HyperCleaningDataset>> = {
   'double-mnist': 'mnist',
   'double-fashion-mnist': 'fashion-mnist',
+  idx: 'mnist',
 };
 
+/** Where decoded images are kept unless cacheDir says otherwise: the XDG cache folder. */
+export function defaultCacheDir(): string {
+  return path.join(process.env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache'), 'bilevel');
+}
+
+function dataRoot(dataset: FewShotDataset, root: string | undefined): string {
+  const source = idxSources[dataset];
+  if (source !== undefined) return datasetRoot(source, root);
+  if (root === undefined) throw new BilevelError('INVALID_ARGUMENT', `root: the ${dataset} dataset needs its folder (nothing is downloaded)`);
+  if (!fs.existsSync(root)) throw new BilevelError('INVALID_ARGUMENT', `root: no such folder: ${root}`);
+  return root;
+}
+
 /**
- * Few-shot classification (docs/algorithms.md §13): x = a ConvNet-4 backbone, y = one linear head
- * per task of the meta-batch ({W [B, N, D], b [B, N]}); f sums the support cross-entropies, F the
- * query ones; each UL iteration draws its own training episodes. metrics(): accuracy on test episodes.
+ * Few-shot classification (docs/algorithms.md §13): x = a ConvNet-4 or ResNet-12 backbone, y = one
+ * linear head per task of the meta-batch ({W [B, N, D], b [B, N]}), or MAML's layout; f sums the
+ * support cross-entropies, F the query ones; each UL iteration draws its own training episodes.
+ * metrics(): accuracy on test episodes.
  */
 export async function fewShot(options: FewShotOptions = {}): Promise<Problem<FewShotMetrics, FewShotEvaluation>> {
   const { dtype, device, ...taskOptions } = options;
   validate(FewShotSchema, taskOptions, 'fewShot');
   const dataset = options.dataset ?? 'double-mnist';
-  // The IDX files are read and the composites made on a worker thread.
-  const handle = await native.createTask('few-shot', { ...taskOptions, dataset, root: datasetRoot(sources[dataset], options.root) }, {
-    dtype: dtype ?? 'float32',
-    device: device ?? 'cpu',
-  });
+  // "" keeps nothing: the core reads an absent cacheDir that way.
+  const cacheDir = options.cacheDir === '' ? undefined : (options.cacheDir ?? defaultCacheDir());
+  const nativeOptions = { ...taskOptions, dataset, root: dataRoot(dataset, options.root), cacheDir };
+  // The files are read (and decoded, or the composites made) on a worker thread.
+  const handle = await native.createTask('few-shot', nativeOptions, { dtype: dtype ?? 'float32', device: device ?? 'cpu' });
   return new Problem<FewShotMetrics, FewShotEvaluation>(handle, 'few-shot');
 }
 
@@ -176,6 +215,10 @@ export const fewShotConfigTask = configTask({
   schema: problemMember('few-shot', FewShotSchema.properties, 'few-shot classification ([algorithms.md](algorithms.md) §13; `tasks.fewShot`)'),
   seeded: true,
   metrics: true,
-  create: ({ name: _name, root, ...options }, { dtype, device, configDir }) =>
-    fewShot({ ...options, root: configDataRoot(root, sources[options.dataset ?? 'double-mnist'], configDir), dtype, device }),
+  create: ({ name: _name, root, cacheDir, ...options }, { dtype, device, configDir }) => {
+    const source = idxSources[options.dataset ?? 'double-mnist'];
+    const inConfigDir = (given?: string) => (given === undefined || given === '' ? given : path.resolve(configDir, given));
+    const dataFolder = source === undefined ? inConfigDir(root) : configDataRoot(root, source, configDir);
+    return fewShot({ ...options, root: dataFolder, cacheDir: inConfigDir(cacheDir), dtype, device });
+  },
 });

@@ -1,30 +1,12 @@
 #include "core/tasks/few_shot/few_shot_task.h"
 
-#include "core/datasets.h"
 #include "core/models/conv_net.h"
 #include "core/models/res_net12.h"
 #include "core/tasks/few_shot/episodic_problem.h"
-#include "core/tasks/few_shot/pair_composites.h"
+#include "core/tasks/few_shot/few_shot_data.h"
 
 namespace bilevel::core {
 namespace {
-
-namespace F = torch::nn::functional;
-
-// Each class's images area-averaged to size x size (the composites are twice as wide as high).
-ClassImages resized(ClassImages split, int64_t size) {
-  for (torch::Tensor& images : split.images) {
-    const torch::Tensor area = F::interpolate(images.to(torch::kFloat32),
-                                              F::InterpolateFuncOptions().size(std::vector<int64_t>{size, size}).mode(torch::kArea));
-    images = area.round().clamp(0, 255).to(torch::kUInt8).contiguous();
-  }
-  return split;
-}
-
-EpisodicSplits readBenchmark(const FewShotOptions& o) {
-  const auto [trainSource, testSource] = readIdxFolder(o.root);
-  return pairComposites(trainSource, testSource, o.imagesPerClass, static_cast<uint64_t>(o.seed));
-}
 
 // ResNet-12's widths in the usual proportions 64 : 160 : 320 : 640 from the first block's.
 models::ResNet12Options resNetOptions(int64_t channels) {
@@ -36,8 +18,9 @@ models::ResNet12Options resNetOptions(int64_t channels) {
 const OptionFields<FewShotOptions>& fewShotFields() {
   using O = FewShotOptions;
   static const OptionFields<O> fields = {
-      {"dataset", &O::dataset, std::nullopt, {}, {"double-mnist", "double-fashion-mnist"}},
+      {"dataset", &O::dataset, std::nullopt, {}, {"double-mnist", "double-fashion-mnist", "idx", "folders", "omniglot", "mini-imagenet"}},
       {"root", &O::root, std::nullopt, {}},
+      {"cacheDir", &O::cacheDir, std::nullopt, {}},
       {"imagesPerClass", &O::imagesPerClass, 200, between(2, kMaxSamples)},
       {"imageSize", &O::imageSize, 28, between(16, 512)},
       {"ways", &O::ways, 5, between(2, 1000)},
@@ -81,9 +64,8 @@ int64_t backboneFeatures(const FewShotOptions& o) {
 
 std::shared_ptr<Problem> makeFewShotProblem(const FewShotOptions& o) {
   checkDeclared(fewShotFields(), o, "fewShot");
-  EpisodicSplits splits = readBenchmark(o);
-  EpisodicData data{std::make_shared<const ClassImages>(resized(std::move(splits.train), o.imageSize)),
-                    resized(std::move(splits.test), o.imageSize), nullptr};
+  FewShotClasses classes = readFewShotClasses(o);
+  EpisodicData data{std::make_shared<const ClassImages>(std::move(classes.train)), std::move(classes.test), nullptr};
   const EpisodeShape shape{o.ways, o.shots, o.queries};
   checkEpisodeShape(*data.train, "train", shape);
   checkEpisodeShape(data.test, "test", shape);

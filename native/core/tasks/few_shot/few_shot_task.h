@@ -15,9 +15,10 @@
 namespace bilevel::core {
 
 struct FewShotOptions {
-  std::string dataset = "double-mnist";  // the offline benchmark from MNIST, or "double-fashion-mnist"
-  std::string root;                      // the folder of the source's IDX files
-  int64_t imagesPerClass = 200;          // composites per class
+  std::string dataset = "double-mnist";  // few_shot_data.h: double-mnist, double-fashion-mnist, idx, folders, omniglot, mini-imagenet
+  std::string root;                      // the dataset's folder
+  std::string cacheDir;                  // where decoded image files are kept; empty: not kept
+  int64_t imagesPerClass = 200;          // composites per class (double-*)
   int64_t imageSize = 28;                // images are resized to imageSize x imageSize
   int64_t ways = 5;
   int64_t shots = 1;
