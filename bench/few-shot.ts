@@ -4,15 +4,17 @@
 // backbone recomputed at every inner step (the authors' code) and once per set (as bilevel
 // does); the median seconds per iteration, their ratios, and the iteration's FLOPs against them.
 // Prints a markdown table (recorded in docs/benchmarks.md). Without --timing: the method table on
-// test episodes, docs/few-shot.md (bench/few-shot-methods.ts).
+// test episodes, docs/few-shot.md (bench/few-shot-methods.ts). --load: the load time of a dataset of
+// image files, decoded and from the cache (bench/few-shot-load.ts).
 import { spawnSync } from 'node:child_process';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { Solver, adam, gd, reverse, setNumThreads, tasks, versions } from '../lib';
+import { fewShotLoadTable } from './few-shot-load';
 import { fewShotMethodTable } from './few-shot-methods';
 
-const { values } = parseArgs({ options: { timing: { type: 'boolean' }, iterations: { type: 'string' }, gpu: { type: 'boolean' } } });
+const { values } = parseArgs({ options: { timing: { type: 'boolean' }, load: { type: 'boolean' }, iterations: { type: 'string' }, gpu: { type: 'boolean' } } });
 const threads = Math.min(2, os.cpus().length);
 const settings = {
   ways: 5, shots: 1, queries: 15, metaBatch: 4, channels: 32, imageSize: 28, steps: 10, lr: 0.1,
@@ -78,4 +80,4 @@ async function timing(): Promise<void> {
     `${(torch.once / ours).toFixed(2)}x |`);
 }
 
-void (values.timing ? timing() : fewShotMethodTable());
+void (values.timing ? timing() : values.load ? fewShotLoadTable() : fewShotMethodTable());
