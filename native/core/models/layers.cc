@@ -55,8 +55,8 @@ torch::Tensor maxPool2d(const torch::Tensor& input, int64_t kernel, int64_t stri
   return torch::max_pool2d(input, kernel, strideOrKernel(stride, kernel), padding);
 }
 
-torch::Tensor avgPool2d(const torch::Tensor& input, int64_t kernel, int64_t stride, int64_t padding) {
-  return torch::avg_pool2d(input, kernel, strideOrKernel(stride, kernel), padding);
+torch::Tensor avgPool2d(const torch::Tensor& input, int64_t kernel, int64_t stride, int64_t padding, bool countPadding) {
+  return torch::avg_pool2d(input, kernel, strideOrKernel(stride, kernel), padding, /*ceil_mode=*/false, countPadding);
 }
 
 }  // namespace bilevel::core::models

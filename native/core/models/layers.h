@@ -56,8 +56,9 @@ torch::Tensor batchNorm(const torch::Tensor& input, const torch::Tensor& weight,
 std::vector<ParameterSpec> batchNormParameters(const std::string& prefix, int64_t channels);
 
 // Max and average pooling over kernel x kernel windows of input [B, C, H, W]; stride 0 means the
-// kernel size (torch's default). Average pooling counts padding in the window (torch's default).
+// kernel size (torch's default). Average pooling divides by the whole window, padding included
+// (torch's default), or, without countPadding, by the input pixels in it.
 torch::Tensor maxPool2d(const torch::Tensor& input, int64_t kernel, int64_t stride = 0, int64_t padding = 0);
-torch::Tensor avgPool2d(const torch::Tensor& input, int64_t kernel, int64_t stride = 0, int64_t padding = 0);
+torch::Tensor avgPool2d(const torch::Tensor& input, int64_t kernel, int64_t stride = 0, int64_t padding = 0, bool countPadding = true);
 
 }  // namespace bilevel::core::models
