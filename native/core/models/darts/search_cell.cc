@@ -1,0 +1,45 @@
+#include "core/models/darts/search_cell.h"
+
+#include "core/models/darts/mixed_op.h"
+
+namespace bilevel::core::models::darts {
+namespace {
+
+void append(std::vector<ParameterSpec>& specs, std::vector<ParameterSpec> more) { specs.insert(specs.end(), more.begin(), more.end()); }
+
+}  // namespace
+
+std::vector<ParameterSpec> searchCellParameters(const std::string& prefix, const CellShape& shape) {
+  std::vector<ParameterSpec> specs = shape.afterReduction
+                                         ? factorizedReduceParameters(prefix + ".preprocess0", shape.previousPrevious, shape.channels, false)
+                                         : reluConvNormParameters(prefix + ".preprocess0", shape.previousPrevious, shape.channels, 1, false);
+  append(specs, reluConvNormParameters(prefix + ".preprocess1", shape.previous, shape.channels, 1, false));
+  int64_t edge = 0;
+  for (int64_t node = 0; node < shape.nodes; ++node) {
+    for (int64_t input = 0; input < node + 2; ++input, ++edge) {
+      const int64_t stride = shape.reduction && input < 2 ? 2 : 1;
+      append(specs, mixedOpParameters(prefix + ".edge" + std::to_string(edge), shape.channels, stride));
+    }
+  }
+  return specs;
+}
+
+torch::Tensor searchCell(const torch::Tensor& s0, const torch::Tensor& s1, const torch::Tensor& weights, ParameterCursor& params,
+                         const CellShape& shape) {
+  std::vector<torch::Tensor> states;
+  states.push_back(shape.afterReduction ? factorizedReduce(s0, params, false) : reluConvNorm(s0, params, 1, false));
+  states.push_back(reluConvNorm(s1, params, 1, false));
+  int64_t edge = 0;
+  for (int64_t node = 0; node < shape.nodes; ++node) {
+    torch::Tensor sum;
+    for (int64_t input = 0; input < node + 2; ++input, ++edge) {
+      const int64_t stride = shape.reduction && input < 2 ? 2 : 1;
+      const torch::Tensor term = mixedOp(states[static_cast<size_t>(input)], weights[edge], params, stride);
+      sum = sum.defined() ? sum + term : term;
+    }
+    states.push_back(sum);
+  }
+  return torch::cat(std::vector<torch::Tensor>(states.end() - shape.multiplier, states.end()), 1);
+}
+
+}  // namespace bilevel::core::models::darts
