@@ -26,6 +26,11 @@ struct ParameterSpec {
   int64_t fanIn;  // the bound's 1/sqrt(fanIn) for LinearDefault; unused otherwise
 };
 
+// Appends more to specs: layouts are built block by block.
+inline void appendSpecs(std::vector<ParameterSpec>& specs, const std::vector<ParameterSpec>& more) {
+  specs.insert(specs.end(), more.begin(), more.end());
+}
+
 class Model {
  public:
   virtual ~Model() = default;
@@ -49,9 +54,10 @@ class Model {
   Model(std::vector<ParameterSpec> layout, std::vector<int64_t> inputShape);
   // forward once the parameters and input are checked.
   virtual torch::Tensor run(const TensorList& params, const torch::Tensor& input) const = 0;
+  // What forward refuses, for a subclass's other entry points.
+  void check(const TensorList& params, const torch::Tensor& input) const;
 
  private:
-  void check(const TensorList& params, const torch::Tensor& input) const;
 
   std::vector<ParameterSpec> layout_;
   std::vector<int64_t> inputShape_;

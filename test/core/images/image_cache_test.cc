@@ -1,7 +1,7 @@
 #include "core/images/image_cache.h"
 
 #include <filesystem>
-#include <thread>
+#include <functional>
 
 #include "image_fixtures.h"
 
@@ -21,14 +21,19 @@ void expectEqual(const ClassImages& a, const ClassImages& b) {
   for (size_t c = 0; c < a.images.size(); ++c) EXPECT_TRUE(torch::equal(a.images[c], b.images[c]));
 }
 
+// A loader of images that counts its calls in loads.
+std::function<ClassImages()> countedLoad(const ClassImages& images, int& loads) {
+  return [&images, &loads] {
+    ++loads;
+    return images;
+  };
+}
+
 TEST(CachedClassImages, LoadsOnceThenReadsTheFile) {
   TemporaryFolder folder;
   const ClassImages original = someClasses();
   int loads = 0;
-  auto load = [&] {
-    ++loads;
-    return original;
-  };
+  const auto load = countedLoad(original, loads);
   const std::string cache = folder.path("cache/nested");
   expectEqual(cachedClassImages(cache, "a.bin", load), original);
   expectEqual(cachedClassImages(cache, "a.bin", load), original);
@@ -41,10 +46,7 @@ TEST(CachedClassImages, ADamagedFileIsLoadedAndWrittenAgain) {
   TemporaryFolder folder;
   const ClassImages original = someClasses();
   int loads = 0;
-  auto load = [&] {
-    ++loads;
-    return original;
-  };
+  const auto load = countedLoad(original, loads);
   cachedClassImages(folder.path("cache"), "a.bin", load);
   std::string bytes = test::readFile(folder.path("cache/a.bin"));
   bytes[bytes.size() - 3] ^= 0x10;

@@ -6,6 +6,7 @@
 #include <ATen/CPUGeneratorImpl.h>
 
 #include "../support.h"
+#include "central_differences.h"
 
 namespace bilevel::core::models {
 namespace {
@@ -104,16 +105,8 @@ TEST(ResNet12Test, GradientsAreTheFiniteDifferences) {
   const torch::Tensor labels = torch::tensor({0, 1, 2, 1}, torch::kInt64);
   const auto loss = [&](const TensorList& p) { return torch::nn::functional::cross_entropy(model->forward(p, x), labels); };
   const TensorList grads = gradients(loss(params), params, false, false);
-  const double h = 1e-6;
   for (size_t i = 0; i < params.size(); ++i) {
-    const int64_t entry = params[i].numel() / 2;
-    auto shifted = [&](double by) {
-      TensorList p = cloned(params);
-      p[i].view(-1)[entry] += by;
-      return loss(p).item<double>();
-    };
-    const double numeric = (shifted(h) - shifted(-h)) / (2 * h);
-    EXPECT_NEAR(grads[i].view(-1)[entry].item<double>(), numeric, 1e-6 + 1e-5 * std::abs(numeric)) << model->layout()[i].name;
+    EXPECT_TRUE(test::matchesCentralDifference(loss, params, grads, i, params[i].numel() / 2)) << model->layout()[i].name;
   }
 }
 

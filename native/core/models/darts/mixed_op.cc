@@ -13,8 +13,7 @@ bool isPool(Operation op) { return op == Operation::MaxPool3x3 || op == Operatio
 std::vector<ParameterSpec> mixedOpParameters(const std::string& prefix, int64_t channels, int64_t stride) {
   std::vector<ParameterSpec> specs;
   for (const Operation op : kOperations) {
-    std::vector<ParameterSpec> more = operationParameters(op, prefix + "." + operationName(op), {channels, stride, /*affine=*/false});
-    specs.insert(specs.end(), more.begin(), more.end());
+    appendSpecs(specs, operationParameters(op, prefix + "." + operationName(op), {channels, stride, /*affine=*/false}));
   }
   return specs;
 }

@@ -27,8 +27,6 @@ ConvolutionShape convolutionOf(Operation op) {
 // Padding that keeps the image's size at stride 1 (and gives ceil(H / 2) at stride 2).
 int64_t samePadding(const ConvolutionShape& c) { return c.dilation * (c.kernel - 1) / 2; }
 
-void append(std::vector<ParameterSpec>& specs, std::vector<ParameterSpec> more) { specs.insert(specs.end(), more.begin(), more.end()); }
-
 std::vector<ParameterSpec> normParameters(const std::string& prefix, int64_t channels, bool affine) {
   return affine ? batchNormParameters(prefix, channels) : std::vector<ParameterSpec>{};
 }
@@ -43,7 +41,7 @@ torch::Tensor norm(const torch::Tensor& input, ParameterCursor& params, bool aff
 // dilated convolutions are built.
 std::vector<ParameterSpec> depthwisePointwiseParameters(const std::string& prefix, int64_t channels, int64_t kernel) {
   std::vector<ParameterSpec> specs = conv2dParameters(prefix + ".depthwise", channels, channels, kernel, false, channels);
-  append(specs, conv2dParameters(prefix + ".pointwise", channels, channels, 1, false));
+  appendSpecs(specs, conv2dParameters(prefix + ".pointwise", channels, channels, 1, false));
   return specs;
 }
 
@@ -89,12 +87,12 @@ std::vector<ParameterSpec> operationParameters(Operation op, const std::string& 
   if (op == Operation::SkipConnect && edge.stride == 2) return factorizedReduceParameters(prefix, c, c, edge.affine);
   if (isSeparable(op)) {
     for (const std::string half : {"1", "2"}) {
-      append(specs, depthwisePointwiseParameters(prefix + ".conv" + half, c, convolutionOf(op).kernel));
-      append(specs, normParameters(prefix + ".norm" + half, c, edge.affine));
+      appendSpecs(specs, depthwisePointwiseParameters(prefix + ".conv" + half, c, convolutionOf(op).kernel));
+      appendSpecs(specs, normParameters(prefix + ".norm" + half, c, edge.affine));
     }
   } else if (isDilated(op)) {
-    append(specs, depthwisePointwiseParameters(prefix + ".conv", c, convolutionOf(op).kernel));
-    append(specs, normParameters(prefix + ".norm", c, edge.affine));
+    appendSpecs(specs, depthwisePointwiseParameters(prefix + ".conv", c, convolutionOf(op).kernel));
+    appendSpecs(specs, normParameters(prefix + ".norm", c, edge.affine));
   }
   return specs;
 }
@@ -127,7 +125,7 @@ torch::Tensor applyOperation(Operation op, const torch::Tensor& input, Parameter
 
 std::vector<ParameterSpec> reluConvNormParameters(const std::string& prefix, int64_t in, int64_t out, int64_t kernel, bool affine) {
   std::vector<ParameterSpec> specs = conv2dParameters(prefix + ".conv", in, out, kernel, false);
-  append(specs, normParameters(prefix + ".norm", out, affine));
+  appendSpecs(specs, normParameters(prefix + ".norm", out, affine));
   return specs;
 }
 
@@ -140,8 +138,8 @@ torch::Tensor reluConvNorm(const torch::Tensor& input, ParameterCursor& params, 
 std::vector<ParameterSpec> factorizedReduceParameters(const std::string& prefix, int64_t in, int64_t out, bool affine) {
   if (out % 2 != 0) throw Error("INVALID_ARGUMENT", prefix + ": a factorized reduction needs an even channel count; got " + std::to_string(out));
   std::vector<ParameterSpec> specs = conv2dParameters(prefix + ".conv1", in, out / 2, 1, false);
-  append(specs, conv2dParameters(prefix + ".conv2", in, out / 2, 1, false));
-  append(specs, normParameters(prefix + ".norm", out, affine));
+  appendSpecs(specs, conv2dParameters(prefix + ".conv2", in, out / 2, 1, false));
+  appendSpecs(specs, normParameters(prefix + ".norm", out, affine));
   return specs;
 }
 

@@ -32,6 +32,7 @@ class ParameterCursor {
  public:
   explicit ParameterCursor(const TensorList& params, size_t start = 0) : params_(params), next_(start) {}
   const torch::Tensor& next() { return params_.at(next_++); }
+  void skip(size_t count) { next_ += count; }
   size_t position() const { return next_; }
 
  private:

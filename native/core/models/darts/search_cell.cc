@@ -1,24 +1,16 @@
 #include "core/models/darts/search_cell.h"
 
 #include "core/models/darts/mixed_op.h"
+#include "core/models/darts/network_parts.h"
 
 namespace bilevel::core::models::darts {
-namespace {
-
-void append(std::vector<ParameterSpec>& specs, std::vector<ParameterSpec> more) { specs.insert(specs.end(), more.begin(), more.end()); }
-
-}  // namespace
-
 std::vector<ParameterSpec> searchCellParameters(const std::string& prefix, const CellShape& shape) {
-  std::vector<ParameterSpec> specs = shape.afterReduction
-                                         ? factorizedReduceParameters(prefix + ".preprocess0", shape.previousPrevious, shape.channels, false)
-                                         : reluConvNormParameters(prefix + ".preprocess0", shape.previousPrevious, shape.channels, 1, false);
-  append(specs, reluConvNormParameters(prefix + ".preprocess1", shape.previous, shape.channels, 1, false));
+  std::vector<ParameterSpec> specs = cellInputParameters(prefix, shape, /*affine=*/false);
   int64_t edge = 0;
   for (int64_t node = 0; node < shape.nodes; ++node) {
     for (int64_t input = 0; input < node + 2; ++input, ++edge) {
       const int64_t stride = shape.reduction && input < 2 ? 2 : 1;
-      append(specs, mixedOpParameters(prefix + ".edge" + std::to_string(edge), shape.channels, stride));
+      appendSpecs(specs, mixedOpParameters(prefix + ".edge" + std::to_string(edge), shape.channels, stride));
     }
   }
   return specs;
@@ -26,9 +18,7 @@ std::vector<ParameterSpec> searchCellParameters(const std::string& prefix, const
 
 torch::Tensor searchCell(const torch::Tensor& s0, const torch::Tensor& s1, const torch::Tensor& weights, ParameterCursor& params,
                          const CellShape& shape) {
-  std::vector<torch::Tensor> states;
-  states.push_back(shape.afterReduction ? factorizedReduce(s0, params, false) : reluConvNorm(s0, params, 1, false));
-  states.push_back(reluConvNorm(s1, params, 1, false));
+  std::vector<torch::Tensor> states = cellInputs(s0, s1, params, shape, /*affine=*/false);
   int64_t edge = 0;
   for (int64_t node = 0; node < shape.nodes; ++node) {
     torch::Tensor sum;

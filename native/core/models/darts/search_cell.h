@@ -4,19 +4,10 @@
 #include <string>
 #include <vector>
 
+#include "core/models/darts/cell_shape.h"
 #include "core/models/darts/operations.h"
 
 namespace bilevel::core::models::darts {
-
-struct CellShape {
-  int64_t previousPrevious;  // channels of the cell's first input (the output two cells back)
-  int64_t previous;          // channels of its second input (the previous cell's output)
-  int64_t channels;          // of each intermediate node
-  bool reduction;            // the edges from the inputs have stride 2: the cell halves the image
-  bool afterReduction;       // the first input is twice the second's size: a factorized reduction brings it down
-  int64_t nodes;
-  int64_t multiplier;        // the last nodes concatenated into the output: multiplier * channels channels
-};
 
 // prefix.preprocess0..., prefix.preprocess1..., then the mixed edges prefix.edgeE... in alpha's row
 // order (cellEdges(nodes) of them); batch norms without affine parameters.

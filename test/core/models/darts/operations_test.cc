@@ -7,6 +7,7 @@
 #include <ATen/CPUGeneratorImpl.h>
 
 #include "../../support.h"
+#include "../central_differences.h"
 #include "core/models/darts/mixed_op.h"
 #include "core/models/layers.h"
 
@@ -99,17 +100,9 @@ TEST(DartsOperations, GradientsAreTheFiniteDifferences) {
       const torch::Tensor value = loss(inputs);
       if (!value.requires_grad()) continue;  // none: nothing flows
       const TensorList grads = gradients(value, inputs, false, false);
-      const double h = 1e-6;
       for (size_t i = 0; i < inputs.size(); ++i) {
-        const int64_t entry = inputs[i].numel() / 2;
-        auto shifted = [&](double by) {
-          TensorList p = cloned(inputs);
-          p[i].view(-1)[entry] += by;
-          return loss(p).item<double>();
-        };
-        const double numeric = (shifted(h) - shifted(-h)) / (2 * h);
-        const double analytic = grads[i].view(-1)[entry].item<double>();
-        EXPECT_NEAR(analytic, numeric, 1e-6 + 1e-5 * std::abs(numeric)) << operationName(op) << " stride " << stride << " input " << i;
+        EXPECT_TRUE(test::matchesCentralDifference(loss, inputs, grads, i, inputs[i].numel() / 2))
+            << operationName(op) << " stride " << stride << " input " << i;
       }
     }
   }

@@ -6,6 +6,7 @@
 #include <ATen/CPUGeneratorImpl.h>
 
 #include "../../support.h"
+#include "../central_differences.h"
 
 namespace bilevel::core::models::darts {
 namespace {
@@ -64,7 +65,6 @@ TEST(DartsSearchNetwork, GradientsInWeightsAndAlphasAreTheFiniteDifferences) {
   const torch::Tensor value = loss(params);
   EXPECT_EQ(network->forward(params, x).sizes(), (std::vector<int64_t>{4, 5}));
   const TensorList grads = gradients(value, params, false, false);
-  const double h = 1e-6;
   // The stem, a mixed edge's convolution in each cell, the classifier, and both alphas.
   std::vector<size_t> checked = {0, 5, params.size() - 4, params.size() - 2, params.size() - 1};
   for (size_t i = 0; i < params.size(); ++i) {
@@ -72,13 +72,7 @@ TEST(DartsSearchNetwork, GradientsInWeightsAndAlphasAreTheFiniteDifferences) {
   }
   for (const size_t i : checked) {
     for (const int64_t entry : {int64_t{0}, params[i].numel() / 2}) {
-      auto shifted = [&](double by) {
-        TensorList p = cloned(params);
-        p[i].view(-1)[entry] += by;
-        return loss(p).item<double>();
-      };
-      const double numeric = (shifted(h) - shifted(-h)) / (2 * h);
-      EXPECT_NEAR(grads[i].view(-1)[entry].item<double>(), numeric, 1e-6 + 1e-5 * std::abs(numeric)) << network->layout()[i].name;
+      EXPECT_TRUE(test::matchesCentralDifference(loss, params, grads, i, entry)) << network->layout()[i].name;
     }
   }
 }
