@@ -14,7 +14,9 @@ import { Solver, adam, gd, reverse, setNumThreads, tasks, versions } from '../li
 import { fewShotLoadTable } from './few-shot-load';
 import { fewShotMethodTable } from './few-shot-methods';
 
-const { values } = parseArgs({ options: { timing: { type: 'boolean' }, load: { type: 'boolean' }, iterations: { type: 'string' }, gpu: { type: 'boolean' } } });
+const { values } = parseArgs({
+  options: { timing: { type: 'boolean' }, load: { type: 'boolean' }, iterations: { type: 'string' }, gpu: { type: 'boolean' }, doc: { type: 'boolean' } },
+});
 const threads = Math.min(2, os.cpus().length);
 const settings = {
   ways: 5, shots: 1, queries: 15, metaBatch: 4, channels: 32, imageSize: 28, steps: 10, lr: 0.1,
