@@ -2,7 +2,7 @@
 // (RHG, T-RHG, BDA, AIT with and without the authors' regularizer, MAML) on the offline
 // pair-composite benchmark, 5-way 1-shot and 5-shot, each evaluated on the same 600 test
 // episodes; writes docs/few-shot.md beside the paper's Table 4. Each finished run is appended to
-// bench/results/few-shot.jsonl (committed) and never redone, so the table (an hour on 2 cores)
+// bench/results/few-shot.jsonl (committed) and never redone, so the table (90 minutes on 2 cores)
 // can be built over several invocations; --doc rewrites docs/few-shot.md from that file alone.
 // --gpu: the GPU protocol (84 x 84 images, ResNet-12 of widths 64-160-320-640, the authors' 80k
 // UL iterations unless --iterations says otherwise).
