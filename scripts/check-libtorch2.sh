@@ -30,11 +30,18 @@ version=$(awk '/define TORCH_VERSION_(MAJOR|MINOR|PATCH)/ { printf "%s%s", sep, 
   "$include/torch/csrc/api/include/torch/version.h")
 echo "check-libtorch2: compiling native/ against LibTorch $version headers (CUDA build) from $cache"
 
-flags=(-std=c++17 -fsyntax-only -D_GLIBCXX_USE_CXX11_ABI=1
+flags=(-std=c++17 -D_GLIBCXX_USE_CXX11_ABI=1
   -DNAPI_VERSION=8 -DNAPI_CPP_EXCEPTIONS -DBILEVEL_HAVE_SLEEF
   -Inode_modules/node-api-headers/include -Inode_modules/node-addon-api -Inative
   -isystem "$include" -isystem "$include/torch/csrc/api/include")
+# LibTorch's headers precompiled once, as the real build does: each unit then takes a third of
+# the time it takes parsing them itself.
+pch="$cache/torch_pch.h"
+echo '#include <torch/torch.h>' >"$pch"
+g++ "${flags[@]}" -x c++-header "$pch" -o "$pch.gch"
+flags+=(-fsyntax-only -Winvalid-pch -include "$pch")
 export flags_string="${flags[*]}"
 find native bench -name '*.cc' | sort |
   xargs -P "$(nproc)" -I{} sh -c 'g++ $flags_string {} && echo "  ok {}"'
+rm "$pch.gch"
 echo "check-libtorch2: every unit compiles against LibTorch $version"
