@@ -39,6 +39,17 @@ export const dynamicsSchemas = {
     { type: Type.Literal('accelerated'), steps, lipschitz: positive('L_f; the step is 1 / (2 L_f)', 1) },
     { ...strict, description: 'Ghadimi-Lan accelerated gradient for a non-convex LL (Eq. 10)' },
   ),
+  heavyBall: Type.Object(
+    {
+      type: Type.Literal('heavyBall'),
+      steps,
+      lr,
+      momentum: unitInterval('the velocity\'s decay', 0.9),
+      weightDecay: Type.Number({ minimum: 0, description: 'added to the gradient as weightDecay * y', default: 0 }),
+      gradientClip: Type.Number({ minimum: 0, description: "the gradient's largest global norm (0: no clipping)", default: 0 }),
+    },
+    { ...strict, description: 'SGD with momentum, weight decay and gradient clipping (PyTorch SGD after clip_grad_norm_); a warm start carries the velocity' },
+  ),
 };
 
 export const hypergradientSchemas = {
@@ -207,12 +218,32 @@ export interface AcceleratedConfig {
   lipschitz: number;
 }
 
+/**
+ * heavyBall: SGD with heavy-ball momentum, weight decay and gradient clipping, as PyTorch's SGD
+ * steps after clip_grad_norm_ (how DARTS trains its weights). With `lowerStart: 'warm'` the velocity
+ * carries into the next UL iteration with y.
+ */
+export interface HeavyBallConfig {
+  type: 'heavyBall';
+  /** LL steps K per UL iteration. @default 10 */
+  steps: number;
+  /** Step size of each LL step. @default 0.1 */
+  lr: number;
+  /** The velocity's decay, in [0, 1). @default 0.9 */
+  momentum: number;
+  /** Added to the gradient as weightDecay * y. @default 0 */
+  weightDecay: number;
+  /** The gradient's largest global norm (0: no clipping). @default 0 */
+  gradientClip: number;
+}
+
 /** The LL dynamics by their `type`. */
 export interface DynamicsByType {
   gd: GdConfig;
   bda: BdaConfig;
   nesterov: NesterovConfig;
   accelerated: AcceleratedConfig;
+  heavyBall: HeavyBallConfig;
 }
 export type DynamicsConfig = DynamicsByType[keyof DynamicsByType];
 

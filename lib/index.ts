@@ -38,7 +38,7 @@ export {
 } from './problem';
 export { problems, nonconvexOptimum, type ToyOptions, type NonconvexOptions } from './problems';
 export {
-  gd, bda, nesterov, accelerated, reverse, truncated, forward, cg, neumann, finiteDifference, firstOrder,
+  gd, bda, nesterov, accelerated, heavyBall, reverse, truncated, forward, cg, neumann, finiteDifference, firstOrder,
   sgd, momentum, adam,
 } from './methods';
 export {

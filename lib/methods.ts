@@ -32,6 +32,8 @@ export const bda = dynamics('bda');
 export const nesterov = dynamics('nesterov');
 /** Ghadimi-Lan accelerated gradient for non-convex LL (Eq. 10). */
 export const accelerated = dynamics('accelerated');
+/** SGD with heavy-ball momentum, weight decay and gradient clipping; a warm start carries the velocity. */
+export const heavyBall = dynamics('heavyBall');
 
 /** RHG: reverse mode through the whole trajectory (or up to Kbar under PTT). */
 export const reverse = hypergradient('reverse');

@@ -6,7 +6,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import {
-  Solver, adam, defineProblem, gd, manualSeed, problems, rand, reverse, tensor, type IterationRecord, type SolverRun,
+  Solver, adam, defineProblem, gd, heavyBall, manualSeed, problems, rand, reverse, tensor, type IterationRecord, type SolverRun,
 } from '../lib';
 import { aitRunScript, expectRejects } from './helpers';
 
@@ -18,6 +18,9 @@ const ait = Solver.builder().dynamics(gd({ lr: 0.1, steps: 20 })).initAuxiliary(
   .pessimisticTruncation().upper(adam({ lr: 0.02 })).build();
 const warm = Solver.builder().dynamics(gd({ lr: 0.1, steps: 5 })).hypergradient(reverse()).lowerStart('warm')
   .upper(adam({ lr: 0.02 })).build();
+// The velocity is carried between UL iterations: the checkpoint must keep it.
+const warmHeavyBall = Solver.builder().dynamics(heavyBall({ lr: 0.05, steps: 3, weightDecay: 0.01, gradientClip: 1 }))
+  .hypergradient(reverse()).lowerStart('warm').upper(adam({ lr: 0.02 })).build();
 const problem = () => problems.toy.nonconvex({ n: 3 });
 const flat = (run: SolverRun) => {
   const v = run.values();
@@ -31,6 +34,7 @@ const steps = (run: SolverRun, n: number): IterationRecord[] => Array.from({ len
 describe.each([
   ['IA + PTT, Adam for x and z', ait],
   ['warm-started reverse', warm],
+  ['warm-started heavyBall (y and its velocity)', warmHeavyBall],
   ['sl-BAMM', Solver.bamm()],
 ])('%s', (_name, solver) => {
   test('interrupted after 8 iterations and resumed: the same 20 records and variables, bit for bit', async () => {

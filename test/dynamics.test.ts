@@ -1,8 +1,9 @@
 // LL maps T (docs/algorithms.md §3) against hand-unrolled recurrences in plain numbers:
-// gd, bda, nesterov (FISTA form) and accelerated (Ghadimi-Lan), with and without Proj_Y, and the
-// hypergradients through them against central differences of the hand-unrolled phi_K.
+// gd, bda, nesterov (FISTA form), accelerated (Ghadimi-Lan) and heavyBall (PyTorch's SGD with
+// momentum after clip_grad_norm_), with and without Proj_Y, and the hypergradients through them
+// against central differences of the hand-unrolled phi_K.
 import {
-  Solver, defineProblem, tensor, tidy, gd, bda, nesterov, accelerated, reverse, forward, truncated, sgd,
+  Solver, defineProblem, tensor, tidy, gd, bda, nesterov, accelerated, heavyBall, reverse, forward, truncated, sgd,
   type Box, type DynamicsConfig, type HypergradientConfig, type IterationRecord, type Problem, type Tensor,
 } from '../lib';
 import { vec, flat, add, sub, scale, centralDifference, maxRelativeError, expectClose, type Vec } from './vectors';
@@ -117,6 +118,31 @@ function acceleratedHand(x: Vec, y0: Vec, lipschitz: number, K: number, P: Proje
   return acceleratedRun(x, { y: y0, u: y0, v: y0 }, 0, K, lipschitz, P).ys;
 }
 
+/**
+ * heavyBall state (y_k, velocity v_k) run from k0 to k1, as torch.optim.SGD (dampening 0) steps
+ * after torch.nn.utils.clip_grad_norm_: g scaled to a global norm of at most `clip` (with its 1e-6),
+ * d = g + weightDecay y, v = momentum v + d, y = Proj(y - lr v).
+ */
+interface HeavyBallState { y: Vec; v: Vec }
+const heavyBallOptions = { lr: 0.3, momentum: 0.7, weightDecay: 0.05, gradientClip: 0.8 };
+function heavyBallRun(x: Vec, s: HeavyBallState, k0: number, k1: number, P: Projection = identity) {
+  const { lr, momentum, weightDecay, gradientClip } = heavyBallOptions;
+  const ys = [s.y];
+  let { y, v } = s;
+  for (let k = k0; k < k1; k++) {
+    let g = hand.gradYf(x, y);
+    const gNorm = Math.sqrt(g.reduce((sum, gi) => sum + gi * gi, 0));
+    g = scale(g, Math.min(1, gradientClip / (gNorm + 1e-6)));
+    v = add(scale(v, momentum), add(g, scale(y, weightDecay)));
+    y = P(sub(y, scale(v, lr)));
+    ys.push(y);
+  }
+  return { ys, state: { y, v } };
+}
+function heavyBallHand(x: Vec, y0: Vec, K: number, P: Projection = identity): Vec[] {
+  return heavyBallRun(x, { y: y0, v: [0, 0, 0] }, 0, K, P).ys;
+}
+
 // ---------------------------------------------------------------------------------------------
 interface Iteration {
   record: IterationRecord;
@@ -203,6 +229,15 @@ describe.each([
     tail: (x: Vec, K: number, T: number) => {
       const middle = acceleratedRun(X0, { y: Y0, u: Y0, v: Y0 }, 0, K - T, 0.8).state;
       return acceleratedRun(x, middle, K - T, K, 0.8).state.y;
+    },
+  },
+  {
+    name: 'heavyBall',
+    config: (K: number) => heavyBall({ ...heavyBallOptions, steps: K }),
+    unroll: (x: Vec, y0: Vec, K: number, P?: Projection) => heavyBallHand(x, y0, K, P),
+    tail: (x: Vec, K: number, T: number) => {
+      const middle = heavyBallRun(X0, { y: Y0, v: [0, 0, 0] }, 0, K - T).state;
+      return heavyBallRun(x, middle, K - T, K).state.y;
     },
   },
 ])('$name', ({ config, unroll, tail }) => {
@@ -294,6 +329,49 @@ describe('accelerated with PTT (AIT_NC): Kbar over y_1..y_K of the Ghadimi-Lan t
     // Differentiating the whole trajectory instead would give another gradient.
     const whole = (x: Vec, z: Vec) => hand.F(x, acceleratedHand(x, z, lipschitz, K)[K]);
     expect(maxRelativeError(it.gz, centralDifference((z) => whole(X0, z), z0))).toBeGreaterThan(1e-3);
+  });
+});
+
+describe('heavyBall across UL iterations', () => {
+  const K = 3;
+  const iterations = 3;
+  // x moves each UL iteration (sgd, lr 1), so y and the velocity are carried into another LL.
+  function run(lowerStart: 'fixed' | 'warm') {
+    return tidy(() => {
+      const solver = Solver.builder().dynamics(heavyBall({ ...heavyBallOptions, steps: K })).hypergradient(reverse())
+        .upper(sgd({ lr: 1 })).lowerStart(lowerStart).build();
+      using active = solver.start(makeProblem());
+      const xs: Vec[] = [];
+      const ys: Vec[] = [];
+      for (let i = 0; i < iterations; i++) {
+        xs.push(flat(active.values().x));
+        active.step();
+        ys.push(flat(active.values().y));
+      }
+      return { xs, ys };
+    });
+  }
+
+  test("'warm' starts each LL from the last y_K and velocity, as an SGD optimizer kept across steps", () => {
+    const { xs, ys } = run('warm');
+    let state: HeavyBallState = { y: Y0, v: [0, 0, 0] };
+    for (let i = 0; i < iterations; i++) {
+      state = heavyBallRun(xs[i], state, 0, K).state;
+      expectClose(ys[i], state.y, 1e-13);
+    }
+    // A velocity restarted at zero would give another y after the first iteration.
+    const restarted = heavyBallRun(xs[1], { y: ys[0], v: [0, 0, 0] }, 0, K).state.y;
+    expect(maxRelativeError(ys[1], restarted)).toBeGreaterThan(1e-3);
+  });
+
+  test("'fixed' restarts y and the velocity each UL iteration", () => {
+    const { xs, ys } = run('fixed');
+    for (let i = 0; i < iterations; i++) expectClose(ys[i], heavyBallHand(xs[i], Y0, K)[K], 1e-13);
+  });
+
+  test('the clipping binds on this problem (else the test would not check it)', () => {
+    const gNorm = Math.sqrt(hand.gradYf(X0, Y0).reduce((sum, gi) => sum + gi * gi, 0));
+    expect(gNorm).toBeGreaterThan(heavyBallOptions.gradientClip * 1.2);
   });
 });
 

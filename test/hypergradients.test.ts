@@ -804,7 +804,7 @@ describe('IA: the set Z and the prior', () => {
 });
 
 // =============================================================================================
-// 9. Graphs only where needed (docs/algorithms.md §3.5), forward mode's memory independent of K
+// 9. Graphs only where needed (docs/algorithms.md §3.6), forward mode's memory independent of K
 //    (§5.3), PTT with recompute in O(Kbar) memory (§4.4): peakBytes at K = 10 and K = 100.
 describe('memory: peakBytes against K', () => {
   const n = 4000;

@@ -17,6 +17,9 @@ const OptionMembers<DynamicsOptions>& dynamicsMembers() {
       {"nesterov", O::Kind::Nesterov, {steps, lr}},
       {"accelerated", O::Kind::Accelerated, {steps, {"lipschitz", &O::lipschitz, 1.0, positive()}},
        {/*gradientStep=*/false, /*firstDistinctStep=*/2}},
+      {"heavyBall", O::Kind::HeavyBall,
+       {steps, lr, {"momentum", &O::momentum, 0.9, unitInterval()},
+        {"weightDecay", &O::weightDecay, 0.0, nonNegative()}, {"gradientClip", &O::gradientClip, 0.0, nonNegative()}}},
   };
   return members;
 }
@@ -25,6 +28,17 @@ namespace {
 TensorList slice(const State& s, size_t block, size_t n) {
   return TensorList(s.begin() + static_cast<std::ptrdiff_t>(block * n),
                     s.begin() + static_cast<std::ptrdiff_t>((block + 1) * n));
+}
+
+// grad scaled to a global norm of at most maxNorm, as torch.nn.utils.clip_grad_norm_ does it
+// (the same 1e-6 in the denominator); differentiable, the scale included.
+TensorList clipped(const TensorList& grad, double maxNorm) {
+  torch::Tensor squares = torch::zeros({}, grad.front().options());
+  for (const auto& g : grad) squares = squares + g.pow(2).sum();
+  const torch::Tensor scale = torch::clamp_max(maxNorm / (squares.sqrt() + 1e-6), 1.0);
+  TensorList out;
+  for (const auto& g : grad) out.push_back(g * scale);
+  return out;
 }
 
 }  // namespace
@@ -42,6 +56,10 @@ Dynamics::Dynamics(DynamicsOptions options) : options_(options) {
   if (options_.kind == DynamicsOptions::Kind::Accelerated && !(options_.lipschitz > 0)) {
     throw Error("INVALID_ARGUMENT", "dynamics.lipschitz must be > 0");
   }
+  if (options_.kind == DynamicsOptions::Kind::HeavyBall &&
+      !(options_.momentum >= 0 && options_.momentum < 1 && options_.weightDecay >= 0 && options_.gradientClip >= 0)) {
+    throw Error("INVALID_ARGUMENT", "dynamics.momentum must be in [0, 1), weightDecay and gradientClip >= 0");
+  }
   nesterovT_.push_back(1.0);
   for (int64_t k = 0; k < options_.steps; ++k) {
     const double t = nesterovT_.back();
@@ -51,16 +69,32 @@ Dynamics::Dynamics(DynamicsOptions options) : options_(options) {
 
 size_t Dynamics::blocks() const {
   switch (options_.kind) {
-    case DynamicsOptions::Kind::Nesterov: return 2;
+    case DynamicsOptions::Kind::Nesterov:
+    case DynamicsOptions::Kind::HeavyBall: return 2;
     case DynamicsOptions::Kind::Accelerated: return 3;
     default: return 1;
   }
 }
 
-State Dynamics::initialState(const TensorList& y0) const {
+size_t Dynamics::blocksFromStart() const { return options_.kind == DynamicsOptions::Kind::HeavyBall ? 1 : blocks(); }
+
+State Dynamics::initialState(const TensorList& y0, const TensorList& carried) const {
   State s;
-  for (size_t b = 0; b < blocks(); ++b) s.insert(s.end(), y0.begin(), y0.end());
-  return s;
+  for (size_t b = 0; b < blocksFromStart(); ++b) s.insert(s.end(), y0.begin(), y0.end());
+  if (blocksFromStart() == blocks()) return s;
+  if (!carried.empty()) {
+    if (carried.size() != y0.size() * (blocks() - blocksFromStart())) {
+      throw Error("INVALID_ARGUMENT", "the carried LL state has " + std::to_string(carried.size()) + " tensors, the dynamics " +
+                                          std::to_string(y0.size() * (blocks() - blocksFromStart())));
+    }
+    return concat(s, carried);
+  }
+  return concat(s, zerosLike(y0));
+}
+
+TensorList Dynamics::carriedOf(const State& s) const {
+  const size_t n = s.size() / blocks();
+  return TensorList(s.begin() + static_cast<std::ptrdiff_t>(blocksFromStart() * n), s.end());
 }
 
 State Dynamics::step(Problem& problem, const TensorList& x, const State& s, int64_t k, bool graph,
@@ -102,6 +136,18 @@ State Dynamics::step(Problem& problem, const TensorList& x, const State& s, int6
       TensorList nextU = project(axpy(next, g, -beta), sets);
       TensorList nextV = project(axpy(v, g, -lambda), sets);
       return concat(concat(next, nextU), nextV);
+    }
+    case DynamicsOptions::Kind::HeavyBall: {
+      // torch.optim.SGD (dampening 0) after clip_grad_norm_, as DARTS trains its weights: the
+      // gradient clipped, then weight decay added, then the velocity, then the step.
+      const TensorList velocity = slice(s, 1, n);
+      TensorList grad = problem.lowerGradient(x, y, batch, graph);
+      if (options_.gradientClip > 0) grad = clipped(grad, options_.gradientClip);
+      TensorList nextVelocity;
+      for (size_t i = 0; i < n; ++i) {
+        nextVelocity.push_back(options_.momentum * velocity[i] + grad[i] + options_.weightDecay * y[i]);
+      }
+      return concat(project(axpy(y, nextVelocity, -options_.lr), sets), nextVelocity);
     }
   }
   throw Error("INVALID_ARGUMENT", "unknown dynamics");

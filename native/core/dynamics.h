@@ -1,5 +1,6 @@
-// LL maps T of docs/algorithms.md §3. A state holds `blocks()` copies of the LL
-// variables (y; nesterov adds u; accelerated adds u and v); y is always the first block.
+// LL maps T of docs/algorithms.md §3. A state holds `blocks()` blocks shaped as the LL variables
+// (y; nesterov adds u; accelerated adds u and v; heavyBall adds its velocity); y is always the
+// first block.
 #pragma once
 #include <algorithm>
 #include <functional>
@@ -10,7 +11,7 @@
 namespace bilevel::core {
 
 struct DynamicsOptions {
-  enum class Kind { Gd, Bda, Nesterov, Accelerated };
+  enum class Kind { Gd, Bda, Nesterov, Accelerated, HeavyBall };
   Kind kind = Kind::Gd;
   int64_t steps = 10;      // K
   double lr = 0.1;         // gd / nesterov step; bda: s_l
@@ -18,6 +19,9 @@ struct DynamicsOptions {
   double mu = 0.5;         // bda: aggregation weight
   double beta = 1.0;       // bda: b_k
   double lipschitz = 1.0;  // accelerated: L_f
+  double momentum = 0.9;      // heavyBall: the velocity's decay
+  double weightDecay = 0.0;   // heavyBall: added to the gradient as weightDecay * y
+  double gradientClip = 0.0;  // heavyBall: the gradient's largest global norm (0: no clipping)
 };
 
 // What a dynamics member provides to the hypergradients that rely on the form of its step.
@@ -46,7 +50,14 @@ class Dynamics {
   // The member's declared firstDistinctStep, at most K.
   int64_t firstDistinctStep() const;
   size_t blocks() const;
-  State initialState(const TensorList& y0) const;
+  // y_0 in every block that starts there (all but heavyBall's velocity, which starts at zero or,
+  // given, at `carried`: what carriedOf kept of the previous UL iteration's last state).
+  State initialState(const TensorList& y0, const TensorList& carried = {}) const;
+  // The blocks that start at y_0 (the first blocksFromStart() of the state).
+  size_t blocksFromStart() const;
+  // What a warm start carries into the next UL iteration beyond y: heavyBall's velocity (an SGD
+  // optimizer keeps its buffer across steps); the other members restart their sequences (empty).
+  TensorList carriedOf(const State& s) const;
   TensorList lowerOf(const State& s, size_t lowerCount) const {
     return TensorList(s.begin(), s.begin() + static_cast<std::ptrdiff_t>(lowerCount));
   }

@@ -103,6 +103,12 @@ void split(const TensorList& grads, size_t xCount, HypergradientOutput& out) {
   out.z.assign(grads.begin() + static_cast<std::ptrdiff_t>(xCount), grads.end());
 }
 
+// y_K and what a warm start carries from the last state, detached.
+void keepLast(const Dynamics& dynamics, const State& last, size_t n, HypergradientOutput& out) {
+  out.yLast = detached(dynamics.lowerOf(last, n));
+  out.carriedLast = detached(dynamics.carriedOf(last));
+}
+
 // reverse, truncated(T) and both PTT variants: backpropagation through (part of) the trajectory.
 class ReverseHypergradient : public Hypergradient {
  public:
@@ -113,7 +119,7 @@ class ReverseHypergradient : public Hypergradient {
     Stopwatch watch;
     const int64_t K = in.dynamics.steps();
     const size_t n = in.y0.size();
-    const State start = in.dynamics.initialState(in.y0);
+    const State start = in.dynamics.initialState(in.y0, in.carried);
     TensorList target;
     if (in.truncation == Truncation::PessimisticRecompute) {
       PessimisticChoice choice(in.dynamics.firstDistinctStep());
@@ -122,7 +128,7 @@ class ReverseHypergradient : public Hypergradient {
         choice.add(in.problem, in.x, in.dynamics.lowerOf(s, n), in.batches.upper);
       });
       const GeneratorState afterUnroll;
-      out.yLast = in.dynamics.lowerOf(last, n);
+      keepLast(in.dynamics, last, n, out);
       choice.decide(out);
       // The re-unroll follows the trajectory Kbar was chosen on (the same batches and draws), and the
       // run continues from where the first unroll left the generator, as plain PTT does.
@@ -135,15 +141,16 @@ class ReverseHypergradient : public Hypergradient {
         TensorList y = in.dynamics.lowerOf(s, n);
         if (choice.offer(in.problem, in.x, y, in.batches.upper, k)) target = std::move(y);
       });
-      out.yLast = detached(in.dynamics.lowerOf(last, n));
+      keepLast(in.dynamics, last, n, out);
       out.kbar = choice.kbar;
       out.upperAtLast = choice.last;
     } else {
       const int64_t from = truncate_ > 0 ? K - truncate_ : 0;
       // T-RHG: the first K - T steps carry no history, so y_{K-T} is a constant.
       const State middle = from > 0 ? unroll(in.problem, in.dynamics, in.x, start, 0, from, false, in.batches) : start;
-      target = in.dynamics.lowerOf(unroll(in.problem, in.dynamics, in.x, middle, from, K, true, in.batches), n);
-      out.yLast = detached(target);
+      const State last = unroll(in.problem, in.dynamics, in.x, middle, from, K, true, in.batches);
+      target = in.dynamics.lowerOf(last, n);
+      keepLast(in.dynamics, last, n, out);
       out.kbar = K;
     }
     const torch::Tensor surrogate = in.problem.upperObjective(in.x, target, in.batches.upper);
@@ -171,13 +178,13 @@ class ForwardHypergradient : public Hypergradient {
     for (size_t p = 0; p < params.size(); ++p) {
       for (int64_t j = 0; j < params[p].numel(); ++j) columns.emplace_back(p, j);
     }
-    State s = in.dynamics.initialState(detached(in.y0));
+    State s = in.dynamics.initialState(detached(in.y0), in.carried);
     std::vector<State> tangents;
     for (size_t c = 0; c < columns.size(); ++c) {
       tangents.push_back(zerosLike(s));
       const auto [p, j] = columns[c];
       if (p < in.x.size()) continue;
-      for (size_t b = 0; b < in.dynamics.blocks(); ++b) tangents[c][b * n + (p - in.x.size())].view(-1)[j] = 1.0;
+      for (size_t b = 0; b < in.dynamics.blocksFromStart(); ++b) tangents[c][b * n + (p - in.x.size())].view(-1)[j] = 1.0;
     }
     const TensorList x = leaves(in.x);
     RunningChoice choice(in.dynamics.firstDistinctStep());
@@ -202,7 +209,7 @@ class ForwardHypergradient : public Hypergradient {
         }
       }
     }
-    out.yLast = in.dynamics.lowerOf(s, n);
+    keepLast(in.dynamics, s, n, out);
     out.upperAtLast = choice.last;  // NaN without PTT: taken from F at y_K below
     if (in.truncation == Truncation::None) {
       out.kbar = in.dynamics.steps();
@@ -253,10 +260,9 @@ class ForwardHypergradient : public Hypergradient {
   }
 };
 
-// y_K from an unroll that keeps no history.
-TensorList plainUnroll(const HypergradientInput& in, int64_t steps) {
-  const State s = unroll(in.problem, in.dynamics, in.x, in.dynamics.initialState(in.y0), 0, steps, false, in.batches);
-  return in.dynamics.lowerOf(s, in.y0.size());
+// The state after `steps` steps of an unroll that keeps no history.
+State plainUnroll(const HypergradientInput& in, int64_t steps) {
+  return unroll(in.problem, in.dynamics, in.x, in.dynamics.initialState(in.y0, in.carried), 0, steps, false, in.batches);
 }
 
 // cg and neumann: g_x = grad_x F - hess_xy f v with v ~ H^{-1} grad_y F at y = y_K, v from the
@@ -268,7 +274,7 @@ class ImplicitHypergradient : public Hypergradient {
   HypergradientOutput compute(const HypergradientInput& in) const override {
     HypergradientOutput out;
     Stopwatch watch;
-    out.yLast = plainUnroll(in, in.dynamics.steps());
+    keepLast(in.dynamics, plainUnroll(in, in.dynamics.steps()), in.y0.size(), out);
     out.kbar = in.dynamics.steps();
     out.unrollMs = watch.lap();
     const TensorList x = leaves(in.x);
@@ -307,9 +313,10 @@ class FiniteDifferenceHypergradient : public Hypergradient {
     HypergradientOutput out;
     Stopwatch watch;
     const int64_t K = in.dynamics.steps();
-    const TensorList before = plainUnroll(in, K - 1);
-    out.yLast = in.dynamics.lowerOf(unroll(in.problem, in.dynamics, in.x, in.dynamics.initialState(before), K - 1, K, false, in.batches),
-                                    before.size());
+    const size_t n = in.y0.size();
+    const State beforeState = plainUnroll(in, K - 1);
+    const TensorList before = in.dynamics.lowerOf(beforeState, n);
+    keepLast(in.dynamics, unroll(in.problem, in.dynamics, in.x, beforeState, K - 1, K, false, in.batches), n, out);
     out.kbar = K;
     out.unrollMs = watch.lap();
     const TensorList x = leaves(in.x);
@@ -340,7 +347,7 @@ class FirstOrderHypergradient : public Hypergradient {
   HypergradientOutput compute(const HypergradientInput& in) const override {
     HypergradientOutput out;
     Stopwatch watch;
-    out.yLast = plainUnroll(in, in.dynamics.steps());
+    keepLast(in.dynamics, plainUnroll(in, in.dynamics.steps()), in.y0.size(), out);
     out.kbar = in.dynamics.steps();
     out.unrollMs = watch.lap();
     const TensorList x = leaves(in.x);

@@ -49,12 +49,14 @@ struct HypergradientInput {
   bool initAuxiliary;  // differentiate w.r.t. y0 as well
   Truncation truncation;
   const IterationBatches& batches;  // this iteration's data: F's batch and each LL step's
+  TensorList carried{};  // the state a warm start carries beyond y (Dynamics::carriedOf); empty: fresh
 };
 
 struct HypergradientOutput {
   TensorList x;      // d surrogate / dx
   TensorList z;      // d surrogate / dz (IA only)
   TensorList yLast;  // y_K, detached
+  TensorList carriedLast;  // Dynamics::carriedOf the last state, detached
   int64_t kbar = 0;  // the iterate that defines the surrogate (K without PTT)
   double upperAtLast = std::numeric_limits<double>::quiet_NaN();  // F(x, y_K) when the method computed it
   double unrollMs = 0;

@@ -41,6 +41,7 @@ class TrajectorySolver : public Solver {
                             : (sets.size() == 1 ? std::vector<Box>(z_.size(), sets[0]) : sets);
       checkBoxes(z_, zSets_, "initAuxiliary.set");
     }
+    carried_ = dynamics_.carriedOf(dynamics_.initialState(y_));
     if (options_.prior) {
       anchor_ = options_.prior->anchor.empty() ? cloned(z_) : cloned(options_.prior->anchor);
       checkSameShapes(anchor_, z_, "prior.anchor");
@@ -52,16 +53,20 @@ class TrajectorySolver : public Solver {
  protected:
   void saveOwn(StateWriter& writer) const override {
     writer.tensors("z", z_);
+    // Only where the dynamics carry state, so the other members' checkpoints stay as they were.
+    if (!carried_.empty()) writer.tensors("lowerCarried", carried_);
     upperOptimizer_.save(writer, "upperOptimizer");
     if (auxiliaryOptimizer_) auxiliaryOptimizer_->save(writer, "auxiliaryOptimizer");
   }
 
   Commit loadOwn(StateReader& reader) override {
     TensorList z = reader.tensors("z", z_);
+    TensorList carried = carried_.empty() ? TensorList{} : reader.tensors("lowerCarried", carried_);
     Commit upper = upperOptimizer_.load(reader, "upperOptimizer", x_);
     Commit auxiliary = auxiliaryOptimizer_ ? auxiliaryOptimizer_->load(reader, "auxiliaryOptimizer", z_) : Commit([] {});
-    return [this, z, upper, auxiliary] {
+    return [this, z, carried, upper, auxiliary] {
       z_ = z;
+      carried_ = carried;
       upper();
       auxiliary();
     };
@@ -70,9 +75,10 @@ class TrajectorySolver : public Solver {
   void iterate(IterationRecord& record) override {
     const bool ia = options_.initAuxiliary.has_value();
     const TensorList x = leaves(x_);
-    const TensorList y0 = ia ? leaves(z_) : (options_.lowerStart == LowerStart::Warm ? y_ : problem_->lowerVariables().initial);
+    const bool warm = !ia && options_.lowerStart == LowerStart::Warm;
+    const TensorList y0 = ia ? leaves(z_) : (warm ? y_ : problem_->lowerVariables().initial);
     const IterationBatches batches = nextBatches(dynamics_.steps());
-    HypergradientInput input{*problem_, dynamics_, x, y0, ia, options_.truncation, batches};
+    HypergradientInput input{*problem_, dynamics_, x, y0, ia, options_.truncation, batches, warm ? carried_ : TensorList{}};
     HypergradientOutput out = hypergradient_->compute(input);
     record.unrollMs = out.unrollMs;
     record.hypergradientMs = out.backwardMs;
@@ -101,6 +107,7 @@ class TrajectorySolver : public Solver {
     x_ = std::move(nextX);
     z_ = std::move(nextZ);
     y_ = detached(out.yLast);
+    carried_ = out.carriedLast;
     record.gradientNormX = norm(out.x);
     record.gradientNormZ = norm(out.z);
     record.updateMs = watch.lap();
@@ -113,6 +120,7 @@ class TrajectorySolver : public Solver {
   Optimizer upperOptimizer_;
   std::optional<Optimizer> auxiliaryOptimizer_;
   TensorList z_, anchor_;
+  TensorList carried_;  // what a warm start carries beyond y (Dynamics::carriedOf): heavyBall's velocity
   std::vector<Box> zSets_;
 };
 
