@@ -174,6 +174,18 @@ export interface NativeGanOptions {
   evaluationSamples?: number;
   seed?: number;
 }
+export interface NativeNasOptions {
+  dataset?: 'fashion-mnist' | 'cifar10';
+  root: string;
+  channels?: number;
+  cells?: number;
+  nodes?: number;
+  trainSize?: number;
+  validationSize?: number;
+  testSize?: number;
+  batchSize?: number;
+  seed?: number;
+}
 export interface NativeFewShotOptions {
   dataset?: 'double-mnist' | 'double-fashion-mnist' | 'idx' | 'folders' | 'omniglot' | 'mini-imagenet';
   root: string;
@@ -206,6 +218,7 @@ export interface NativeTaskOptions {
   'hyper-cleaning': NativeHyperCleaningOptions;
   gan: NativeGanOptions;
   'few-shot': NativeFewShotOptions;
+  nas: NativeNasOptions;
 }
 export type NativeTaskName = keyof NativeTaskOptions;
 /** Where a task's tensors live; dtype defaults to the task's own (toys float64, hyper-cleaning float32). */

@@ -49,5 +49,6 @@ export * from './config';
 export {
   tasks, datasetRoot, HyperCleaningSchema, type HyperCleaningOptions, type HyperCleaningDataset, type HyperCleaningMetrics,
   GanSchema, type GanOptions, type GanMetrics, FewShotSchema, type FewShotOptions, type FewShotMetrics, FewShotEvaluationSchema, type FewShotEvaluation,
+  NasSchema, type NasOptions, type NasMetrics, type NasDataset,
 } from './tasks';
 export { loadRunConfig, RunConfigSchema, type RunConfig } from './run-config';

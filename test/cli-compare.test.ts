@@ -7,6 +7,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { main } from '../lib/cli';
 import { methodNames, methodsFor } from '../lib/method-presets';
+import { writeIdxDataset } from './idx-files';
 
 interface Finished {
   code: number;
@@ -42,33 +43,6 @@ const readJson = (file: string): Record<string, unknown> => JSON.parse(fs.readFi
 const readMetrics = (dir: string) =>
   fs.readFileSync(path.join(dir, 'metrics.jsonl'), 'utf8').split('\n').filter((line) => line !== '')
     .map((line) => JSON.parse(line) as Record<string, unknown>);
-
-// A tiny IDX dataset (as in test/hyper-cleaning.test.ts): image i has every pixel i, label i % 10.
-function idxImages(count: number, pixel: (i: number) => number): Buffer {
-  const header = Buffer.alloc(16);
-  header.writeUInt32BE(0x803, 0);
-  header.writeUInt32BE(count, 4);
-  header.writeUInt32BE(4, 8);
-  header.writeUInt32BE(4, 12);
-  const body = Buffer.alloc(count * 16);
-  for (let i = 0; i < count; i++) body.fill(pixel(i), i * 16, (i + 1) * 16);
-  return Buffer.concat([header, body]);
-}
-
-function idxLabels(count: number): Buffer {
-  const header = Buffer.alloc(8);
-  header.writeUInt32BE(0x801, 0);
-  header.writeUInt32BE(count, 4);
-  return Buffer.concat([header, Buffer.from(Array.from({ length: count }, (_, i) => i % 10))]);
-}
-
-function writeIdxDataset(dir: string): void {
-  fs.mkdirSync(dir, { recursive: true });
-  fs.writeFileSync(path.join(dir, 'train-images-idx3-ubyte'), idxImages(40, (i) => i));
-  fs.writeFileSync(path.join(dir, 'train-labels-idx1-ubyte'), idxLabels(40));
-  fs.writeFileSync(path.join(dir, 't10k-images-idx3-ubyte'), idxImages(20, (i) => 100 + i));
-  fs.writeFileSync(path.join(dir, 't10k-labels-idx1-ubyte'), idxLabels(20));
-}
 
 const METRIC_NAMES = ['f1', 'precision', 'recall', 'testAccuracy', 'validationLoss'];
 

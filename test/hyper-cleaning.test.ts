@@ -10,45 +10,9 @@ import {
   tasks, tensor, zeros, type DynamicsConfig, type HyperCleaningMetrics, type HypergradientConfig, type Problem, type Tensor,
 } from '../lib';
 import { expectCode, expectRejects } from './helpers';
+import { idxImages, idxLabels, writeIdxDataset } from './idx-files';
 
 const values = (t: Tensor): number[] => Array.from(t.toArray() as ArrayLike<number | bigint>, Number);
-
-// pixel(i, j): pixel j of image i.
-function idxImages(count: number, rows: number, cols: number, pixel: (i: number, j: number) => number): Buffer {
-  const header = Buffer.alloc(16);
-  header.writeUInt32BE(0x803, 0);
-  header.writeUInt32BE(count, 4);
-  header.writeUInt32BE(rows, 8);
-  header.writeUInt32BE(cols, 12);
-  const size = rows * cols;
-  const body = Buffer.alloc(count * size);
-  for (let i = 0; i < count * size; i++) body[i] = pixel(Math.floor(i / size), i % size);
-  return Buffer.concat([header, body]);
-}
-
-function idxLabels(labels: number[]): Buffer {
-  const header = Buffer.alloc(8);
-  header.writeUInt32BE(0x801, 0);
-  header.writeUInt32BE(labels.length, 4);
-  return Buffer.concat([header, Buffer.from(labels)]);
-}
-
-// Image i has every pixel equal to i (train) or 100 + i (test) and label i % 10, so a feature
-// row tells which image it came from.
-function writeIdxDataset(dir: string, gzip: boolean, edit: Partial<Record<string, Buffer>> = {}): void {
-  const files: Record<string, Buffer> = {
-    'train-images-idx3-ubyte': idxImages(40, 4, 4, (i) => i),
-    'train-labels-idx1-ubyte': idxLabels(Array.from({ length: 40 }, (_, i) => i % 10)),
-    't10k-images-idx3-ubyte': idxImages(20, 4, 4, (i) => 100 + i),
-    't10k-labels-idx1-ubyte': idxLabels(Array.from({ length: 20 }, (_, i) => i % 10)),
-    ...edit,
-  };
-  fs.mkdirSync(dir, { recursive: true });
-  for (const [name, bytes] of Object.entries(files)) {
-    if (gzip) fs.writeFileSync(path.join(dir, `${name}.gz`), zlib.gzipSync(bytes!));
-    else fs.writeFileSync(path.join(dir, name), bytes!);
-  }
-}
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'bilevel-hc-'));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));

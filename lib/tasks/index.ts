@@ -2,13 +2,17 @@
 import { fewShot, fewShotConfigTask } from './few-shot';
 import { gan, ganConfigTask } from './gan';
 import { hyperCleaning, hyperCleaningConfigTask } from './hyper-cleaning';
+import { nas, nasConfigTask } from './nas';
 
 export * from './config-task';
 export * from './few-shot';
 export * from './gan';
 export * from './hyper-cleaning';
+export * from './nas';
 
-export const tasks = { hyperCleaning, gan, fewShot };
+export const tasks = { hyperCleaning, gan, fewShot, nas };
 
 /** The tasks a run config names, by their config name (lib/run-config.ts adds the toy problems). */
-export const configTasks = { 'hyper-cleaning': hyperCleaningConfigTask, gan: ganConfigTask, 'few-shot': fewShotConfigTask };
+export const configTasks = {
+  'hyper-cleaning': hyperCleaningConfigTask, gan: ganConfigTask, 'few-shot': fewShotConfigTask, nas: nasConfigTask,
+};

@@ -3,6 +3,7 @@
 #include "core/tasks/hyper_cleaning/hyper_cleaning.h"
 #include "core/tasks/few_shot/few_shot_task.h"
 #include "core/tasks/gan/gan_task.h"
+#include "core/tasks/nas/nas_task.h"
 #include "core/tasks/toy/toy_problems.h"
 
 namespace bilevel::core {
@@ -25,6 +26,7 @@ const std::vector<Task>& taskRegistry() {
       declareTask("gan", ganFields(), torch::kFloat32, makeGanProblem),
       withMetricSettings(declareTask("few-shot", fewShotFields(), torch::kFloat32, makeFewShotProblem),
                          describe(fewShotEvaluationFields())),
+      declareTask("nas", nasFields(), torch::kFloat32, makeNasProblem),
   };
   return tasks;
 }

@@ -57,6 +57,22 @@ TEST(RowSamplerTest, OneBatchOfRowsPerStepInRange) {
   EXPECT_TRUE(refused([] { RowSampler(10, 0, generatorStream(0, "sampling"), torch::kCPU); }, "INVALID_ARGUMENT", "batchSize >= 1"));
 }
 
+TEST(RowSamplerTest, AnUpperPopulationGetsItsOwnBatchDrawnAfterTheLowerOnes) {
+  RowSampler withUpper(10, 4, generatorStream(0, "sampling"), torch::kCPU, 3);
+  RowSampler lowerOnly(10, 4, generatorStream(0, "sampling"), torch::kCPU);
+  const IterationBatches batches = withUpper.next(2);
+  const IterationBatches plain = lowerOnly.next(2);
+  // The LL steps draw what a sampler without an upper population draws.
+  for (size_t k = 0; k < 2; ++k) EXPECT_TRUE(torch::equal(batches.lower[k].at("rows"), plain.lower[k].at("rows")));
+  const torch::Tensor upper = batches.upper.at("rows");
+  EXPECT_EQ(upper.sizes(), torch::IntArrayRef({4}));
+  EXPECT_GE(upper.min().item<int64_t>(), 0);
+  EXPECT_LT(upper.max().item<int64_t>(), 3);
+  // Then from the same stream: the next iteration's first LL batch differs from the plain one's.
+  EXPECT_FALSE(torch::equal(withUpper.next(1).lower[0].at("rows"), lowerOnly.next(1).lower[0].at("rows")));
+  EXPECT_TRUE(refused([] { RowSampler(10, 4, generatorStream(0, "sampling"), torch::kCPU, -1); }, "INVALID_ARGUMENT", "upperRows >= 0"));
+}
+
 TEST(RowSamplerTest, ALoadedSamplerDrawsWhatTheSavedOneDrawsNext) {
   RowSampler saved(1000, 8, generatorStream(3, "sampling"), torch::kCPU);
   saved.next(5);

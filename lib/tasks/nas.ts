@@ -1,0 +1,119 @@
+// Architecture search in the DARTS space (docs/algorithms.md §14.6), built into the core: the
+// search network, its data and both objectives stay native.
+import { Type, type Static } from '@sinclair/typebox';
+import type { NativeNasOptions } from '../../binding';
+import { native } from '../binding';
+import { validate, type SameType } from '../config';
+import { Problem } from '../problem';
+import type { Device } from '../tensor';
+import { configTask, problemMember } from './config-task';
+import { configDataRoot, datasetRoot } from './hyper-cleaning';
+
+const strict = { additionalProperties: false } as const;
+const MAX_SAMPLES = 1_000_000;
+const count = (description: string, maximum: number, defaultValue: number) =>
+  Type.Optional(Type.Integer({ minimum: 1, maximum, default: defaultValue, description }));
+
+/** The options of the NAS task, declared once: the API validates against it; a run config's `problem` is `{ name: 'nas', ...these }`. */
+export const NasSchema = Type.Object(
+  {
+    dataset: Type.Optional(Type.Union([Type.Literal('fashion-mnist'), Type.Literal('cifar10')], {
+      default: 'fashion-mnist',
+      description: 'Fashion-MNIST IDX files (padded to 32 x 32; the default) or CIFAR-10 binary batches',
+    })),
+    root: Type.Optional(Type.String({
+      minLength: 1,
+      description: 'the folder with the dataset\'s files (in a run config: relative to the config file); default '
+        + '$BILEVEL_FASHION_MNIST or /usr/share/datasets/fashion-mnist, $BILEVEL_CIFAR10. Nothing is ever downloaded',
+    })),
+    channels: count('C: channels of the search network\'s first cells, doubled at each reduction', 1024, 16),
+    cells: count('cells of the search network (reductions at a third and two thirds)', 64, 8),
+    nodes: count('intermediate nodes per cell', 16, 4),
+    trainSize: count('training images f draws its mini-batches from (the first half of DARTS\'s split)', MAX_SAMPLES, 25000),
+    validationSize: count('the next training images, which F draws from', MAX_SAMPLES, 25000),
+    testSize: count('test images metrics() classifies', MAX_SAMPLES, 10000),
+    batchSize: count('images per LL step and per UL iteration, each a fresh draw (with replacement)', MAX_SAMPLES, 64),
+    seed: Type.Optional(Type.Integer({
+      minimum: 0, maximum: Number.MAX_SAFE_INTEGER, default: 0,
+      description: 'seeds the split, the network\'s and alphas\' start and the mini-batches (in a run config: the run\'s seed)',
+    })),
+  },
+  strict,
+);
+
+/** The options of tasks.nas: NasSchema's fields, with dtype and device as for tensors. */
+export interface NasOptions {
+  /** Fashion-MNIST IDX files (padded to 32 x 32) or CIFAR-10 binary batches. @default 'fashion-mnist' */
+  dataset?: 'fashion-mnist' | 'cifar10';
+  /**
+   * The folder with the dataset's files (in a run config: relative to the config file). Nothing is ever downloaded.
+   * @default $BILEVEL_FASHION_MNIST or /usr/share/datasets/fashion-mnist; $BILEVEL_CIFAR10
+   */
+  root?: string;
+  /** C: channels of the search network's first cells, doubled at each reduction. @default 16 */
+  channels?: number;
+  /** Cells of the search network (reductions at a third and two thirds). @default 8 */
+  cells?: number;
+  /** Intermediate nodes per cell. @default 4 */
+  nodes?: number;
+  /** Training images f draws its mini-batches from (the first half of DARTS's split). @default 25000 */
+  trainSize?: number;
+  /** The next training images, which F draws from. @default 25000 */
+  validationSize?: number;
+  /** Test images metrics() classifies. @default 10000 */
+  testSize?: number;
+  /** Images per LL step and per UL iteration, each a fresh draw (with replacement). @default 64 */
+  batchSize?: number;
+  /** Seeds the split, the network's and alphas' start and the mini-batches. @default 0 */
+  seed?: number;
+  /** @default 'float32' */
+  dtype?: 'float32' | 'float64';
+  /** @default 'cpu' */
+  device?: Device;
+}
+export type NasDataset = NonNullable<NasOptions['dataset']>;
+
+/** What the NAS task's metrics() returns at (x, y) = (alphas, weights). */
+export type NasMetrics = {
+  /** The search network's accuracy on the test images (batch norms on each batch of 256). */
+  testAccuracy: number;
+  /** Its mean cross-entropy there. */
+  testLoss: number;
+  /** Skip connections among the derived normal cell's edges: DARTS's collapse shows as this count growing. */
+  normalSkipConnections: number;
+  /** The mean entropy (nats) of each normal edge's softmax over the operations: ln 8 = 2.079 at the start. */
+  normalAlphaEntropy: number;
+  /** The same for the reduction cell. */
+  reduceAlphaEntropy: number;
+};
+
+const schemaFields: [
+  SameType<Omit<NasOptions, 'dtype' | 'device'>, Static<typeof NasSchema>>,
+  SameType<NasDataset, NonNullable<NativeNasOptions['dataset']>>,
+] = [true, true];
+void schemaFields;
+
+/**
+ * NAS in the DARTS space (docs/algorithms.md §14.6): x = [alpha.normal, alpha.reduce], y = the
+ * search network's weights; f = cross-entropy on a training mini-batch per LL step, F on a
+ * validation mini-batch per UL iteration. DARTS's LL is heavyBall dynamics, warm-started.
+ */
+export async function nas(options: NasOptions = {}): Promise<Problem<NasMetrics>> {
+  const { dtype, device, ...taskOptions } = options;
+  validate(NasSchema, taskOptions, 'nas');
+  const dataset = options.dataset ?? 'fashion-mnist';
+  const handle = await native.createTask('nas', { ...taskOptions, dataset, root: datasetRoot(dataset, options.root) }, {
+    dtype: dtype ?? 'float32',
+    device: device ?? 'cpu',
+  });
+  return new Problem<NasMetrics>(handle, 'nas');
+}
+
+/** A run config's `problem: { name: 'nas', ...NasOptions }`. */
+export const nasConfigTask = configTask({
+  schema: problemMember('nas', NasSchema.properties, 'architecture search in the DARTS space ([algorithms.md](algorithms.md) §14.6; `tasks.nas`)'),
+  seeded: true,
+  metrics: true,
+  create: ({ name: _name, root, ...options }, { dtype, device, configDir }) =>
+    nas({ ...options, root: configDataRoot(root, options.dataset ?? 'fashion-mnist', configDir), dtype, device }),
+});

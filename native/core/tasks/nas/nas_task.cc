@@ -1,0 +1,195 @@
+#include "core/tasks/nas/nas_task.h"
+
+#include <ATen/CPUGeneratorImpl.h>
+
+#include "core/data/generator_stream.h"
+#include "core/data/row_sampler.h"
+#include "core/datasets.h"
+#include "core/error.h"
+#include "core/models/darts/genotype.h"
+#include "core/models/darts/search_network.h"
+
+namespace bilevel::core {
+namespace {
+
+namespace F = torch::nn::functional;
+namespace darts = models::darts;
+constexpr int64_t kClasses = 10;     // of every dataset the task reads
+constexpr int64_t kImageSize = 32;   // Fashion-MNIST's 28 x 28 padded, as CIFAR-10's
+constexpr int64_t kEvaluationBatch = 256;  // test images per forward in metrics()
+
+struct Split {
+  torch::Tensor images;  // [N, C, 32, 32], normalized by the training half's channel statistics
+  torch::Tensor labels;  // [N], int64
+};
+
+std::pair<LabeledImages, LabeledImages> load(const NasOptions& o) {
+  if (o.dataset == "fashion-mnist") return readIdxFolder(o.root);
+  if (o.dataset == "cifar10") {
+    std::vector<std::string> train;
+    for (int i = 1; i <= 5; ++i) train.push_back(o.root + "/data_batch_" + std::to_string(i) + ".bin");
+    return {readCifarBatches(train), readCifarBatches({o.root + "/test_batch.bin"})};
+  }
+  throw Error("INVALID_ARGUMENT", "dataset must be one of fashion-mnist, cifar10; got '" + o.dataset + "'");
+}
+
+// Rows of `data` as [N, C, 32, 32] floats in [0, 1] (gray images gain a channel and 2 pixels of
+// zero padding on each side).
+Split take(const LabeledImages& data, const torch::Tensor& rows, const NasOptions& o) {
+  torch::Tensor images = data.images.index_select(0, rows).to(torch::TensorOptions().dtype(o.dtype).device(o.device)) / 255.0;
+  if (images.dim() == 3) images = F::pad(images.unsqueeze(1), F::PadFuncOptions({2, 2, 2, 2}));
+  return {images, data.labels.index_select(0, rows).to(o.device)};
+}
+
+class NasProblem : public Problem {
+ public:
+  NasProblem(Variables upper, Variables lower, Split train, Split validation, Split test,
+             std::shared_ptr<const darts::SearchNetwork> network, int64_t batchSize, int64_t seed)
+      : Problem(std::move(upper), std::move(lower)),
+        train_(std::move(train)),
+        validation_(std::move(validation)),
+        test_(std::move(test)),
+        network_(std::move(network)),
+        batchSize_(batchSize),
+        seed_(static_cast<uint64_t>(seed)) {}
+
+  std::vector<std::pair<std::string, torch::Tensor>> data() const override {
+    return {{"trainImages", train_.images}, {"trainLabels", train_.labels}, {"validationImages", validation_.images},
+            {"validationLabels", validation_.labels}, {"testImages", test_.images}, {"testLabels", test_.labels}};
+  }
+
+  // The search network on the test split (batch norms on each batch's statistics, as in the
+  // search), and what the architecture weights say: the derived normal cell's skip connections
+  // (DARTS's collapse shows as their count growing) and the mean entropy of each edge's softmax.
+  std::vector<std::pair<std::string, double>> taskMetrics(const TensorList& x, const TensorList& y) override {
+    torch::NoGradGuard noGrad;
+    const TensorList params = concat(y, x);
+    double correct = 0, loss = 0;
+    const int64_t n = test_.labels.size(0);
+    for (int64_t from = 0; from < n; from += kEvaluationBatch) {
+      const int64_t to = std::min(n, from + kEvaluationBatch);
+      const torch::Tensor logits = network_->forward(params, test_.images.slice(0, from, to));
+      const torch::Tensor labels = test_.labels.slice(0, from, to);
+      correct += logits.argmax(1).eq(labels).sum().item<double>();
+      loss += F::cross_entropy(logits, labels, F::CrossEntropyFuncOptions().reduction(torch::kSum)).item<double>();
+    }
+    const auto& o = network_->options();
+    const darts::Genotype genotype = darts::deriveGenotype(x[0], x[1], o.nodes, o.multiplier);
+    double skips = 0;
+    for (const auto& edge : genotype.normal.edges) skips += edge.operation == darts::Operation::SkipConnect ? 1 : 0;
+    return {{"testAccuracy", correct / static_cast<double>(n)},
+            {"testLoss", loss / static_cast<double>(n)},
+            {"normalSkipConnections", skips},
+            {"normalAlphaEntropy", meanEntropy(x[0])},
+            {"reduceAlphaEntropy", meanEntropy(x[1])}};
+  }
+
+  std::unique_ptr<Sampler> sampler() const override {
+    return std::make_unique<RowSampler>(train_.labels.size(0), batchSize_, generatorStream(seed_, "sampling"), train_.labels.device(),
+                                        validation_.labels.size(0));
+  }
+
+ protected:
+  // F: the mean cross-entropy on the UL iteration's validation rows.
+  torch::Tensor evaluateUpper(const TensorList& x, const TensorList& y, const Batch& batch) override {
+    return meanLoss(x, y, validation_, batch);
+  }
+  // f: the mean cross-entropy on the LL step's training rows.
+  torch::Tensor evaluateLower(const TensorList& x, const TensorList& y, const Batch& batch) override {
+    return meanLoss(x, y, train_, batch);
+  }
+
+ private:
+  // On the batch's rows of the split; an empty batch (no sampler drew it) takes the first
+  // batchSize rows, as the full split would not fit one forward.
+  torch::Tensor meanLoss(const TensorList& x, const TensorList& y, const Split& split, const Batch& batch) const {
+    const torch::Tensor rows = batch.empty() ? torch::arange(std::min(batchSize_, split.labels.size(0)), split.labels.options())
+                                             : batch.at("rows");
+    return F::cross_entropy(network_->forward(concat(y, x), split.images.index_select(0, rows)), split.labels.index_select(0, rows));
+  }
+
+  static double meanEntropy(const torch::Tensor& alpha) {
+    const torch::Tensor p = torch::softmax(alpha, 1);
+    return (-(p * torch::log_softmax(alpha, 1)).sum(1)).mean().item<double>();
+  }
+
+  Split train_;
+  Split validation_;
+  Split test_;
+  std::shared_ptr<const darts::SearchNetwork> network_;
+  int64_t batchSize_;
+  uint64_t seed_;  // the task's seed: its sampling stream
+};
+
+void checkSizes(const NasOptions& o, int64_t trainAvailable, int64_t testAvailable) {
+  if (o.trainSize + o.validationSize > trainAvailable) {
+    throw Error("INVALID_ARGUMENT", "trainSize + validationSize = " + std::to_string(o.trainSize + o.validationSize) +
+                                        " exceeds the " + std::to_string(trainAvailable) + " training images");
+  }
+  if (o.testSize > testAvailable) {
+    throw Error("INVALID_ARGUMENT", "testSize " + std::to_string(o.testSize) + " exceeds the " + std::to_string(testAvailable) +
+                                        " test images");
+  }
+}
+
+// Each split normalized by the training half's per-channel mean and std (DARTS normalizes
+// CIFAR-10 by its training set's).
+void normalize(Split& train, Split& validation, Split& test) {
+  const torch::Tensor mean = train.images.mean({0, 2, 3}, true);
+  const torch::Tensor std = train.images.std({0, 2, 3}, true, true).clamp_min(1e-6);
+  for (Split* split : {&train, &validation, &test}) split->images = (split->images - mean) / std;
+}
+
+}  // namespace
+
+const OptionFields<NasOptions>& nasFields() {
+  using O = NasOptions;
+  static const OptionFields<O> fields = {
+      {"dataset", &O::dataset, std::nullopt, {}, {"fashion-mnist", "cifar10"}},
+      {"root", &O::root, std::nullopt, {}},
+      {"channels", &O::channels, 16, between(1, 1024)},
+      {"cells", &O::cells, 8, between(1, 64)},
+      {"nodes", &O::nodes, 4, between(1, 16)},
+      {"trainSize", &O::trainSize, 25000, between(1, kMaxSamples)},
+      {"validationSize", &O::validationSize, 25000, between(1, kMaxSamples)},
+      {"testSize", &O::testSize, 10000, between(1, kMaxSamples)},
+      {"batchSize", &O::batchSize, 64, between(1, kMaxSamples)},
+      {"seed", &O::seed, 0, between(0, kMaxSeed)},
+  };
+  return fields;
+}
+
+std::shared_ptr<Problem> makeNasProblem(const NasOptions& o) {
+  checkDeclared(nasFields(), o, "nas");
+  auto [trainSet, testSet] = load(o);
+  checkSizes(o, trainSet.labels.size(0), testSet.labels.size(0));
+  at::Generator gen = at::detail::createCPUGenerator(static_cast<uint64_t>(o.seed));
+  const torch::Tensor order = torch::randperm(trainSet.labels.size(0), gen, torch::kInt64);
+  Split train = take(trainSet, order.slice(0, 0, o.trainSize), o);
+  Split validation = take(trainSet, order.slice(0, o.trainSize, o.trainSize + o.validationSize), o);
+  Split test = take(testSet, torch::randperm(testSet.labels.size(0), gen, torch::kInt64).slice(0, 0, o.testSize), o);
+  normalize(train, validation, test);
+  darts::SearchNetworkOptions shape;
+  shape.inChannels = train.images.size(1);
+  shape.imageSize = kImageSize;
+  shape.classes = kClasses;
+  shape.channels = o.channels;
+  shape.cells = o.cells;
+  shape.nodes = o.nodes;
+  shape.multiplier = o.nodes;
+  auto network = darts::searchNetwork(shape);
+  // The weights as the layout draws them; the alphas 1e-3 * N(0, 1), as DARTS starts them.
+  const auto options = torch::TensorOptions().dtype(o.dtype).device(o.device);
+  TensorList parameters = network->initialize(gen, options);
+  const auto weights = static_cast<std::ptrdiff_t>(network->weightCount());
+  TensorList alphas;
+  for (auto it = parameters.begin() + weights; it != parameters.end(); ++it) {
+    alphas.push_back((1e-3 * torch::randn(it->sizes(), gen, torch::TensorOptions().dtype(o.dtype))).to(o.device));
+  }
+  Variables upper{alphas, {}};
+  Variables lower{TensorList(parameters.begin(), parameters.begin() + weights), {}};
+  return std::make_shared<NasProblem>(std::move(upper), std::move(lower), std::move(train), std::move(validation), std::move(test),
+                                      std::move(network), o.batchSize, o.seed);
+}
+
+}  // namespace bilevel::core
