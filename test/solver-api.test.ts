@@ -34,7 +34,7 @@ describe('option validation names the field and the allowed range', () => {
 
   test('builder members and combinations that make no sense are refused at build()', () => {
     expectCode(() => Solver.builder().dynamics({ type: 'newton' } as never).build(), 'INVALID_ARGUMENT',
-      /dynamics\.type: must be one of gd, bda, nesterov, accelerated; got "newton"/);
+      /dynamics\.type: must be one of gd, bda, nesterov, accelerated, heavyBall; got "newton"/);
     expectCode(() => Solver.builder().hypergradient(cg()).pessimisticTruncation().build(), 'INVALID_ARGUMENT',
       /pessimisticTruncation .* needs the reverse or forward hypergradient, not cg/);
     expectCode(() => Solver.builder().hypergradient(neumann()).initAuxiliary().build(), 'INVALID_ARGUMENT',
