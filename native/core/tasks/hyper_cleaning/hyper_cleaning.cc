@@ -4,8 +4,8 @@
 
 
 #include "core/data/generator_stream.h"
+#include "core/data/labeled_splits.h"
 #include "core/data/row_sampler.h"
-#include "core/datasets.h"
 #include "core/error.h"
 #include "core/linear_cross_entropy.h"
 #include "core/models/dense.h"
@@ -20,16 +20,6 @@ struct Split {
   torch::Tensor features;  // [N, D], pixels / 255
   torch::Tensor labels;    // [N], int64 (training: after the corruption)
 };
-
-std::pair<LabeledImages, LabeledImages> load(const HyperCleaningOptions& o) {
-  if (o.dataset == "fashion-mnist" || o.dataset == "mnist") return readIdxFolder(o.root);
-  if (o.dataset == "cifar10") {
-    std::vector<std::string> train;
-    for (int i = 1; i <= 5; ++i) train.push_back(o.root + "/data_batch_" + std::to_string(i) + ".bin");
-    return {readCifarBatches(train), readCifarBatches({o.root + "/test_batch.bin"})};
-  }
-  throw Error("INVALID_ARGUMENT", "dataset must be one of fashion-mnist, mnist, cifar10; got '" + o.dataset + "'");
-}
 
 Split take(const LabeledImages& data, const torch::Tensor& rows, const HyperCleaningOptions& o) {
   const auto options = torch::TensorOptions().dtype(o.dtype).device(o.device);
@@ -145,18 +135,6 @@ class HyperCleaningProblem : public Problem {
   bool linear_;                                 // the linear model, which the fused kernels serve
 };
 
-// What the declarations cannot know: whether the dataset holds the sizes asked for.
-void checkSizes(const HyperCleaningOptions& o, int64_t trainAvailable, int64_t testAvailable) {
-  if (o.trainSize + o.validationSize > trainAvailable) {
-    throw Error("INVALID_ARGUMENT", "trainSize + validationSize = " + std::to_string(o.trainSize + o.validationSize) +
-                                        " exceeds the " + std::to_string(trainAvailable) + " training images");
-  }
-  if (o.testSize > testAvailable) {
-    throw Error("INVALID_ARGUMENT", "testSize " + std::to_string(o.testSize) + " exceeds the " +
-                                        std::to_string(testAvailable) + " test images");
-  }
-}
-
 }  // namespace
 
 const OptionFields<HyperCleaningOptions>& hyperCleaningFields() {
@@ -178,13 +156,13 @@ const OptionFields<HyperCleaningOptions>& hyperCleaningFields() {
 
 std::shared_ptr<Problem> makeHyperCleaningProblem(const HyperCleaningOptions& o) {
   checkDeclared(hyperCleaningFields(), o, "hyperCleaning");
-  auto [trainSet, testSet] = load(o);
-  checkSizes(o, trainSet.labels.size(0), testSet.labels.size(0));
+  auto [trainSet, testSet] = readLabeledDataset(o.dataset, o.root);
   at::Generator gen = at::detail::createCPUGenerator(static_cast<uint64_t>(o.seed));
-  const torch::Tensor order = torch::randperm(trainSet.labels.size(0), gen, torch::kInt64);
-  Split train = take(trainSet, order.slice(0, 0, o.trainSize), o);
-  Split validation = take(trainSet, order.slice(0, o.trainSize, o.trainSize + o.validationSize), o);
-  Split test = take(testSet, torch::randperm(testSet.labels.size(0), gen, torch::kInt64).slice(0, 0, o.testSize), o);
+  const SplitRows rows =
+      splitRows({o.trainSize, o.validationSize, o.testSize}, trainSet.labels.size(0), testSet.labels.size(0), gen);
+  Split train = take(trainSet, rows.train, o);
+  Split validation = take(trainSet, rows.validation, o);
+  Split test = take(testSet, rows.test, o);
   // Corrupt a seeded share of the training labels, each to a different class than its own.
   const int64_t corrupted = static_cast<int64_t>(std::llround(o.corruption * static_cast<double>(o.trainSize)));
   const torch::Tensor victims = torch::randperm(o.trainSize, gen, torch::kInt64).slice(0, 0, corrupted).to(o.device);

@@ -3,8 +3,8 @@
 #include <ATen/CPUGeneratorImpl.h>
 
 #include "core/data/generator_stream.h"
+#include "core/data/labeled_splits.h"
 #include "core/data/row_sampler.h"
-#include "core/datasets.h"
 #include "core/error.h"
 #include "core/models/darts/genotype.h"
 #include "core/models/darts/search_network.h"
@@ -22,16 +22,6 @@ struct Split {
   torch::Tensor images;  // [N, C, 32, 32], normalized by the training half's channel statistics
   torch::Tensor labels;  // [N], int64
 };
-
-std::pair<LabeledImages, LabeledImages> load(const NasOptions& o) {
-  if (o.dataset == "fashion-mnist") return readIdxFolder(o.root);
-  if (o.dataset == "cifar10") {
-    std::vector<std::string> train;
-    for (int i = 1; i <= 5; ++i) train.push_back(o.root + "/data_batch_" + std::to_string(i) + ".bin");
-    return {readCifarBatches(train), readCifarBatches({o.root + "/test_batch.bin"})};
-  }
-  throw Error("INVALID_ARGUMENT", "dataset must be one of fashion-mnist, cifar10; got '" + o.dataset + "'");
-}
 
 // Rows of `data` as [N, C, 32, 32] floats in [0, 1] (gray images gain a channel and 2 pixels of
 // zero padding on each side).
@@ -121,17 +111,6 @@ class NasProblem : public Problem {
   uint64_t seed_;  // the task's seed: its sampling stream
 };
 
-void checkSizes(const NasOptions& o, int64_t trainAvailable, int64_t testAvailable) {
-  if (o.trainSize + o.validationSize > trainAvailable) {
-    throw Error("INVALID_ARGUMENT", "trainSize + validationSize = " + std::to_string(o.trainSize + o.validationSize) +
-                                        " exceeds the " + std::to_string(trainAvailable) + " training images");
-  }
-  if (o.testSize > testAvailable) {
-    throw Error("INVALID_ARGUMENT", "testSize " + std::to_string(o.testSize) + " exceeds the " + std::to_string(testAvailable) +
-                                        " test images");
-  }
-}
-
 // Each split normalized by the training half's per-channel mean and std (DARTS normalizes
 // CIFAR-10 by its training set's).
 void normalize(Split& train, Split& validation, Split& test) {
@@ -161,13 +140,13 @@ const OptionFields<NasOptions>& nasFields() {
 
 std::shared_ptr<Problem> makeNasProblem(const NasOptions& o) {
   checkDeclared(nasFields(), o, "nas");
-  auto [trainSet, testSet] = load(o);
-  checkSizes(o, trainSet.labels.size(0), testSet.labels.size(0));
+  auto [trainSet, testSet] = readLabeledDataset(o.dataset, o.root);
   at::Generator gen = at::detail::createCPUGenerator(static_cast<uint64_t>(o.seed));
-  const torch::Tensor order = torch::randperm(trainSet.labels.size(0), gen, torch::kInt64);
-  Split train = take(trainSet, order.slice(0, 0, o.trainSize), o);
-  Split validation = take(trainSet, order.slice(0, o.trainSize, o.trainSize + o.validationSize), o);
-  Split test = take(testSet, torch::randperm(testSet.labels.size(0), gen, torch::kInt64).slice(0, 0, o.testSize), o);
+  const SplitRows rows =
+      splitRows({o.trainSize, o.validationSize, o.testSize}, trainSet.labels.size(0), testSet.labels.size(0), gen);
+  Split train = take(trainSet, rows.train, o);
+  Split validation = take(trainSet, rows.validation, o);
+  Split test = take(testSet, rows.test, o);
   normalize(train, validation, test);
   darts::SearchNetworkOptions shape;
   shape.inChannels = train.images.size(1);
