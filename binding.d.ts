@@ -294,3 +294,15 @@ export interface NativeOptionDeclarations {
   metricSettings: Partial<Record<NativeTaskName, NativeOptionFields>>;
 }
 export declare function describeOptions(): NativeOptionDeclarations;
+
+/** One edge of a derived cell: DARTS's operation name and the state it reads (0, 1: the cell's inputs; 2 + i: node i). */
+export type NativeGenotypeEdge = [string, number];
+/** A genotype in DARTS's structure. */
+export interface NativeGenotype {
+  normal: NativeGenotypeEdge[];
+  normal_concat: number[];
+  reduce: NativeGenotypeEdge[];
+  reduce_concat: number[];
+}
+/** DARTS's derivation rule on alpha.normal and alpha.reduce ([edges, 8] each). */
+export declare function deriveGenotype(alphaNormal: NativeTensor, alphaReduce: NativeTensor, nodes: number, multiplier: number): NativeGenotype;

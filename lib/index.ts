@@ -52,3 +52,6 @@ export {
   NasSchema, type NasOptions, type NasMetrics, type NasDataset,
 } from './tasks';
 export { loadRunConfig, RunConfigSchema, type RunConfig } from './run-config';
+export {
+  deriveGenotype, skipConnections, operationNames, type Genotype, type GenotypeEdge, type OperationName, type DeriveOptions,
+} from './nas/genotype';

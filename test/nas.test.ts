@@ -4,8 +4,10 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { Solver, adam, firstOrder, heavyBall, tasks, type NasOptions, type Tensor } from '../lib';
-import { expectRejects } from './helpers';
+import {
+  Solver, adam, deriveGenotype, firstOrder, heavyBall, skipConnections, tasks, tensor, zeros, type NasOptions, type Tensor,
+} from '../lib';
+import { expectCode, expectRejects } from './helpers';
 import { writeIdxDataset } from './idx-files';
 
 const values = (t: Tensor): number[] => Array.from(t.toArray() as ArrayLike<number>, Number);
@@ -93,6 +95,48 @@ describe('the data', () => {
     await expectRejects(() => tasks.nas({ ...tiny, testSize: 21 }), 'INVALID_ARGUMENT', /testSize 21 exceeds the 20 test images/);
     await expectRejects(() => tasks.nas({ ...tiny, cells: 0 }), 'INVALID_ARGUMENT', /nas\.cells/);
     await expectRejects(() => tasks.nas({ ...tiny, root: path.join(tmp, 'missing') }), 'INVALID_ARGUMENT', /no data folder/);
+  });
+});
+
+describe('genotypes', () => {
+  // 2 nodes: rows 0, 1 enter node 0 (from states 0, 1), rows 2, 3, 4 node 1 (from states 0, 1, 2).
+  // Columns: none, max_pool_3x3, avg_pool_3x3, skip_connect, sep_conv_3x3, sep_conv_5x5, dil_conv_3x3, dil_conv_5x5.
+  const row = (entries: Record<number, number>) => Array.from({ length: 8 }, (_, k) => entries[k] ?? 0);
+  const normal = tensor([
+    ...row({ 4: 3 }), // softmax weight of sep_conv_3x3: e^3 / (e^3 + 7) = 0.74
+    ...row({ 3: 2 }), // skip_connect: e^2 / (e^2 + 7) = 0.51
+    ...row({ 0: 10, 1: 1 }), // none dominates: max_pool_3x3 only 1.2e-4, the weakest edge of node 1
+    ...row({ 7: 4 }), // dil_conv_5x5: 0.886
+    ...row({ 2: 0.5 }), // avg_pool_3x3: 0.19
+  ], [5, 8], { dtype: 'float32' });
+
+  test('by hand: each node keeps its two strongest edges, strongest first, each with its best operation other than none', () => {
+    const genotype = deriveGenotype([normal, zeros([5, 8])], { nodes: 2 });
+    expect(genotype).toEqual({
+      normal: [['sep_conv_3x3', 0], ['skip_connect', 1], ['dil_conv_5x5', 1], ['avg_pool_3x3', 2]],
+      normal_concat: [2, 3],
+      // A uniform alpha: ties go to the lower edge and the earlier operation.
+      reduce: [['max_pool_3x3', 0], ['max_pool_3x3', 1], ['max_pool_3x3', 0], ['max_pool_3x3', 1]],
+      reduce_concat: [2, 3],
+    });
+    expect(skipConnections(genotype.normal)).toBe(1);
+    // DARTS's structure survives JSON.
+    expect(JSON.parse(JSON.stringify(genotype))).toEqual(genotype);
+  });
+
+  test('the task\'s metric counts the skip connections of the genotype its alphas derive', async () => {
+    const problem = await tasks.nas(tiny);
+    using run = search().start(problem);
+    for (let i = 0; i < 3; i++) run.step();
+    const { x } = run.values();
+    const metrics = await problem.metrics(run.values());
+    expect(metrics.normalSkipConnections).toBe(skipConnections(deriveGenotype(x, { nodes: 2 }).normal));
+  });
+
+  test('refusals', () => {
+    expectCode(() => deriveGenotype([normal]), 'INVALID_ARGUMENT', /deriveGenotype\.alphas/);
+    expectCode(() => deriveGenotype([normal, normal]), 'SHAPE_MISMATCH');
+    expectCode(() => deriveGenotype([normal, normal], { nodes: 2, multiplier: 3 }), 'INVALID_ARGUMENT');
   });
 });
 

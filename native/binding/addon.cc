@@ -140,6 +140,7 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
   exports.Set("setNumThreads", Napi::Function::New<setNumThreads>(env, "setNumThreads"));
   exports.Set("cachedMemory", Napi::Function::New<cachedMemory>(env, "cachedMemory"));
   exports.Set("releaseCachedMemory", Napi::Function::New<releaseCachedMemory>(env, "releaseCachedMemory"));
+  registerArchitectures(env, exports);
   registerFactories(env, exports);
   registerFunctional(env, exports);
   registerProblems(env, exports);

@@ -3,6 +3,7 @@
 #include <napi.h>
 
 namespace bilevel::binding {
+void registerArchitectures(Napi::Env env, Napi::Object exports);
 void registerFactories(Napi::Env env, Napi::Object exports);
 void registerFunctional(Napi::Env env, Napi::Object exports);
 void registerProblems(Napi::Env env, Napi::Object exports);
