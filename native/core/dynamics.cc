@@ -30,12 +30,13 @@ TensorList slice(const State& s, size_t block, size_t n) {
                     s.begin() + static_cast<std::ptrdiff_t>((block + 1) * n));
 }
 
-// grad scaled to a global norm of at most maxNorm, as torch.nn.utils.clip_grad_norm_ does it
-// (the same 1e-6 in the denominator); differentiable, the scale included.
+// grad scaled to a global norm of at most maxNorm, as torch.nn.utils.clip_grad_norm_ does it (the
+// norm of the tensors' norms, the same 1e-6 in the denominator); differentiable, the scale
+// included (norm's derivative at a zero gradient is 0, not sqrt's NaN).
 TensorList clipped(const TensorList& grad, double maxNorm) {
-  torch::Tensor squares = torch::zeros({}, grad.front().options());
-  for (const auto& g : grad) squares = squares + g.pow(2).sum();
-  const torch::Tensor scale = torch::clamp_max(maxNorm / (squares.sqrt() + 1e-6), 1.0);
+  std::vector<torch::Tensor> norms;
+  for (const auto& g : grad) norms.push_back(g.norm());
+  const torch::Tensor scale = torch::clamp_max(maxNorm / (torch::stack(norms).norm() + 1e-6), 1.0);
   TensorList out;
   for (const auto& g : grad) out.push_back(g * scale);
   return out;
@@ -81,15 +82,16 @@ size_t Dynamics::blocksFromStart() const { return options_.kind == DynamicsOptio
 State Dynamics::initialState(const TensorList& y0, const TensorList& carried) const {
   State s;
   for (size_t b = 0; b < blocksFromStart(); ++b) s.insert(s.end(), y0.begin(), y0.end());
-  if (blocksFromStart() == blocks()) return s;
-  if (!carried.empty()) {
-    if (carried.size() != y0.size() * (blocks() - blocksFromStart())) {
-      throw Error("INVALID_ARGUMENT", "the carried LL state has " + std::to_string(carried.size()) + " tensors, the dynamics " +
-                                          std::to_string(y0.size() * (blocks() - blocksFromStart())));
-    }
-    return concat(s, carried);
+  if (carried.empty()) {
+    for (size_t b = blocksFromStart(); b < blocks(); ++b) s = concat(s, zerosLike(y0));
+    return s;
   }
-  return concat(s, zerosLike(y0));
+  const size_t expected = y0.size() * (blocks() - blocksFromStart());
+  if (carried.size() != expected) {
+    throw Error("INVALID_ARGUMENT", "the carried LL state has " + std::to_string(carried.size()) + " tensors, the dynamics " +
+                                        std::to_string(expected));
+  }
+  return concat(s, carried);
 }
 
 TensorList Dynamics::carriedOf(const State& s) const {

@@ -53,22 +53,17 @@ class NasProblem : public Problem {
   // (DARTS's collapse shows as their count growing) and the mean entropy of each edge's softmax.
   std::vector<std::pair<std::string, double>> taskMetrics(const TensorList& x, const TensorList& y) override {
     torch::NoGradGuard noGrad;
-    const TensorList params = concat(y, x);
-    double correct = 0, loss = 0;
-    const int64_t n = test_.labels.size(0);
-    for (int64_t from = 0; from < n; from += kEvaluationBatch) {
-      const int64_t to = std::min(n, from + kEvaluationBatch);
-      const torch::Tensor logits = network_->forward(params, test_.images.slice(0, from, to));
-      const torch::Tensor labels = test_.labels.slice(0, from, to);
-      correct += logits.argmax(1).eq(labels).sum().item<double>();
-      loss += F::cross_entropy(logits, labels, F::CrossEntropyFuncOptions().reduction(torch::kSum)).item<double>();
-    }
+    torch::Tensor correct = torch::zeros({}, torch::TensorOptions().dtype(torch::kInt64).device(test_.labels.device()));
+    const torch::Tensor loss = splitLoss(x, y, test_, kEvaluationBatch, [&](const torch::Tensor& logits, const torch::Tensor& labels) {
+      correct += logits.argmax(1).eq(labels).sum();
+    });
+    const auto n = static_cast<double>(test_.labels.size(0));
     const auto& o = network_->options();
     const darts::Genotype genotype = darts::deriveGenotype(x[0], x[1], o.nodes, o.multiplier);
     double skips = 0;
     for (const auto& edge : genotype.normal.edges) skips += edge.operation == darts::Operation::SkipConnect ? 1 : 0;
-    return {{"testAccuracy", correct / static_cast<double>(n)},
-            {"testLoss", loss / static_cast<double>(n)},
+    return {{"testAccuracy", correct.item<double>() / n},
+            {"testLoss", loss.item<double>()},
             {"normalSkipConnections", skips},
             {"normalAlphaEntropy", meanEntropy(x[0])},
             {"reduceAlphaEntropy", meanEntropy(x[1])}};
@@ -90,12 +85,30 @@ class NasProblem : public Problem {
   }
 
  private:
-  // On the batch's rows of the split; an empty batch (no sampler drew it) takes the first
-  // batchSize rows, as the full split would not fit one forward.
+  // On the batch's rows of the split; an empty batch (no sampler drew it) means the whole split,
+  // in forwards of batchSize rows.
   torch::Tensor meanLoss(const TensorList& x, const TensorList& y, const Split& split, const Batch& batch) const {
-    const torch::Tensor rows = batch.empty() ? torch::arange(std::min(batchSize_, split.labels.size(0)), split.labels.options())
-                                             : batch.at("rows");
+    if (batch.empty()) return splitLoss(x, y, split, batchSize_, [](const torch::Tensor&, const torch::Tensor&) {});
+    const torch::Tensor& rows = batch.at("rows");
     return F::cross_entropy(network_->forward(concat(y, x), split.images.index_select(0, rows)), split.labels.index_select(0, rows));
+  }
+
+  // The mean cross-entropy over the whole split, forwarded `chunk` rows at a time (batch norms on
+  // each chunk's statistics); visit sees each chunk's logits and labels. One sum, no host sync.
+  template <typename Visit>
+  torch::Tensor splitLoss(const TensorList& x, const TensorList& y, const Split& split, int64_t chunk, Visit visit) const {
+    const TensorList params = concat(y, x);
+    const int64_t n = split.labels.size(0);
+    torch::Tensor total;
+    for (int64_t from = 0; from < n; from += chunk) {
+      const int64_t to = std::min(n, from + chunk);
+      const torch::Tensor logits = network_->forward(params, split.images.slice(0, from, to));
+      const torch::Tensor labels = split.labels.slice(0, from, to);
+      visit(logits, labels);
+      const torch::Tensor sum = F::cross_entropy(logits, labels, F::CrossEntropyFuncOptions().reduction(torch::kSum));
+      total = total.defined() ? total + sum : sum;
+    }
+    return total / static_cast<double>(n);
   }
 
   static double meanEntropy(const torch::Tensor& alpha) {
