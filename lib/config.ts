@@ -78,7 +78,7 @@ export const hypergradientSchemas = {
   ),
   finiteDifference: Type.Object(
     { type: Type.Literal('finiteDifference'), radius: positive('r; eps = r / ||grad_y F||', 0.01) },
-    { ...strict, description: 'DARTS\' approximation of a gd step; needs gd dynamics' },
+    { ...strict, description: 'DARTS\' second-order approximation of the last LL step; needs gd or heavyBall dynamics' },
   ),
   firstOrder: Type.Object({ type: Type.Literal('firstOrder') }, { ...strict, description: 'drops the second-order term' }),
 };
@@ -284,7 +284,7 @@ export interface NeumannConfig {
   terms: number;
 }
 
-/** finiteDifference: DARTS' finite-difference approximation of the last gd step. */
+/** finiteDifference: DARTS' second-order approximation of the last gd or heavyBall step (its virtual step, unclipped). */
 export interface FiniteDifferenceConfig {
   type: 'finiteDifference';
   /** r; the difference step is eps = r / ||grad_y F||. @default 0.01 */

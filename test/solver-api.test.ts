@@ -42,7 +42,7 @@ describe('option validation names the field and the allowed range', () => {
     expectCode(() => Solver.builder().hypergradient(firstOrder()).initAuxiliary().build(), 'INVALID_ARGUMENT', /firstOrder/);
     expectCode(() => Solver.builder().prior({ weight: 1 }).build(), 'INVALID_ARGUMENT', /prior .* needs initAuxiliary/);
     expectCode(() => Solver.builder().dynamics(nesterov()).hypergradient(finiteDifference()).build(),
-      'INVALID_ARGUMENT', /finiteDifference .* needs gd dynamics/);
+      'INVALID_ARGUMENT', /finiteDifference .* needs gd or heavyBall dynamics/);
     expectCode(() => Solver.builder().dynamics(gd({ steps: 5 })).hypergradient(truncated({ steps: 6 })).build(),
       'INVALID_ARGUMENT', /truncate must be in \[1, dynamics\.steps = 5\], got 6/);
     expectCode(() => Solver.builder().dynamics(gd({ steps: 5 })).hypergradient(truncated({ steps: 2 })).initAuxiliary().build(),

@@ -19,7 +19,8 @@ const OptionMembers<DynamicsOptions>& dynamicsMembers() {
        {/*gradientStep=*/false, /*firstDistinctStep=*/2}},
       {"heavyBall", O::Kind::HeavyBall,
        {steps, lr, {"momentum", &O::momentum, 0.9, unitInterval()},
-        {"weightDecay", &O::weightDecay, 0.0, nonNegative()}, {"gradientClip", &O::gradientClip, 0.0, nonNegative()}}},
+        {"weightDecay", &O::weightDecay, 0.0, nonNegative()}, {"gradientClip", &O::gradientClip, 0.0, nonNegative()}},
+       {/*gradientStep=*/true, /*firstDistinctStep=*/1}},
   };
   return members;
 }
@@ -75,6 +76,14 @@ size_t Dynamics::blocks() const {
     case DynamicsOptions::Kind::Accelerated: return 3;
     default: return 1;
   }
+}
+
+bool Dynamics::clips() const { return options_.kind == DynamicsOptions::Kind::HeavyBall && options_.gradientClip > 0; }
+
+Dynamics Dynamics::unclipped() const {
+  DynamicsOptions options = options_;
+  options.gradientClip = 0.0;
+  return Dynamics(options);
 }
 
 size_t Dynamics::blocksFromStart() const { return options_.kind == DynamicsOptions::Kind::HeavyBall ? 1 : blocks(); }

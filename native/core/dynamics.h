@@ -26,7 +26,10 @@ struct DynamicsOptions {
 
 // What a dynamics member provides to the hypergradients that rely on the form of its step.
 struct DynamicsCapabilities {
-  bool gradientStep = false;  // each step is y_{k+1} = Proj(y_k - lr grad_y f(x, y_k))
+  // Each unclipped step is y_{k+1} = Proj(y_k - lr (grad_y f(x, y_k) + d_k)) with d_k built from
+  // the state alone (heavyBall: momentum v_k + weightDecay y_k; gd: 0), so the step's derivative
+  // in x is -lr hess_xy f(x, y_k) given the state: what finiteDifference approximates.
+  bool gradientStep = false;
   // The first k whose y_k may differ from y_0 (a truncation never chooses an earlier iterate: it
   // does not depend on x). Accelerated dynamics start with alpha_1 = 1 and u_0 = v_0: y_1 = y_0.
   int64_t firstDistinctStep = 1;
@@ -64,6 +67,11 @@ class Dynamics {
   // One LL step from step index k (0-based) to k + 1, on that step's batches. With graph,
   // differentiable in x and s.
   State step(Problem& problem, const TensorList& x, const State& s, int64_t k, bool graph, const IterationBatches& batches) const;
+  // Whether a step may rescale the gradient (heavyBall's gradientClip).
+  bool clips() const;
+  // The same map without gradient clipping: DARTS's virtual step, which its reference code takes
+  // with the momentum buffer and weight decay but no clipping.
+  Dynamics unclipped() const;
 
  private:
   DynamicsOptions options_;

@@ -304,7 +304,9 @@ class ImplicitHypergradient : public Hypergradient {
   LinearSolver solve_;
 };
 
-// DARTS' second-order approximation around the last gd step.
+// DARTS' second-order approximation around the last step: y = y_{K-1}, y' = that step taken as
+// DARTS's virtual step (unclipped, so that y' - y = -lr (grad_y f + terms free of x)); the run
+// goes on from the real y_K, which equals y' unless the dynamics clip.
 class FiniteDifferenceHypergradient : public Hypergradient {
  public:
   explicit FiniteDifferenceHypergradient(double radius) : radius_(radius) {}
@@ -317,18 +319,20 @@ class FiniteDifferenceHypergradient : public Hypergradient {
     const State beforeState = plainUnroll(in, K - 1);
     const TensorList before = in.dynamics.lowerOf(beforeState, n);
     keepLast(in.dynamics, unroll(in.problem, in.dynamics, in.x, beforeState, K - 1, K, false, in.batches), n, out);
+    const bool virtualIsLast = !in.dynamics.clips();
+    const TensorList after = virtualIsLast ? out.yLast
+        : in.dynamics.lowerOf(unroll(in.problem, in.dynamics.unclipped(), in.x, beforeState, K - 1, K, false, in.batches), n);
     out.kbar = K;
     out.unrollMs = watch.lap();
     const TensorList x = leaves(in.x);
-    const TensorList y = leaves(out.yLast);
-    const UpperGradients direct = upperGradients(in.problem, x, y, in.batches.upper);
-    keepUpperAtLast(direct.value, out);
+    const UpperGradients direct = upperGradients(in.problem, x, leaves(after), in.batches.upper);
+    if (virtualIsLast) keepUpperAtLast(direct.value, out);
     const TensorList& v = direct.y;
     const double vNorm = norm(v);
     out.x = direct.x;
     if (vNorm > 0) {
       const double eps = radius_ / vNorm;
-      // The last step's batch: the difference approximates that gd step's mixed derivative.
+      // The last step's batch: the difference approximates that step's mixed derivative.
       const Batch& last = in.batches.lowerLast(K);
       const TensorList plus = gradients(in.problem.lowerObjective(x, axpy(before, v, eps), last), x, false, false);
       const TensorList minus = gradients(in.problem.lowerObjective(x, axpy(before, v, -eps), last), x, false, false);

@@ -69,7 +69,7 @@ TEST(CombinationTest, ReasonsNameTheMembersThatWouldServe) {
   EXPECT_TRUE(test::refused([&] { checkCombination(method(Kind::Neumann), gd, true, Truncation::None); }, "INVALID_ARGUMENT",
                             "neumann does not differentiate w.r.t. y_0 (z would never move): use reverse, truncated or forward"));
   EXPECT_TRUE(test::refused([&] { checkCombination(method(Kind::FiniteDifference), dynamics(DynamicsKind::Nesterov), false, Truncation::None); },
-                            "INVALID_ARGUMENT", "finiteDifference takes the last LL step to be a gradient step; it needs gd dynamics"));
+                            "INVALID_ARGUMENT", "finiteDifference takes the last LL step to be a gradient step; it needs gd or heavyBall dynamics"));
 }
 
 TEST(CombinationTest, TruncatedDifferentiatesBetweenOneAndAllSteps) {
