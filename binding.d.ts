@@ -183,6 +183,7 @@ export interface NativeNasOptions {
   trainSize?: number;
   validationSize?: number;
   testSize?: number;
+  metricsSize?: number;
   batchSize?: number;
   seed?: number;
 }

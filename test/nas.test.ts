@@ -86,8 +86,14 @@ describe('the data', () => {
     expect(metrics.reduceAlphaEntropy).toBeCloseTo(Math.log(8), 4);
     expect(metrics.normalSkipConnections).toBeGreaterThanOrEqual(0);
     expect(metrics.normalSkipConnections).toBeLessThanOrEqual(4);
-    expect(metrics.testAccuracy).toBeGreaterThanOrEqual(0);
-    expect(metrics.testAccuracy).toBeLessThanOrEqual(1);
+    // Each accuracy is a count of its split's images: a multiple of 1 / n.
+    for (const [accuracy, n] of [[metrics.trainAccuracy, 30], [metrics.validationAccuracy, 20], [metrics.testAccuracy, 10]]) {
+      expect(accuracy).toBeGreaterThanOrEqual(0);
+      expect(accuracy).toBeLessThanOrEqual(1);
+      expect(Math.abs(accuracy * n - Math.round(accuracy * n))).toBeLessThan(1e-9);
+    }
+    // Ten classes, near-uniform outputs at the start: every cross-entropy near ln 10.
+    for (const loss of [metrics.trainLoss, metrics.validationLoss, metrics.testLoss]) expect(Math.abs(loss - Math.log(10))).toBeLessThan(0.5);
   });
 
   test('refusals name the option', async () => {
@@ -156,7 +162,7 @@ const haveFashion = fs.existsSync(path.join(fashion, 'train-images-idx3-ubyte.gz
 if (!haveFashion) console.warn(`Fashion-MNIST not found in ${fashion}: the NAS learning test is skipped (apt-get install dataset-fashion-mnist)`);
 
 (haveFashion ? test : test.skip)('real Fashion-MNIST: 60 first-order DARTS steps (C = 4, 3 cells of 2 nodes) beat chance (10%) threefold', async () => {
-  const problem = await tasks.nas({ channels: 4, cells: 3, nodes: 2, trainSize: 2000, validationSize: 2000, testSize: 500, batchSize: 32 });
+  const problem = await tasks.nas({ channels: 4, cells: 3, nodes: 2, trainSize: 2000, validationSize: 2000, testSize: 500, metricsSize: 500, batchSize: 32 });
   using run = search().start(problem);
   const before = await problem.metrics(run.values());
   for (let i = 0; i < 60; i++) run.step();
@@ -165,6 +171,10 @@ if (!haveFashion) console.warn(`Fashion-MNIST not found in ${fashion}: the NAS l
   expect(before.testAccuracy).toBeLessThan(0.2);
   expect(after.testAccuracy).toBeGreaterThan(0.3);
   expect(after.testLoss).toBeLessThan(before.testLoss - 0.3);
+  // The network learned the task, not its training half: all three splits agree.
+  expect(after.trainAccuracy).toBeGreaterThan(0.3);
+  expect(after.validationAccuracy).toBeGreaterThan(0.3);
+  expect(Math.abs(after.validationAccuracy - after.testAccuracy)).toBeLessThan(0.1);
   // The alphas moved away from uniform.
   expect(after.normalAlphaEntropy).toBeLessThan(Math.log(8));
 }, 120_000);

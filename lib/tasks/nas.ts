@@ -32,6 +32,7 @@ export const NasSchema = Type.Object(
     trainSize: count('training images f draws its mini-batches from (the first half of DARTS\'s split)', MAX_SAMPLES, 25000),
     validationSize: count('the next training images, which F draws from', MAX_SAMPLES, 25000),
     testSize: count('test images metrics() classifies', MAX_SAMPLES, 10000),
+    metricsSize: count('images of each half (the first ones) metrics() also scores', MAX_SAMPLES, 10000),
     batchSize: count('images per LL step and per UL iteration, each a fresh draw (with replacement)', MAX_SAMPLES, 64),
     seed: Type.Optional(Type.Integer({
       minimum: 0, maximum: Number.MAX_SAFE_INTEGER, default: 0,
@@ -62,6 +63,8 @@ export interface NasOptions {
   validationSize?: number;
   /** Test images metrics() classifies. @default 10000 */
   testSize?: number;
+  /** Images of each half (the first ones) metrics() also scores. @default 10000 */
+  metricsSize?: number;
   /** Images per LL step and per UL iteration, each a fresh draw (with replacement). @default 64 */
   batchSize?: number;
   /** Seeds the split, the network's and alphas' start and the mini-batches. @default 0 */
@@ -75,7 +78,15 @@ export type NasDataset = NonNullable<NasOptions['dataset']>;
 
 /** What the NAS task's metrics() returns at (x, y) = (alphas, weights). */
 export type NasMetrics = {
-  /** The search network's accuracy on the test images (batch norms on each batch of 256). */
+  /** The search network's accuracy on the training half f draws from (batch norms on each batch of 256). */
+  trainAccuracy: number;
+  /** Its mean cross-entropy there. */
+  trainLoss: number;
+  /** Its accuracy on the validation half F draws from. */
+  validationAccuracy: number;
+  /** Its mean cross-entropy there. */
+  validationLoss: number;
+  /** Its accuracy on the test images. */
   testAccuracy: number;
   /** Its mean cross-entropy there. */
   testLoss: number;

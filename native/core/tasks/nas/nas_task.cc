@@ -16,7 +16,7 @@ namespace F = torch::nn::functional;
 namespace darts = models::darts;
 constexpr int64_t kClasses = 10;     // of every dataset the task reads
 constexpr int64_t kImageSize = 32;   // Fashion-MNIST's 28 x 28 padded, as CIFAR-10's
-constexpr int64_t kEvaluationBatch = 256;  // test images per forward in metrics()
+constexpr int64_t kEvaluationBatch = 256;  // images per forward in metrics()
 
 struct Split {
   torch::Tensor images;  // [N, C, 32, 32], normalized by the training half's channel statistics
@@ -31,14 +31,20 @@ Split take(const LabeledImages& data, const torch::Tensor& rows, const NasOption
   return {images, data.labels.index_select(0, rows).to(o.device)};
 }
 
+// The first `rows` of a split (a view).
+Split head(const Split& split, int64_t rows) {
+  return {split.images.slice(0, 0, rows), split.labels.slice(0, 0, rows)};
+}
+
 class NasProblem : public Problem {
  public:
   NasProblem(Variables upper, Variables lower, Split train, Split validation, Split test,
-             std::shared_ptr<const darts::SearchNetwork> network, int64_t batchSize, int64_t seed)
+             std::shared_ptr<const darts::SearchNetwork> network, int64_t batchSize, int64_t metricsSize, int64_t seed)
       : Problem(std::move(upper), std::move(lower)),
         train_(std::move(train)),
         validation_(std::move(validation)),
         test_(std::move(test)),
+        scored_{head(train_, metricsSize), head(validation_, metricsSize), test_},
         network_(std::move(network)),
         batchSize_(batchSize),
         seed_(static_cast<uint64_t>(seed)) {}
@@ -48,22 +54,32 @@ class NasProblem : public Problem {
             {"validationLabels", validation_.labels}, {"testImages", test_.images}, {"testLabels", test_.labels}};
   }
 
-  // The search network on the test split (batch norms on each batch's statistics, as in the
-  // search), and what the architecture weights say: the derived normal cell's skip connections
-  // (DARTS's collapse shows as their count growing) and the mean entropy of each edge's softmax.
+  // The search network's accuracy and mean cross-entropy on each scored split (batch norms on each
+  // batch's statistics, as in the search), and what the architecture weights say: the derived
+  // normal cell's skip connections (DARTS's collapse shows as their count growing) and the mean
+  // entropy of each edge's softmax. One host sync for the six scores.
   std::vector<std::pair<std::string, double>> taskMetrics(const TensorList& x, const TensorList& y) override {
     torch::NoGradGuard noGrad;
-    torch::Tensor correct = torch::zeros({}, torch::TensorOptions().dtype(torch::kInt64).device(test_.labels.device()));
-    const torch::Tensor loss = splitLoss(x, y, test_, kEvaluationBatch, [&](const torch::Tensor& logits, const torch::Tensor& labels) {
-      correct += logits.argmax(1).eq(labels).sum();
-    });
-    const auto n = static_cast<double>(test_.labels.size(0));
+    std::vector<torch::Tensor> scores;
+    for (const Split* split : {&scored_[0], &scored_[1], &scored_[2]}) {
+      torch::Tensor correct = torch::zeros({}, torch::TensorOptions().dtype(torch::kInt64).device(split->labels.device()));
+      const torch::Tensor loss = splitLoss(x, y, *split, kEvaluationBatch, [&](const torch::Tensor& logits, const torch::Tensor& labels) {
+        correct += logits.argmax(1).eq(labels).sum();
+      });
+      scores.push_back(correct.to(torch::kFloat64) / static_cast<double>(split->labels.size(0)));
+      scores.push_back(loss.to(torch::kFloat64));
+    }
+    const torch::Tensor host = torch::stack(scores).cpu();
     const auto& o = network_->options();
     const darts::Genotype genotype = darts::deriveGenotype(x[0], x[1], o.nodes, o.multiplier);
     double skips = 0;
     for (const auto& edge : genotype.normal.edges) skips += edge.operation == darts::Operation::SkipConnect ? 1 : 0;
-    return {{"testAccuracy", correct.item<double>() / n},
-            {"testLoss", loss.item<double>()},
+    return {{"trainAccuracy", host[0].item<double>()},
+            {"trainLoss", host[1].item<double>()},
+            {"validationAccuracy", host[2].item<double>()},
+            {"validationLoss", host[3].item<double>()},
+            {"testAccuracy", host[4].item<double>()},
+            {"testLoss", host[5].item<double>()},
             {"normalSkipConnections", skips},
             {"normalAlphaEntropy", meanEntropy(x[0])},
             {"reduceAlphaEntropy", meanEntropy(x[1])}};
@@ -119,6 +135,7 @@ class NasProblem : public Problem {
   Split train_;
   Split validation_;
   Split test_;
+  Split scored_[3];  // what the metrics score: the first metricsSize rows of each half, the test split
   std::shared_ptr<const darts::SearchNetwork> network_;
   int64_t batchSize_;
   uint64_t seed_;  // the task's seed: its sampling stream
@@ -145,6 +162,7 @@ const OptionFields<NasOptions>& nasFields() {
       {"trainSize", &O::trainSize, 25000, between(1, kMaxSamples)},
       {"validationSize", &O::validationSize, 25000, between(1, kMaxSamples)},
       {"testSize", &O::testSize, 10000, between(1, kMaxSamples)},
+      {"metricsSize", &O::metricsSize, 10000, between(1, kMaxSamples)},
       {"batchSize", &O::batchSize, 64, between(1, kMaxSamples)},
       {"seed", &O::seed, 0, between(0, kMaxSeed)},
   };
@@ -181,7 +199,7 @@ std::shared_ptr<Problem> makeNasProblem(const NasOptions& o) {
   Variables upper{alphas, {}};
   Variables lower{TensorList(parameters.begin(), parameters.begin() + weights), {}};
   return std::make_shared<NasProblem>(std::move(upper), std::move(lower), std::move(train), std::move(validation), std::move(test),
-                                      std::move(network), o.batchSize, o.seed);
+                                      std::move(network), o.batchSize, o.metricsSize, o.seed);
 }
 
 }  // namespace bilevel::core

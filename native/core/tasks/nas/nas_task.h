@@ -20,6 +20,7 @@ struct NasOptions {
   int64_t trainSize = 25000;              // rows of the training set f draws from
   int64_t validationSize = 25000;         // the next rows, which F draws from
   int64_t testSize = 10000;               // test images the metrics classify
+  int64_t metricsSize = 10000;            // images of each half the metrics score (the first)
   int64_t batchSize = 64;                 // rows per LL step and per UL iteration
   int64_t seed = 0;                       // the split, the networks' start, the sampling stream
   torch::Dtype dtype = torch::kFloat32;
