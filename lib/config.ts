@@ -96,6 +96,7 @@ const optimizerFields = {
     beta1: unitInterval('first-moment decay', 0.9),
     beta2: unitInterval('second-moment decay', 0.999),
     eps: positive('denominator guard', 1e-8),
+    weightDecay: Type.Number({ minimum: 0, default: 0, description: 'added to the gradient as weightDecay * x (torch.optim.Adam\'s L2 term)' }),
   },
 };
 
@@ -335,6 +336,8 @@ export interface AdamConfig {
   beta2: number;
   /** Denominator guard. @default 1e-8 */
   eps: number;
+  /** Added to the gradient as weightDecay * x (torch.optim.Adam's L2 term; DARTS: 1e-3 on alpha). @default 0 */
+  weightDecay: number;
 }
 
 /** The optimizers by their `optimizer` name. */

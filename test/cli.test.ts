@@ -401,7 +401,7 @@ describe('validate, info and arguments', () => {
     { name: 'lr <= 0', config: withSolver({ dynamics: { type: 'gd', lr: -1 } }), message: /^solver\.dynamics\.lr: must be a number > 0; got -1$/ },
     { name: 'steps not an integer', config: withSolver({ dynamics: { type: 'gd', steps: 2.5 } }), message: /^solver\.dynamics\.steps: must be an integer in \[1, 100000\]; got 2\.5$/ },
     { name: 'unknown dynamics', config: withSolver({ dynamics: { type: 'newton' } }), message: /^solver\.dynamics\.type: must be one of gd, bda, nesterov, accelerated, heavyBall; got "newton"$/ },
-    { name: 'unknown upper option', config: withSolver({ upper: { optimizer: 'adam', beta3: 0.5 } }), message: /^solver\.upper\.beta3: unknown field \(allowed: optimizer, lr, beta1, beta2, eps\)$/ },
+    { name: 'unknown upper option', config: withSolver({ upper: { optimizer: 'adam', beta3: 0.5 } }), message: /^solver\.upper\.beta3: unknown field \(allowed: optimizer, lr, beta1, beta2, eps, weightDecay\)$/ },
     { name: 'truncation of an unknown kind', config: withSolver({ truncation: 'optimistic' }),
       message: /^solver\.truncation: must be one of "none", "pessimistic" or \{"type": "pessimistic", "recompute": boolean\}; got "optimistic"$/ },
     { name: 'cg with pessimistic truncation', config: withSolver({ initAuxiliary: false, hypergradient: { type: 'cg' } }),

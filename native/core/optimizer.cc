@@ -16,7 +16,8 @@ const OptionMembers<OptimizerOptions>& optimizerMembers() {
        {{"lr", &O::lr, 0.001, positive()},
         {"beta1", &O::beta1, 0.9, unitInterval()},
         {"beta2", &O::beta2, 0.999, unitInterval()},
-        {"eps", &O::eps, 1e-8, positive()}}},
+        {"eps", &O::eps, 1e-8, positive()},
+        {"weightDecay", &O::weightDecay, 0.0, nonNegative()}}},
   };
   return members;
 }
@@ -28,6 +29,7 @@ Optimizer::Optimizer(OptimizerOptions options) : options_(options) {
     throw Error("INVALID_ARGUMENT", "adam betas must be in [0, 1)");
   }
   if (!(options_.eps > 0)) throw Error("INVALID_ARGUMENT", "adam eps must be > 0");
+  if (!(options_.weightDecay >= 0)) throw Error("INVALID_ARGUMENT", "adam weightDecay must be >= 0");
 }
 
 TensorList Optimizer::step(const TensorList& params, const TensorList& grads, const std::vector<Box>& sets) {
@@ -44,16 +46,17 @@ TensorList Optimizer::step(const TensorList& params, const TensorList& grads, co
   next.reserve(params.size());
   for (size_t i = 0; i < params.size(); ++i) {
     const torch::Tensor p = params[i].detach();
-    const torch::Tensor& g = grads[i];
+    const torch::Tensor& gradient = grads[i];
     switch (options_.kind) {
       case OptimizerOptions::Kind::Sgd:
-        next.push_back(p - options_.lr * g);
+        next.push_back(p - options_.lr * gradient);
         break;
       case OptimizerOptions::Kind::Momentum:
-        s.first[i] = options_.momentum * s.first[i] + g;
+        s.first[i] = options_.momentum * s.first[i] + gradient;
         next.push_back(p - options_.lr * s.first[i]);
         break;
       case OptimizerOptions::Kind::Adam: {
+        const torch::Tensor g = options_.weightDecay == 0.0 ? gradient : gradient + options_.weightDecay * p;
         s.first[i] = options_.beta1 * s.first[i] + (1 - options_.beta1) * g;
         s.second[i] = options_.beta2 * s.second[i] + (1 - options_.beta2) * g * g;
         const double c1 = 1 - std::pow(options_.beta1, static_cast<double>(s.steps));

@@ -14,6 +14,7 @@ struct OptimizerOptions {
   double beta1 = 0.9;     // adam
   double beta2 = 0.999;   // adam
   double eps = 1e-8;      // adam
+  double weightDecay = 0.0;  // adam: added to the gradient as weightDecay * x (torch.optim.Adam's L2 term)
 };
 
 // sgd, momentum, adam and their fields (core/option_fields.h).

@@ -52,6 +52,26 @@ TEST(OptimizerTest, AdamCorrectsItsMomentsForBias) {
   EXPECT_NEAR(descend(adam, 1.0, {2.0, -1.0}), first - 0.1 * (8.0 / 19.0) / (std::sqrt(4996.0 / 1999.0) + eps), 1e-14);
 }
 
+// torch.optim.Adam's weight_decay: g + wd x enters both moments, written out step by step.
+TEST(OptimizerTest, AdamAddsWeightDecayToTheGradient) {
+  OptimizerOptions options = optimizer(Kind::Adam, 0.1);
+  options.weightDecay = 0.5;
+  Optimizer adam(options);
+  const double eps = 1e-8;
+  double x = 1.0, m = 0.0, v = 0.0;
+  int t = 0;
+  for (const double g : {2.0, -1.0}) {
+    const double d = g + 0.5 * x;
+    ++t;
+    m = 0.9 * m + 0.1 * d;
+    v = 0.999 * v + 0.001 * d * d;
+    x -= 0.1 * (m / (1 - std::pow(0.9, t))) / (std::sqrt(v / (1 - std::pow(0.999, t))) + eps);
+  }
+  EXPECT_NEAR(descend(adam, 1.0, {2.0, -1.0}), x, 1e-14);
+  Optimizer plain(optimizer(Kind::Adam, 0.1));
+  EXPECT_GT(std::abs(descend(plain, 1.0, {2.0, -1.0}) - x), 1e-3);
+}
+
 TEST(OptimizerTest, StepIsProjectedOntoTheBox) {
   Optimizer sgd(optimizer(Kind::Sgd, 1.0));
   const std::vector<Box> sets = {Box{torch::scalar_tensor(0.0, torch::kFloat64), torch::scalar_tensor(1.0, torch::kFloat64)}};
