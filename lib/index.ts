@@ -49,9 +49,12 @@ export * from './config';
 export {
   tasks, datasetRoot, HyperCleaningSchema, type HyperCleaningOptions, type HyperCleaningDataset, type HyperCleaningMetrics,
   GanSchema, type GanOptions, type GanMetrics, FewShotSchema, type FewShotOptions, type FewShotMetrics, FewShotEvaluationSchema, type FewShotEvaluation,
-  NasSchema, type NasOptions, type NasMetrics, type NasDataset,
+  NasSchema, type NasOptions, type NasMetrics, type NasDataset, type NasSolution,
 } from './tasks';
 export { loadRunConfig, RunConfigSchema, type RunConfig } from './run-config';
 export {
   deriveGenotype, skipConnections, operationNames, type Genotype, type GenotypeEdge, type OperationName, type DeriveOptions,
 } from './nas/genotype';
+export {
+  nas, nasMethods, type NasMethod, type NasSearchOptions, type NasEpochRecord, type NasSearchResult,
+} from './nas/search';

@@ -14,7 +14,7 @@ import { BilevelError } from './errors';
 import type { Problem } from './problem';
 import { MAX_TOY_DIMENSION, problems, type NonconvexOptions } from './problems';
 import { Solver } from './solver';
-import { configTask, configTasks, problemMember, type ConfigTask } from './tasks';
+import { configTask, configTasks, problemMember, type ConfigTask, type TaskSolution } from './tasks';
 import { tensor, type Device, type Tensor } from './tensor';
 
 const strict = { additionalProperties: false } as const;
@@ -97,6 +97,10 @@ export const problemSchemas = Object.fromEntries(Object.entries(problemTasks).ma
 
 const problemTask = (name: unknown): ConfigTask | undefined =>
   typeof name === 'string' && Object.hasOwn(problemTasks, name) ? (problemTasks[name as keyof ProblemTasks] as ConfigTask) : undefined;
+
+/** The task's reading of x (ConfigTask.solution), undefined for tasks without one. */
+export const taskSolution = (problem: ProblemConfig, x: readonly Tensor[]): TaskSolution | undefined =>
+  problemTask(problem.name)?.solution?.(problem, x);
 
 /** Whether the problem's task has metrics (problem.metrics()); the toys have none. */
 export const hasTaskMetrics = (problem: ProblemConfig): boolean => problemTask(problem.name)?.metrics === true;

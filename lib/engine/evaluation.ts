@@ -2,8 +2,10 @@
 // the main thread holds them): the task's metrics and, for problems with a known optimum, the
 // relative distance to it (docs/algorithms.md §8.5).
 import type { Optimum, Problem } from '../problem';
+import { taskSolution, type ProblemConfig } from '../run-config';
 import type { SolverRun, Variables } from '../solver';
 import type { NestedArray, Tensor } from '../tensor';
+import type { TaskSolution } from '../tasks';
 
 /** The task's metrics (problem.metrics()), e.g. testAccuracy and f1 for hyper-cleaning. */
 export type TaskMetrics = Record<string, number>;
@@ -15,6 +17,16 @@ export async function evaluateMetrics<Metrics extends TaskMetrics>(problem: Prob
   const values = run.values();
   try {
     return await problem.metrics(values);
+  } finally {
+    disposeAll(values);
+  }
+}
+
+/** The task's reading of the run's current x (the NAS task's genotype); undefined for tasks without one. */
+export function evaluateSolution(problem: ProblemConfig, run: SolverRun): TaskSolution | undefined {
+  const values = run.values();
+  try {
+    return taskSolution(problem, values.x);
   } finally {
     disposeAll(values);
   }

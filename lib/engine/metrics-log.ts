@@ -3,13 +3,14 @@
 // (tail -f), and read back by a resumed run and by compare.
 import * as fs from 'node:fs';
 import type { IterationRecord } from '../solver';
+import type { TaskSolution } from '../tasks';
 import type { TaskMetrics } from './evaluation';
 import { writeFileDurably } from './output-folder';
 
 export const METRICS_FILE = 'metrics.jsonl';
 
-/** A metrics.jsonl line: the iteration's record, with the task's metrics when evaluated there. */
-export type MetricsLine = IterationRecord & { metrics?: TaskMetrics; distanceToOptimum?: number };
+/** A metrics.jsonl line: the iteration's record, with the task's metrics (and its reading of x) when evaluated there. */
+export type MetricsLine = IterationRecord & { metrics?: TaskMetrics; solution?: TaskSolution; distanceToOptimum?: number };
 
 /** Each record is one complete line written by one call, so every line a reader sees parses; fsync at the end. */
 export class MetricsLog {

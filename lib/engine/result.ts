@@ -6,6 +6,7 @@ import type { Problem } from '../problem';
 import type { RunConfig } from '../run-config';
 import type { IterationRecord, RunResult } from '../solver';
 import type { NestedArray } from '../tensor';
+import type { TaskSolution } from '../tasks';
 import { plainValues, relativeDistance, type TaskMetrics, type TaskViews } from './evaluation';
 import { writeFileDurably } from './output-folder';
 import type { RunHistory } from './resume';
@@ -53,6 +54,8 @@ export type FinishedResultFile = { status: 'completed' | 'interrupted' } & RunSu
   metrics?: TaskMetrics;
   /** What shows the final solution (the GAN's generated samples and true modes); absent for most problems. */
   views?: TaskViews;
+  /** The task's reading of the final x (the NAS task's genotype); absent for tasks without one. */
+  solution?: TaskSolution;
   x: NestedArray[];
   y: NestedArray[];
   z: NestedArray[];
@@ -65,6 +68,7 @@ export type FailedResultFile = { status: 'failed'; error: ErrorRecord } & RunSum
 export interface FinishedRun extends Pick<RunResult, 'x' | 'y' | 'z'> {
   metrics?: TaskMetrics;
   views?: TaskViews;
+  solution?: TaskSolution;
 }
 
 function summarizeKBar(records: IterationRecord[]): KBarSummary | null {
@@ -97,6 +101,7 @@ export function finishedResult(
     distanceToOptimum: problem.optimum ? relativeDistance(x, problem.optimum.x) : null,
     ...(run.metrics === undefined ? {} : { metrics: run.metrics }),
     ...(run.views === undefined ? {} : { views: run.views }),
+    ...(run.solution === undefined ? {} : { solution: run.solution }),
     x,
     y: plainValues(run.y),
     z: plainValues(run.z),

@@ -10,7 +10,8 @@ import { describeSolver, hasTaskMetrics, type LoadedRun } from '../run-config';
 import type { IterationRecord, SolverRun } from '../solver';
 import { manualSeed } from '../tensor';
 import { saveCheckpoint } from './checkpoint';
-import { distanceToOptimum, evaluateMetrics, evaluateViews, type TaskMetrics } from './evaluation';
+import type { TaskSolution } from '../tasks';
+import { distanceToOptimum, evaluateMetrics, evaluateSolution, evaluateViews, type TaskMetrics } from './evaluation';
 import { runLoop, type Cadence } from './loop';
 import { METRICS_FILE, MetricsLog, type MetricsLine } from './metrics-log';
 import { makeOutputFolder } from './output-folder';
@@ -32,6 +33,8 @@ export interface FolderRunOptions {
   progress?: RunProgress;
   /** Told of what a resume cannot recover (metrics lines lost with the machine). */
   warn?: (message: string) => void;
+  /** Called after each evaluation of the task's metrics with the run's lines so far, the last one carrying them. */
+  onEvaluated?: (lines: readonly MetricsLine[]) => void;
 }
 
 /** Progress that shows nothing. */
@@ -47,13 +50,19 @@ const distanceEvery = (iterations: number) => Math.max(1, Math.floor(iterations 
  * how far the run got.
  */
 async function iterateIntoFolder(
-  { config, problem }: LoadedRun, run: SolverRun, history: RunHistory, outDir: string, progress: RunProgress, signal: AbortSignal,
+  { config, problem }: LoadedRun, run: SolverRun, history: RunHistory, outDir: string,
+  { progress, signal, onEvaluated }: Required<Pick<FolderRunOptions, 'progress' | 'signal' | 'onEvaluated'>>,
 ): Promise<FinishedRun> {
   const tracksMetrics = hasTaskMetrics(config.problem);
   const log = new MetricsLog(path.join(outDir, METRICS_FILE), history.records);
   /** The last record, held until what its chunk evaluates is on it. */
   let pending: MetricsLine | undefined;
   let lastMetrics: TaskMetrics | undefined;
+  let lastSolution: TaskSolution | undefined;
+  const evaluate = async () => {
+    lastMetrics = await evaluateMetrics(problem, run);
+    lastSolution = evaluateSolution(config.problem, run);
+  };
   const flush = () => {
     if (pending !== undefined) log.append(pending);
     pending = undefined;
@@ -68,8 +77,10 @@ async function iterateIntoFolder(
     cadences.push({ every: config.metricsEvery, atEnd: true, act: async () => {
       if (pending === undefined) return;
       const line = pending;
-      lastMetrics = await evaluateMetrics(problem, run);
+      await evaluate();
       line.metrics = lastMetrics;
+      if (lastSolution !== undefined) line.solution = lastSolution;
+      onEvaluated(history.records);
     } });
   }
   const { optimum } = problem;
@@ -93,8 +104,8 @@ async function iterateIntoFolder(
     flush();
     log.close();
   }
-  if (tracksMetrics) lastMetrics ??= await evaluateMetrics(problem, run);
-  return { ...run.values(), metrics: lastMetrics, views: evaluateViews(problem, run) };
+  if (tracksMetrics && lastMetrics === undefined) await evaluate();
+  return { ...run.values(), metrics: lastMetrics, solution: lastSolution, views: evaluateViews(problem, run) };
 }
 
 /**
@@ -103,7 +114,7 @@ async function iterateIntoFolder(
  * "failed", the error) and throws a RunFailure carrying it.
  */
 export async function runIntoFolder(loaded: LoadedRun, outDir: string, options: FolderRunOptions): Promise<FinishedResultFile> {
-  const { signal, resume = false, progress = silentProgress, warn = () => undefined } = options;
+  const { signal, resume = false, progress = silentProgress, warn = () => undefined, onEvaluated = () => undefined } = options;
   const { config, problem, solver } = loaded;
   makeOutputFolder(outDir);
   manualSeed(config.seed);
@@ -115,7 +126,7 @@ export async function runIntoFolder(loaded: LoadedRun, outDir: string, options: 
   const seconds = () => (performance.now() - started) / 1000;
   let finished: FinishedRun;
   try {
-    finished = await iterateIntoFolder(loaded, run, history, outDir, progress, signal);
+    finished = await iterateIntoFolder(loaded, run, history, outDir, { progress, signal, onEvaluated });
   } catch (err) {
     const failed = failedResult(config, history, err, seconds());
     writeResultFile(outDir, failed);

@@ -3,7 +3,7 @@
 // schema of `problem`, the run's seed, task metrics and construction; it has no per-task branches.
 import { Type, type Static, type TLiteral, type TObject, type TProperties } from '@sinclair/typebox';
 import type { Problem } from '../problem';
-import type { Device } from '../tensor';
+import type { Device, Tensor } from '../tensor';
 
 /** The run's placement of the problem's tensors, and the folder of the config file. */
 export interface ConfigContext {
@@ -13,6 +13,9 @@ export interface ConfigContext {
   configDir: string;
 }
 
+/** A task's reading of x (ConfigTask.solution), plain JSON. */
+export type TaskSolution = Record<string, unknown>;
+
 export interface ConfigTask<Schema extends TObject = TObject> {
   /** The problem member: { name, ...the task's options }. */
   schema: Schema;
@@ -20,6 +23,11 @@ export interface ConfigTask<Schema extends TObject = TObject> {
   seeded: boolean;
   /** problem.metrics() reports something, which the engine then evaluates on a cadence. */
   metrics: boolean;
+  /**
+   * What x means in the task's own terms, as JSON, put beside each evaluation of the metrics
+   * (metrics.jsonl, result.json): the NAS task's genotype. Absent: nothing beyond the metrics.
+   */
+  solution?(problem: Static<Schema>, x: readonly Tensor[]): TaskSolution;
   /**
    * Builds the problem. Refusals of the native factory are placed under `problem` by the caller;
    * refusals of create itself name their config path (e.g. "problem.root: ...").

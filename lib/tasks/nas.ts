@@ -5,8 +5,9 @@ import type { NativeNasOptions } from '../../binding';
 import { native } from '../binding';
 import { validate, type SameType } from '../config';
 import { Problem } from '../problem';
-import type { Device } from '../tensor';
-import { configTask, problemMember } from './config-task';
+import { deriveGenotype, type Genotype } from '../nas/genotype';
+import type { Device, Tensor } from '../tensor';
+import { configTask, problemMember, type TaskSolution } from './config-task';
 import { configDataRoot, datasetRoot } from './hyper-cleaning';
 
 const strict = { additionalProperties: false } as const;
@@ -120,11 +121,31 @@ export async function nas(options: NasOptions = {}): Promise<Problem<NasMetrics>
   return new Problem<NasMetrics>(handle, 'nas');
 }
 
+/** What a search's x says: the derived genotype and each edge's softmax over the operations. */
+export interface NasSolution extends TaskSolution {
+  genotype: Genotype;
+  /** softmax(alpha) of each edge (rows) over the operations in operationNames' order (columns). */
+  alphaSoftmax: { normal: number[][]; reduce: number[][] };
+}
+
+const softmaxRows = (alpha: Tensor): number[][] => (alpha.toNested() as number[][]).map((row) => {
+  const top = Math.max(...row);
+  const e = row.map((a) => Math.exp(a - top));
+  const total = e.reduce((s, v) => s + v, 0);
+  return e.map((v) => v / total);
+});
+
+/** The genotype and the alphas' softmax of x = [alpha.normal, alpha.reduce] for cells of `nodes` nodes. */
+export function nasSolution(x: readonly Tensor[], nodes = 4): NasSolution {
+  return { genotype: deriveGenotype(x, { nodes }), alphaSoftmax: { normal: softmaxRows(x[0]), reduce: softmaxRows(x[1]) } };
+}
+
 /** A run config's `problem: { name: 'nas', ...NasOptions }`. */
 export const nasConfigTask = configTask({
   schema: problemMember('nas', NasSchema.properties, 'architecture search in the DARTS space ([algorithms.md](algorithms.md) §14.6; `tasks.nas`)'),
   seeded: true,
   metrics: true,
+  solution: ({ nodes }, x) => nasSolution(x, nodes),
   create: ({ name: _name, root, ...options }, { dtype, device, configDir }) =>
     nas({ ...options, root: configDataRoot(root, options.dataset ?? 'fashion-mnist', configDir), dtype, device }),
 });
