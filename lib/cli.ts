@@ -3,6 +3,7 @@
 //   bilevel run CONFIG.json [--out DIR] [--iterations N] [--device cpu|cuda|cuda:N] [--resume | --force] [--quiet]
 //   bilevel compare CONFIG.json --methods rhg,ait,... [--out DIR] [--iterations N] [--force] [--quiet]
 //   bilevel validate CONFIG.json
+//   bilevel nas search SEARCH.json [--out DIR] [--resume | --force] [--quiet]; bilevel nas derive RUN_DIR
 //   bilevel info [--json]
 //   bilevel --version
 // This file only dispatches: each command parses its arguments in lib/cli/commands/ and wires the
@@ -12,6 +13,7 @@
 // SIGINT / SIGTERM / SIGHUP stopped a run (its outputs are still complete and valid).
 import { compareCommand } from './cli/commands/compare';
 import { infoCommand } from './cli/commands/info';
+import { NAS_USAGE, nasCommand } from './cli/commands/nas';
 import { runCommand } from './cli/commands/run';
 import { validateCommand } from './cli/commands/validate';
 import { EXIT, UsageError } from './cli/exit';
@@ -25,6 +27,7 @@ const USAGE = `usage:
   bilevel run CONFIG.json [--out DIR] [--iterations N] [--device cpu|cuda|cuda:N] [--resume | --force] [--quiet]
   bilevel compare CONFIG.json --methods ${methodNames.join(',')} [--out DIR] [--iterations N] [--force] [--quiet]
   bilevel validate CONFIG.json
+${NAS_USAGE}
   bilevel info [--json]
   bilevel --version
 A non-empty --out folder is refused unless --resume continues the run there or --force replaces it.
@@ -41,6 +44,8 @@ export async function main(argv: string[], term: Terminal = processTerminal): Pr
         return await compareCommand(term, args);
       case 'validate':
         return await validateCommand(term, args);
+      case 'nas':
+        return await nasCommand(term, args);
       case 'info':
         return infoCommand(term, args);
       case 'help':
@@ -54,7 +59,7 @@ export async function main(argv: string[], term: Terminal = processTerminal): Pr
         return EXIT.success;
       default: {
         const fault = command === undefined ? 'expected a command' : `unknown command ${JSON.stringify(command)}`;
-        throw new UsageError(`${fault} (run, compare, validate or info; bilevel --help for usage)`);
+        throw new UsageError(`${fault} (run, compare, validate, nas or info; bilevel --help for usage)`);
       }
     }
   } catch (err) {

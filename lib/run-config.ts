@@ -322,7 +322,7 @@ export function validateRunConfig(value: unknown): RunConfig {
 }
 
 /** JSON.parse, with a syntax error reported as SOURCE:LINE:COLUMN: invalid JSON: REASON. */
-function parseJson(text: string, source: string): unknown {
+export function parseJson(text: string, source: string): unknown {
   try {
     // Some editors save a byte-order mark, which JSON.parse refuses.
     return JSON.parse(text.replace(/^\uFEFF/, ''));

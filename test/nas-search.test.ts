@@ -6,6 +6,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { deriveGenotype, nas, nasMethods, tensor, type NasEpochRecord, type NasOptions } from '../lib';
+import { main } from '../lib/cli';
 import { writeIdxDataset } from './idx-files';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'bilevel-nas-search-'));
@@ -91,4 +92,43 @@ test.each(nasMethods)('%s runs an epoch of 2 UL iterations', async (method) => {
 
 test('a folder in use is refused unless the search resumes there', async () => {
   await expect(nas.search({ out: folder('straight'), task, iterationsPerEpoch: 1 })).rejects.toThrow(/not empty; pass resume: true/);
+});
+
+async function cli(args: string[]) {
+  let stdout = '';
+  let stderr = '';
+  const code = await main(args, { stdout: { write: (text: string) => (stdout += text) }, stderr: { write: (text: string) => (stderr += text) } });
+  return { code, stdout, stderr };
+}
+
+describe('bilevel nas search | derive', () => {
+  // The search file sits beside the data: its task.root is relative to the file.
+  const file = path.join(tmp, 'search.json');
+  const { root: _root, ...rest } = task;
+  fs.writeFileSync(file, JSON.stringify({ task: { ...rest, root: 'idx' }, method: 'darts-first-order', epochs: 2, iterationsPerEpoch: 2 }));
+
+  test('a line per epoch, genotype.json, and derive prints the same genotype from result.json', async () => {
+    const out = folder('cli');
+    const searched = await cli(['nas', 'search', file, '--out', out]);
+    expect(searched.code).toBe(0);
+    const lines = searched.stdout.trim().split('\n');
+    expect(lines).toHaveLength(3);
+    expect(lines[0]).toMatch(/^epoch 1: train \d+\.\d\d% valid \d+\.\d\d% test \d+\.\d\d%, skip \d, Kbar 1, F [0-9.]+, [0-9.]+ s$/);
+    expect(lines[1]).toMatch(/^epoch 2: /);
+    expect(lines[2]).toMatch(/^completed 4 iterations in .*; genotype in .*genotype\.json$/);
+    const genotype = readJson(path.join(out, 'genotype.json'));
+    expect(genotype.normal).toHaveLength(4); // 2 nodes, 2 edges each
+    const derived = await cli(['nas', 'derive', out]);
+    expect(derived).toEqual({ code: 0, stdout: `${JSON.stringify(genotype)}\n`, stderr: '' });
+  }, 60_000);
+
+  test('refusals exit with 2 and name what is at fault', async () => {
+    const bad = path.join(tmp, 'bad.json');
+    fs.writeFileSync(bad, JSON.stringify({ method: 'darts-third-order' }));
+    const refused = await cli(['nas', 'search', bad, '--out', folder('bad')]);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toMatch(/^.*bad\.json: search\.method: must be /);
+    expect((await cli(['nas', 'derive', tmp])).stderr).toMatch(/result\.json: cannot read the run's result \(ENOENT\)/);
+    expect((await cli(['nas', 'retrain'])).stderr).toMatch(/nas: expected search or derive; got "retrain"/);
+  });
 });

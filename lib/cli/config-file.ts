@@ -6,7 +6,7 @@ import { loadNative } from '../binding';
 import { loadRunConfig, parseRunConfig, type LoadedRun, type RunConfig, type RunConfigOverrides } from '../run-config';
 import { UsageError, asUsageErrors } from './exit';
 
-function readConfigFile(file: string): string {
+export function readConfigFile(file: string): string {
   try {
     return fs.readFileSync(file, 'utf8');
   } catch (err) {

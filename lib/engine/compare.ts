@@ -12,7 +12,7 @@ import type { TaskMetrics, TaskViews } from './evaluation';
 import { METRICS_FILE, readMetricsLines } from './metrics-log';
 import { writeFileDurably } from './output-folder';
 import {
-  RESULT_FILE, RunFailure, errorRecord, readableJson, type ErrorRecord, type FinishedResultFile, type RunSummary,
+  RESULT_FILE, RunFailure, errorRecord, readResultFile, readableJson, type ErrorRecord, type FinishedResultFile, type RunSummary,
 } from './result';
 import { runIntoFolder, type RunProgress } from './run-folder';
 import { runVersions, type RunVersions } from './versions';
@@ -147,8 +147,9 @@ export function sharedProblems(base: RunConfig, baseProblem: Problem, create: (c
 
 /** The views a method's result.json holds (none for a failed method or a problem without views). */
 function finalViews(methodDir: string): TaskViews | undefined {
-  const file = path.join(methodDir, RESULT_FILE);
-  return fs.existsSync(file) ? (JSON.parse(fs.readFileSync(file, 'utf8')) as { views?: TaskViews }).views : undefined;
+  if (!fs.existsSync(path.join(methodDir, RESULT_FILE))) return undefined;
+  const result = readResultFile(methodDir);
+  return result.status === 'failed' ? undefined : result.views;
 }
 
 /** Writes compare.json and the report of every method's series into outDir. */

@@ -1,5 +1,6 @@
 // result.json of a directory run: how far it got, its final variables and metrics, what ran and
 // for how long; a failed run's says why instead of giving variables (they may be unusable).
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { BilevelError } from '../errors';
 import type { Problem } from '../problem';
@@ -133,3 +134,13 @@ export function readableJson(value: unknown): string {
 
 export const writeResultFile = (outDir: string, result: FinishedResultFile | FailedResultFile) =>
   writeFileDurably(path.join(outDir, RESULT_FILE), `${readableJson(result)}\n`);
+
+/** A folder's result.json; a missing or unreadable one is a BilevelError naming the file. */
+export function readResultFile(outDir: string): FinishedResultFile | FailedResultFile {
+  const file = path.join(outDir, RESULT_FILE);
+  try {
+    return JSON.parse(fs.readFileSync(file, 'utf8')) as FinishedResultFile | FailedResultFile;
+  } catch (err) {
+    throw new BilevelError('INVALID_ARGUMENT', `${file}: cannot read the run's result (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+  }
+}

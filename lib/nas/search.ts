@@ -2,12 +2,14 @@
 // the task's options, run into a folder by the engine (metrics.jsonl, checkpoints, resume), and
 // read back as one record per epoch with the genotype of that epoch's alphas.
 import * as path from 'node:path';
+import { Type, type Static } from '@sinclair/typebox';
+import { LIMITS, validate, type SameType } from '../config';
 import { claimOutputFolder } from '../engine/output-folder';
 import { METRICS_FILE, readMetricsLines, type MetricsLine } from '../engine/metrics-log';
 import type { FinishedResultFile } from '../engine/result';
 import { runIntoFolder } from '../engine/run-folder';
-import { createProblem, createSolver, validateRunConfig, type RunConfig } from '../run-config';
-import type { NasMetrics, NasOptions, NasSolution } from '../tasks/nas';
+import { DeviceSchema, createProblem, createSolver, validateRunConfig, type RunConfig } from '../run-config';
+import { NasSchema, type NasMetrics, type NasOptions, type NasSolution } from '../tasks/nas';
 import type { Device } from '../tensor';
 import type { Genotype } from './genotype';
 
@@ -42,9 +44,33 @@ export function nasSolverConfig(method: NasMethod, lowerSteps: number): object {
   }
 }
 
-export interface NasSearchOptions {
+/** What a search runs, declared once: nas.search validates against it, and `bilevel nas search` reads it from a file. */
+export const NasSearchSchema = Type.Object({
+  task: Type.Optional(NasSchema),
+  method: Type.Optional(Type.Union([
+    Type.Literal('darts-first-order'), Type.Literal('darts-second-order'), Type.Literal('rhg'), Type.Literal('cg'), Type.Literal('ait'),
+  ], { default: 'darts-first-order' })),
+  lowerSteps: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 5, description: 'K of rhg, cg and ait' })),
+  epochs: Type.Optional(Type.Integer({ minimum: 1, maximum: LIMITS.upperIterations, default: 1 })),
+  iterationsPerEpoch: Type.Optional(Type.Integer({ minimum: 1, maximum: LIMITS.upperIterations })),
+  dtype: Type.Optional(Type.Union([Type.Literal('float32'), Type.Literal('float64')], { default: 'float32' })),
+  device: Type.Optional(DeviceSchema),
+}, { additionalProperties: false });
+export type NasSearchConfig = Static<typeof NasSearchSchema>;
+
+export interface NasSearchOptions extends NasSearchSettings {
   /** The folder of the run: metrics.jsonl, checkpoint.bin, result.json, report.html. */
   out: string;
+  /** Continue the run in `out` from its checkpoint; otherwise `out` must be empty. @default false */
+  resume?: boolean;
+  /** Stops the search after the current iteration; it is checkpointed and can be resumed. */
+  signal?: AbortSignal;
+  /** Each epoch's record as it ends. */
+  onEpoch?: (record: NasEpochRecord) => void;
+}
+
+/** NasSearchSchema's fields, typed for TypeScript. */
+export interface NasSearchSettings {
   /** The data and the supernet (tasks.nas's options; `seed` seeds the whole search). */
   task?: Omit<NasOptions, 'dtype' | 'device'>;
   /** @default 'darts-first-order' */
@@ -55,12 +81,6 @@ export interface NasSearchOptions {
   epochs?: number;
   /** UL iterations per epoch. @default ceil(trainSize / batchSize): an epoch draws as many training images as the half holds */
   iterationsPerEpoch?: number;
-  /** Continue the run in `out` from its checkpoint; otherwise `out` must be empty. @default false */
-  resume?: boolean;
-  /** Stops the search after the current iteration; it is checkpointed and can be resumed. */
-  signal?: AbortSignal;
-  /** Each epoch's record as it ends. */
-  onEpoch?: (record: NasEpochRecord) => void;
   /** @default 'float32' */
   dtype?: 'float32' | 'float64';
   /** @default 'cpu' */
@@ -121,8 +141,12 @@ export function epochRecords(lines: readonly MetricsLine[], iterationsPerEpoch: 
   return records;
 }
 
-/** The run config of a search. */
-export function nasRunConfig(options: Omit<NasSearchOptions, 'out' | 'resume' | 'signal' | 'onEpoch'>): RunConfig & { metricsEvery: number } {
+const schemaFields: [SameType<Omit<NasSearchSettings, 'device'>, Omit<NasSearchConfig, 'device'>>, SameType<NasMethod, NonNullable<NasSearchConfig['method']>>] = [true, true];
+void schemaFields;
+
+/** The run config of a search; `where` names the settings in a refusal (nas.search, or a file's search). */
+export function nasRunConfig(settings: NasSearchSettings, where = 'nas.search'): RunConfig & { metricsEvery: number } {
+  const options = validate(NasSearchSchema, settings, where);
   const task = options.task ?? {};
   const perEpoch = options.iterationsPerEpoch ?? Math.ceil((task.trainSize ?? 25000) / (task.batchSize ?? 64));
   const epochs = options.epochs ?? 1;
@@ -146,7 +170,8 @@ export function nasRunConfig(options: Omit<NasSearchOptions, 'out' | 'resume' | 
  */
 export async function search(options: NasSearchOptions): Promise<NasSearchResult> {
   const { out, resume = false, signal = new AbortController().signal, onEpoch } = options;
-  const config = nasRunConfig(options);
+  const { out: _out, resume: _resume, signal: _signal, onEpoch: _onEpoch, ...settings } = options;
+  const config = nasRunConfig(settings);
   claimOutputFolder(out, { keep: resume, force: false, remedy: 'pass resume: true to continue the search there, or another out' });
   const problem = await createProblem(config, process.cwd());
   try {

@@ -1,0 +1,81 @@
+// bilevel nas search SEARCH.json [--out DIR] [--resume | --force] [--quiet]: one architecture search
+// (lib/nas/search.ts) into a folder, a line per epoch on stdout, genotype.json at the end.
+// bilevel nas derive RUN_DIR: the genotype of a search folder's final alphas, as JSON on stdout.
+import * as path from 'node:path';
+import { claimOutputFolder, writeFileDurably } from '../../engine/output-folder';
+import { readResultFile } from '../../engine/result';
+import { StopSignals } from '../../engine/signals';
+import { deriveGenotype } from '../../nas/genotype';
+import { nasRunConfig, search, type NasEpochRecord, type NasSearchSettings } from '../../nas/search';
+import { parseJson } from '../../run-config';
+import { tensor } from '../../tensor';
+import { parseOptions } from '../arguments';
+import { needNativeAddon, readConfigFile } from '../config-file';
+import { EXIT, UsageError, asUsageErrors } from '../exit';
+import { formatNumber, summaryLine } from '../format';
+import type { Terminal } from '../terminal';
+
+export const NAS_USAGE = `  bilevel nas search SEARCH.json [--out DIR] [--resume | --force] [--quiet]
+  bilevel nas derive RUN_DIR`;
+
+/** The file's search settings, validated; a relative task.root is taken from the file's folder. */
+function readSearchFile(file: string): NasSearchSettings {
+  const settings = asUsageErrors(() => parseJson(readConfigFile(file), file)) as NasSearchSettings;
+  asUsageErrors(() => nasRunConfig(settings, `${file}: search`));
+  const root = settings.task?.root;
+  return root === undefined ? settings : { ...settings, task: { ...settings.task, root: path.resolve(path.dirname(file), root) } };
+}
+
+const percent = (value: number) => `${(100 * value).toFixed(2)}%`;
+
+/** "epoch 2: train 41.20% valid 39.80% test 40.10%, skip 1, Kbar 1, F 1.52, 12.3 s" */
+export function epochLine(e: NasEpochRecord): string {
+  const m = e.metrics;
+  return `epoch ${e.epoch}: train ${percent(m.trainAccuracy)} valid ${percent(m.validationAccuracy)} test ${percent(m.testAccuracy)}, `
+    + `skip ${m.normalSkipConnections}, Kbar ${formatNumber(e.kBar)}, F ${formatNumber(e.upper)}, ${e.seconds.toFixed(1)} s`;
+}
+
+async function searchCommand(term: Terminal, args: string[]): Promise<number> {
+  const { values, positionals } = parseOptions('nas search', args, {
+    out: { type: 'string' }, resume: { type: 'boolean', default: false }, force: { type: 'boolean', default: false },
+    quiet: { type: 'boolean', default: false },
+  });
+  if (positionals.length !== 1) throw new UsageError(`nas search: expected one SEARCH.json argument; got ${positionals.length}`);
+  const [file] = positionals;
+  const resume = values.resume === true;
+  if (resume && values.force === true) throw new UsageError('nas search: --resume continues the search in the output folder, --force replaces it: give one');
+  needNativeAddon();
+  const settings = readSearchFile(file);
+  const out = values.out ?? path.join('runs', path.basename(file, path.extname(file)));
+  asUsageErrors(() => claimOutputFolder(out, { keep: resume, force: values.force === true, remedy: 'use --resume to continue the search there, or --force to replace it' }));
+  const quiet = values.quiet === true;
+  using stop = new StopSignals();
+  const searched = await search({
+    ...settings, out, resume, signal: stop.signal, onEpoch: (record) => quiet || term.stdout.write(`${epochLine(record)}\n`),
+  });
+  writeFileDurably(path.join(out, 'genotype.json'), `${JSON.stringify(searched.genotype)}\n`);
+  if (!quiet) term.stdout.write(`${summaryLine(searched.result, out)}; genotype in ${path.join(out, 'genotype.json')}\n`);
+  return searched.result.status === 'interrupted' ? stop.exitCode() : EXIT.success;
+}
+
+function deriveCommand(term: Terminal, args: string[]): number {
+  const { positionals } = parseOptions('nas derive', args, {});
+  if (positionals.length !== 1) throw new UsageError(`nas derive: expected one RUN_DIR argument; got ${positionals.length}`);
+  const result = asUsageErrors(() => readResultFile(positionals[0]));
+  const problem = result.config.problem as { name: string; nodes?: number };
+  if (result.status === 'failed' || problem.name !== 'nas') {
+    throw new UsageError(`nas derive: ${positionals[0]} holds no finished architecture search (a nas run's result.json)`);
+  }
+  needNativeAddon();
+  const alphas = (result.x as number[][][]).map((alpha) => tensor(alpha.flat(), [alpha.length, alpha[0].length]));
+  term.stdout.write(`${JSON.stringify(deriveGenotype(alphas, { nodes: problem.nodes ?? 4 }))}\n`);
+  return EXIT.success;
+}
+
+/** bilevel nas search | derive. */
+export async function nasCommand(term: Terminal, args: string[]): Promise<number> {
+  const [sub, ...rest] = args;
+  if (sub === 'search') return searchCommand(term, rest);
+  if (sub === 'derive') return deriveCommand(term, rest);
+  throw new UsageError(`nas: expected search or derive; got ${sub === undefined ? 'nothing' : JSON.stringify(sub)}`);
+}
