@@ -4,6 +4,7 @@
 //   bilevel compare CONFIG.json --methods rhg,ait,... [--out DIR] [--iterations N] [--force] [--quiet]
 //   bilevel validate CONFIG.json
 //   bilevel nas search SEARCH.json [--out DIR] [--resume | --force] [--quiet]; bilevel nas derive RUN_DIR
+//   bilevel nas sweep SWEEP.json [--out DIR]
 //   bilevel info [--json]
 //   bilevel --version
 // This file only dispatches: each command parses its arguments in lib/cli/commands/ and wires the

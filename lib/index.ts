@@ -55,6 +55,10 @@ export { loadRunConfig, RunConfigSchema, type RunConfig } from './run-config';
 export {
   deriveGenotype, skipConnections, operationNames, type Genotype, type GenotypeEdge, type OperationName, type DeriveOptions,
 } from './nas/genotype';
+export { nas } from './nas';
 export {
-  nas, nasMethods, type NasMethod, type NasSearchOptions, type NasEpochRecord, type NasSearchResult,
+  nasMethods, NasSearchSchema, type NasMethod, type NasSearchOptions, type NasSearchSettings, type NasEpochRecord, type NasSearchResult,
 } from './nas/search';
+export {
+  NasSweepSchema, type NasSweepOptions, type NasSweepSettings, type NasSweepSummary, type MethodSummary, type SweepRun,
+} from './nas/sweep';

@@ -129,6 +129,6 @@ describe('bilevel nas search | derive', () => {
     expect(refused.code).toBe(2);
     expect(refused.stderr).toMatch(/^.*bad\.json: search\.method: must be /);
     expect((await cli(['nas', 'derive', tmp])).stderr).toMatch(/result\.json: cannot read the run's result \(ENOENT\)/);
-    expect((await cli(['nas', 'retrain'])).stderr).toMatch(/nas: expected search or derive; got "retrain"/);
+    expect((await cli(['nas', 'retrain'])).stderr).toMatch(/nas: expected search, derive or sweep; got "retrain"/);
   });
 });

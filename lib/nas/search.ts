@@ -2,7 +2,7 @@
 // the task's options, run into a folder by the engine (metrics.jsonl, checkpoints, resume), and
 // read back as one record per epoch with the genotype of that epoch's alphas.
 import * as path from 'node:path';
-import { Type, type Static } from '@sinclair/typebox';
+import { Type, type SchemaOptions, type Static } from '@sinclair/typebox';
 import { LIMITS, validate, type SameType } from '../config';
 import { claimOutputFolder } from '../engine/output-folder';
 import { METRICS_FILE, readMetricsLines, type MetricsLine } from '../engine/metrics-log';
@@ -44,12 +44,15 @@ export function nasSolverConfig(method: NasMethod, lowerSteps: number): object {
   }
 }
 
+const nasMethodSchema = (options: SchemaOptions = {}) => Type.Union([
+  Type.Literal('darts-first-order'), Type.Literal('darts-second-order'), Type.Literal('rhg'), Type.Literal('cg'), Type.Literal('ait'),
+], options);
+export const NasMethodSchema = nasMethodSchema();
+
 /** What a search runs, declared once: nas.search validates against it, and `bilevel nas search` reads it from a file. */
 export const NasSearchSchema = Type.Object({
   task: Type.Optional(NasSchema),
-  method: Type.Optional(Type.Union([
-    Type.Literal('darts-first-order'), Type.Literal('darts-second-order'), Type.Literal('rhg'), Type.Literal('cg'), Type.Literal('ait'),
-  ], { default: 'darts-first-order' })),
+  method: Type.Optional(nasMethodSchema({ default: 'darts-first-order' })),
   lowerSteps: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 5, description: 'K of rhg, cg and ait' })),
   epochs: Type.Optional(Type.Integer({ minimum: 1, maximum: LIMITS.upperIterations, default: 1 })),
   iterationsPerEpoch: Type.Optional(Type.Integer({ minimum: 1, maximum: LIMITS.upperIterations })),
@@ -141,7 +144,7 @@ export function epochRecords(lines: readonly MetricsLine[], iterationsPerEpoch: 
   return records;
 }
 
-const schemaFields: [SameType<Omit<NasSearchSettings, 'device'>, Omit<NasSearchConfig, 'device'>>, SameType<NasMethod, NonNullable<NasSearchConfig['method']>>] = [true, true];
+const schemaFields: [SameType<Omit<NasSearchSettings, 'device'>, Omit<NasSearchConfig, 'device'>>, SameType<NasMethod, Static<typeof NasMethodSchema>>] = [true, true];
 void schemaFields;
 
 /** The run config of a search; `where` names the settings in a refusal (nas.search, or a file's search). */
@@ -191,6 +194,3 @@ export async function search(options: NasSearchOptions): Promise<NasSearchResult
     problem.dispose();
   }
 }
-
-/** Architecture search scripted from Node: `nas.search({...})` (retraining and sweeps come beside it). */
-export const nas = { search, methods: nasMethods, solverConfig: nasSolverConfig };

@@ -1,12 +1,16 @@
 // bilevel nas search SEARCH.json [--out DIR] [--resume | --force] [--quiet]: one architecture search
 // (lib/nas/search.ts) into a folder, a line per epoch on stdout, genotype.json at the end.
 // bilevel nas derive RUN_DIR: the genotype of a search folder's final alphas, as JSON on stdout.
+// bilevel nas sweep SWEEP.json [--out DIR]: every method with every seed (lib/nas/sweep.ts), each
+// search's end on stderr, the summary table on stdout; the same command continues a stopped sweep.
 import * as path from 'node:path';
 import { claimOutputFolder, writeFileDurably } from '../../engine/output-folder';
 import { readResultFile } from '../../engine/result';
 import { StopSignals } from '../../engine/signals';
 import { deriveGenotype } from '../../nas/genotype';
 import { nasRunConfig, search, type NasEpochRecord, type NasSearchSettings } from '../../nas/search';
+import { NasSweepSchema, sweep, type NasSweepSettings, type NasSweepSummary, type Spread } from '../../nas/sweep';
+import { validate } from '../../config';
 import { parseJson } from '../../run-config';
 import { tensor } from '../../tensor';
 import { parseOptions } from '../arguments';
@@ -16,14 +20,54 @@ import { formatNumber, summaryLine } from '../format';
 import type { Terminal } from '../terminal';
 
 export const NAS_USAGE = `  bilevel nas search SEARCH.json [--out DIR] [--resume | --force] [--quiet]
-  bilevel nas derive RUN_DIR`;
+  bilevel nas derive RUN_DIR
+  bilevel nas sweep SWEEP.json [--out DIR]`;
 
-/** The file's search settings, validated; a relative task.root is taken from the file's folder. */
+/** Settings whose task.root, when relative, is taken from the file's folder. */
+function rootFromFile<S extends { task?: { root?: string } }>(settings: S, file: string): S {
+  const root = settings.task?.root;
+  return root === undefined ? settings : { ...settings, task: { ...settings.task, root: path.resolve(path.dirname(file), root) } };
+}
+
+/** The file's search settings, validated. */
 function readSearchFile(file: string): NasSearchSettings {
   const settings = asUsageErrors(() => parseJson(readConfigFile(file), file)) as NasSearchSettings;
   asUsageErrors(() => nasRunConfig(settings, `${file}: search`));
-  const root = settings.task?.root;
-  return root === undefined ? settings : { ...settings, task: { ...settings.task, root: path.resolve(path.dirname(file), root) } };
+  return rootFromFile(settings, file);
+}
+
+/** The file's sweep settings, validated. */
+function readSweepFile(file: string): NasSweepSettings {
+  const settings = asUsageErrors(() => validate(NasSweepSchema, parseJson(readConfigFile(file), file), `${file}: sweep`));
+  return settings.search === undefined ? settings : { ...settings, search: rootFromFile(settings.search, file) };
+}
+
+const spreadText = (s: Spread, digits = 2, scale = 100) => `${(scale * s.mean).toFixed(digits)} +- ${(scale * s.std).toFixed(digits)}`;
+
+/** The sweep's summary as a markdown table. */
+export function summaryTable(summary: NasSweepSummary): string {
+  const rows = summary.methods.map((m) =>
+    `| ${m.method} | ${m.runs} | ${spreadText(m.testAccuracy)} | ${spreadText(m.validationAccuracy)} | ${spreadText(m.normalSkipConnections, 1, 1)} |`);
+  return ['| method | searches | test accuracy % | validation accuracy % | skip connections |', '|---|---|---|---|---|', ...rows].join('\n');
+}
+
+async function sweepCommand(term: Terminal, args: string[]): Promise<number> {
+  const { values, positionals } = parseOptions('nas sweep', args, { out: { type: 'string' } });
+  if (positionals.length !== 1) throw new UsageError(`nas sweep: expected one SWEEP.json argument; got ${positionals.length}`);
+  const [file] = positionals;
+  const settings = readSweepFile(file);
+  const out = values.out ?? path.join('runs', path.basename(file, path.extname(file)));
+  using stop = new StopSignals();
+  const summary = await asUsageErrors(() => sweep({
+    ...settings, out, signal: stop.signal,
+    onRun: (run, runs) => {
+      const ended = runs.filter((r) => r.status === 'completed' || r.status === 'failed').length;
+      term.stderr.write(`[${ended}/${runs.length}] ${run.name}: ${run.status}${run.error === undefined ? '' : ` (${run.error.split('\n').at(-1)})`}\n`);
+    },
+  }));
+  term.stdout.write(`${summaryTable(summary)}\n`);
+  if (summary.stopped) return stop.exitCode();
+  return summary.failed.length > 0 ? EXIT.failure : EXIT.success;
 }
 
 const percent = (value: number) => `${(100 * value).toFixed(2)}%`;
@@ -77,5 +121,6 @@ export async function nasCommand(term: Terminal, args: string[]): Promise<number
   const [sub, ...rest] = args;
   if (sub === 'search') return searchCommand(term, rest);
   if (sub === 'derive') return deriveCommand(term, rest);
-  throw new UsageError(`nas: expected search or derive; got ${sub === undefined ? 'nothing' : JSON.stringify(sub)}`);
+  if (sub === 'sweep') return sweepCommand(term, rest);
+  throw new UsageError(`nas: expected search, derive or sweep; got ${sub === undefined ? 'nothing' : JSON.stringify(sub)}`);
 }
