@@ -290,6 +290,7 @@ export interface NativeOptionDeclarations {
   optimizer: Record<string, NativeOptionFields>;
   prior: NativeOptionFields;
   bamm: NativeOptionFields;
+  lowerLrSchedule: NativeOptionFields;
   tasks: Record<NativeTaskName, NativeOptionFields>;
   /** The settings a task's metrics() takes, for the tasks that take some. */
   metricSettings: Partial<Record<NativeTaskName, NativeOptionFields>>;

@@ -126,6 +126,16 @@ export const PriorSchema = Type.Object(
   strict,
 );
 
+export const LowerLrScheduleSchema = Type.Object(
+  {
+    type: Type.Literal('cosine'),
+    minimum: Type.Number({ minimum: 0, description: 'the step size the cosine ends at', default: 0 }),
+    epochs: count(1, LIMITS.upperIterations, 'epochs the cosine spans (then it stays at minimum)'),
+    iterationsPerEpoch: count(1, LIMITS.upperIterations, 'UL iterations per epoch: the step size changes between epochs', 1),
+  },
+  strict,
+);
+
 export const TruncationSchema = Type.Union([
   Type.Literal('none'),
   Type.Literal('pessimistic'),
@@ -165,6 +175,7 @@ export const TrajectorySolverSchema = Type.Object(
     prior: Type.Union([Type.Literal(false), PriorSchema], { default: false }),
     truncation: Type.Optional(TruncationSchema),
     lowerStart: Type.Union([Type.Literal('fixed'), Type.Literal('warm')], { default: 'fixed' }),
+    lowerLrSchedule: Type.Optional(LowerLrScheduleSchema),
   },
   strict,
 );
@@ -375,6 +386,20 @@ export interface PriorConfig {
   iterations: number;
 }
 
+/**
+ * dynamics.lr across UL iterations, as DARTS anneals its weights' learning rate: at epoch
+ * e = min(floor(t / iterationsPerEpoch), epochs), lr_t = minimum + (lr - minimum) (1 + cos(pi e / epochs)) / 2.
+ */
+export interface LowerLrScheduleConfig {
+  type: 'cosine';
+  /** The step size the cosine ends at. @default 0 */
+  minimum: number;
+  /** Epochs the cosine spans (then it stays at minimum). */
+  epochs: number;
+  /** UL iterations per epoch: the step size changes between epochs. @default 1 */
+  iterationsPerEpoch: number;
+}
+
 /** Pessimistic trajectory truncation (PTT, Alg. 3): 'none', 'pessimistic', or with recompute. */
 export type TruncationConfig = 'none' | 'pessimistic' | {
   type: 'pessimistic';
@@ -398,6 +423,8 @@ export interface TrajectorySolverConfig {
   truncation?: TruncationConfig;
   /** y_0 of each UL iteration: the problem's start ('fixed') or the last y_K ('warm'). @default 'fixed' */
   lowerStart: 'fixed' | 'warm';
+  /** dynamics.lr across UL iterations (not for accelerated dynamics); absent: constant. */
+  lowerLrSchedule?: LowerLrScheduleConfig;
 }
 
 /** sl-BAMM, the single-loop solver of docs/algorithms.md §7 (defaults: the authors' code). */
@@ -428,10 +455,11 @@ const schemaTypes: [
   SameType<OptimizerByName, StaticFamily<typeof optimizerSchemas>>,
   SameType<InitAuxiliaryConfig, Static<ReturnType<typeof unionOf<typeof initAuxiliarySchemas>>>>,
   SameType<PriorConfig, Static<typeof PriorSchema>>,
+  SameType<LowerLrScheduleConfig, Static<typeof LowerLrScheduleSchema>>,
   SameType<TruncationConfig, Static<typeof TruncationSchema>>,
   SameType<TrajectorySolverConfig, Static<typeof TrajectorySolverSchema>>,
   SameType<BammConfig, Static<typeof BammSchema>>,
-] = [true, true, true, true, true, true, true, true];
+] = [true, true, true, true, true, true, true, true, true];
 void schemaTypes;
 
 /** "an integer in [1, 100000]", "one of ...": what a value of schema must be. */

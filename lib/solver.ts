@@ -6,7 +6,7 @@ import {
   BammSchema, PriorSchema, TrajectorySolverSchema, dynamicsSchemas, hypergradientSchemas, initAuxiliarySchemas,
   optimizerSchemas, validate, validateVariant,
   type BammConfig, type BoxConfig, type DynamicsConfig, type HypergradientConfig, type OptimizerConfig, type SolverConfig,
-  type TrajectorySolverConfig,
+  type LowerLrScheduleConfig, type TrajectorySolverConfig,
 } from './config';
 import * as check from './arguments';
 import { runLoop } from './engine/loop';
@@ -213,6 +213,7 @@ export class SolverBuilder {
   #prior: TrajectorySolverConfig['prior'] = false;
   #truncation: TrajectorySolverConfig['truncation'] = 'none';
   #lowerStart: TrajectorySolverConfig['lowerStart'] = 'fixed';
+  #lowerLrSchedule: Partial<LowerLrScheduleConfig> | undefined;
   #tensors: TensorOptions = {};
 
   dynamics(dynamics: DynamicsConfig): this {
@@ -267,6 +268,12 @@ export class SolverBuilder {
     return this;
   }
 
+  /** dynamics.lr annealed by a cosine over epochs of UL iterations, as DARTS trains its weights. */
+  lowerLrSchedule(schedule: { epochs: number; minimum?: number; iterationsPerEpoch?: number }): this {
+    this.#lowerLrSchedule = { type: 'cosine', ...schedule };
+    return this;
+  }
+
   build(): Solver {
     // Each family first, so a bad member gets its own message rather than "expected union value".
     validateVariant(dynamicsSchemas, 'type', this.#dynamics, 'dynamics');
@@ -281,6 +288,7 @@ export class SolverBuilder {
       prior: this.#prior,
       truncation: this.#truncation,
       lowerStart: this.#lowerStart,
+      ...(this.#lowerLrSchedule === undefined ? {} : { lowerLrSchedule: this.#lowerLrSchedule }),
     }, 'solver');
     return new Solver(config, { ...this.#tensors });
   }

@@ -437,3 +437,44 @@ describe('gd with a box Y', () => {
     expect(maxRelativeError(it.gx, centralDifference((x) => free(x, Z0), X0))).toBeGreaterThan(1e-4);
   });
 });
+
+// =============================================================================================
+// The LL step size across UL iterations
+describe('lowerLrSchedule', () => {
+  const lr = 0.4;
+  const minimum = 0.05;
+  const K = 3;
+  // 2 epochs of 2 UL iterations, then 2 more iterations at the end of the cosine.
+  const epochs = 2;
+  const iterationsPerEpoch = 2;
+  const cosine = (t: number) => {
+    const e = Math.min(Math.floor(t / iterationsPerEpoch), epochs);
+    return minimum + ((lr - minimum) * (1 + Math.cos((Math.PI * e) / epochs))) / 2;
+  };
+
+  test('each UL iteration unrolls at its epoch\'s cosine step size: lr, (lr + minimum) / 2, minimum', () => {
+    const expected = [lr, lr, (lr + minimum) / 2, (lr + minimum) / 2, minimum, minimum];
+    expected.forEach((v, t) => expect(cosine(t)).toBeCloseTo(v, 15));
+    tidy(() => {
+      const solver = Solver.builder().dynamics(gd({ lr, steps: K })).hypergradient(reverse()).upper(sgd({ lr: 1 }))
+        .lowerStart('warm').lowerLrSchedule({ minimum, epochs, iterationsPerEpoch }).build();
+      using run = solver.start(makeProblem());
+      let y = Y0;
+      for (let t = 0; t < 6; t++) {
+        const x = flat(run.values().x);
+        run.step();
+        y = gdHand(x, y, cosine(t), K)[K];
+        expectClose(flat(run.values().y), y, 1e-13);
+      }
+    });
+  });
+
+  test('refusals: accelerated dynamics have no lr; the minimum above lr; epochs missing', () => {
+    expect(() => Solver.builder().dynamics(accelerated({ steps: 2 })).lowerLrSchedule({ epochs: 2 }).build())
+      .toThrow(/lowerLrSchedule schedules dynamics\.lr, which accelerated dynamics do not have/);
+    expect(() => Solver.builder().dynamics(gd({ lr: 0.1 })).lowerLrSchedule({ epochs: 2, minimum: 0.2 }).build())
+      .toThrow(/lowerLrSchedule\.minimum must be <= dynamics\.lr = 0\.1/);
+    expect(() => Solver.builder().dynamics(gd()).lowerLrSchedule({ epochs: 0 }).build()).toThrow(/lowerLrSchedule\.epochs/);
+  });
+});
+

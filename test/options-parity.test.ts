@@ -6,7 +6,7 @@
 import type { TSchema } from '@sinclair/typebox';
 import type { NativeOptionField, NativeOptionFields } from '../binding';
 import { loadNative } from '../lib/binding';
-import { BammSchema, PriorSchema, dynamicsSchemas, hypergradientSchemas, optimizerSchemas } from '../lib/config';
+import { BammSchema, LowerLrScheduleSchema, PriorSchema, dynamicsSchemas, hypergradientSchemas, optimizerSchemas } from '../lib/config';
 import { problemSchemas } from '../lib/run-config';
 import { FewShotEvaluationSchema } from '../lib/tasks';
 
@@ -41,6 +41,7 @@ const cases = [
     Object.entries(schemas).map(([member, schema]) => [`${piece} ${member}`, schema, declared[member]] as const)),
   ['prior', PriorSchema, declarations.prior] as const,
   ['bamm', BammSchema, declarations.bamm] as const,
+  ['lowerLrSchedule', LowerLrScheduleSchema, declarations.lowerLrSchedule] as const,
 ];
 
 test.each(pieces)('%s: the same members in both languages', (_piece, schemas, declared) => {

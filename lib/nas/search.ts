@@ -155,7 +155,11 @@ export function nasRunConfig(settings: NasSearchSettings, where = 'nas.search'):
   const epochs = options.epochs ?? 1;
   const config = validateRunConfig({
     problem: { name: 'nas', ...task },
-    solver: nasSolverConfig(options.method ?? 'darts-first-order', options.lowerSteps ?? 5),
+    solver: {
+      ...nasSolverConfig(options.method ?? 'darts-first-order', options.lowerSteps ?? 5),
+      // DARTS's weights' learning rate: a cosine from 0.025 to 0.001 over the search's epochs.
+      lowerLrSchedule: { type: 'cosine', minimum: 0.001, epochs, iterationsPerEpoch: perEpoch },
+    },
     iterations: epochs * perEpoch,
     metricsEvery: perEpoch,
     checkpointEvery: perEpoch,

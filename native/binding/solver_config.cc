@@ -67,7 +67,8 @@ core::Truncation parseTruncation(const Fields& f) {
 
 core::TrajectorySolverOptions parseTrajectory(const Fields& f) {
   core::TrajectorySolverOptions o;
-  core::refuseUnknown(f, {"type", "dynamics", "hypergradient", "upper", "initAuxiliary", "prior", "truncation", "lowerStart"}, "solver");
+  core::refuseUnknown(f, {"type", "dynamics", "hypergradient", "upper", "initAuxiliary", "prior", "truncation", "lowerStart", "lowerLrSchedule"},
+                      "solver");
   if (auto d = f.object("dynamics")) o.dynamics = parseMember(*d, "type", "gd", core::dynamicsMembers());
   if (auto h = f.object("hypergradient")) o.hypergradient = parseMember(*h, "type", "reverse", core::hypergradientMembers());
   if (auto u = f.object("upper")) o.upper = parseMember(*u, "optimizer", "sgd", core::optimizerMembers());
@@ -86,6 +87,12 @@ core::TrajectorySolverOptions parseTrajectory(const Fields& f) {
   o.truncation = parseTruncation(f);
   o.lowerStart = choose<core::LowerStart>(f, "lowerStart", "fixed",
                                           {{"fixed", core::LowerStart::Fixed}, {"warm", core::LowerStart::Warm}});
+  if (auto s = f.object("lowerLrSchedule")) {
+    choose<bool>(*s, "type", "cosine", {{"cosine", true}});
+    core::CosineSchedule schedule;
+    core::readDeclared(*s, core::cosineScheduleFields(), schedule, "lowerLrSchedule", {"type"});
+    o.lowerLrSchedule = schedule;
+  }
   return o;
 }
 
@@ -132,6 +139,7 @@ Napi::Object describeOptions(Napi::Env env) {
   out.Set("optimizer", describeMembers(env, core::optimizerMembers()));
   out.Set("prior", describeFields(env, core::describe(core::priorFields())));
   out.Set("bamm", describeFields(env, core::describe(core::bammFields())));
+  out.Set("lowerLrSchedule", describeFields(env, core::describe(core::cosineScheduleFields())));
   out.Set("tasks", describeTasks(env));
   out.Set("metricSettings", describeMetricSettings(env));
   return out;

@@ -86,6 +86,12 @@ Dynamics Dynamics::unclipped() const {
   return Dynamics(options);
 }
 
+Dynamics Dynamics::withLr(double lr) const {
+  DynamicsOptions options = options_;
+  options.lr = lr;
+  return Dynamics(options);
+}
+
 size_t Dynamics::blocksFromStart() const { return options_.kind == DynamicsOptions::Kind::HeavyBall ? 1 : blocks(); }
 
 State Dynamics::initialState(const TensorList& y0, const TensorList& carried) const {

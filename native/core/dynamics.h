@@ -72,6 +72,8 @@ class Dynamics {
   // The same map without gradient clipping: DARTS's virtual step, which its reference code takes
   // with the momentum buffer and weight decay but no clipping.
   Dynamics unclipped() const;
+  // The same map with another step size (a schedule's, core/lr_schedule.h).
+  Dynamics withLr(double lr) const;
 
  private:
   DynamicsOptions options_;

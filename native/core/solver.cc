@@ -78,7 +78,9 @@ class TrajectorySolver : public Solver {
     const bool warm = !ia && options_.lowerStart == LowerStart::Warm;
     const TensorList y0 = ia ? leaves(z_) : (warm ? y_ : problem_->lowerVariables().initial);
     const IterationBatches batches = nextBatches(dynamics_.steps());
-    HypergradientInput input{*problem_, dynamics_, x, y0, ia, options_.truncation, batches, warm ? carried_ : TensorList{}};
+    const Dynamics dynamics =
+        options_.lowerLrSchedule ? dynamics_.withLr(scheduledLr(*options_.lowerLrSchedule, options_.dynamics.lr, iteration_)) : dynamics_;
+    HypergradientInput input{*problem_, dynamics, x, y0, ia, options_.truncation, batches, warm ? carried_ : TensorList{}};
     HypergradientOutput out = hypergradient_->compute(input);
     record.unrollMs = out.unrollMs;
     record.hypergradientMs = out.backwardMs;
@@ -209,6 +211,15 @@ void checkOptions(const TrajectorySolverOptions& o) {
   if (o.prior && o.prior->iterations < 0) throw Error("INVALID_ARGUMENT", "prior.iterations must be >= 0");
   if (o.initAuxiliary && o.lowerStart == LowerStart::Warm) {
     throw Error("INVALID_ARGUMENT", "lowerStart 'warm' and initAuxiliary both choose y_0; pick one");
+  }
+  if (o.lowerLrSchedule) {
+    if (o.dynamics.kind == DynamicsOptions::Kind::Accelerated) {
+      throw Error("INVALID_ARGUMENT", "lowerLrSchedule schedules dynamics.lr, which accelerated dynamics do not have (they step by 1 / (2 lipschitz))");
+    }
+    checkDeclared(cosineScheduleFields(), *o.lowerLrSchedule, "lowerLrSchedule");
+    if (!(o.lowerLrSchedule->minimum <= o.dynamics.lr)) {
+      throw Error("INVALID_ARGUMENT", "lowerLrSchedule.minimum must be <= dynamics.lr = " + std::to_string(o.dynamics.lr));
+    }
   }
 }
 

@@ -5,6 +5,7 @@
 
 #include "core/checkpoint.h"
 #include "core/hypergradient.h"
+#include "core/lr_schedule.h"
 #include "core/optimizer.h"
 
 namespace bilevel::core {
@@ -89,6 +90,7 @@ struct TrajectorySolverOptions {
   std::optional<PriorOptions> prior;
   Truncation truncation = Truncation::None;
   LowerStart lowerStart = LowerStart::Fixed;
+  std::optional<CosineSchedule> lowerLrSchedule;  // dynamics.lr across UL iterations; none: constant
 };
 
 // Refuses option combinations that make no sense, with the reason.

@@ -1,0 +1,22 @@
+#include "core/lr_schedule.h"
+
+#include <algorithm>
+#include <cmath>
+
+namespace bilevel::core {
+
+const OptionFields<CosineSchedule>& cosineScheduleFields() {
+  using O = CosineSchedule;
+  static const OptionFields<O> fields = {{"minimum", &O::minimum, 0.0, nonNegative()},
+                                         {"epochs", &O::epochs, std::nullopt, between(1, kMaxUpperIterations)},
+                                         {"iterationsPerEpoch", &O::iterationsPerEpoch, 1, between(1, kMaxUpperIterations)}};
+  return fields;
+}
+
+double scheduledLr(const CosineSchedule& schedule, double lr, int64_t iteration) {
+  const int64_t epoch = std::min(iteration / schedule.iterationsPerEpoch, schedule.epochs);
+  const double phase = M_PI * static_cast<double>(epoch) / static_cast<double>(schedule.epochs);
+  return schedule.minimum + (lr - schedule.minimum) * (1.0 + std::cos(phase)) / 2.0;
+}
+
+}  // namespace bilevel::core
