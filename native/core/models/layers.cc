@@ -1,4 +1,5 @@
 #include "core/models/layers.h"
+#include "core/models/batch_norm_statistics.h"
 
 namespace bilevel::core::models {
 namespace {
@@ -43,8 +44,7 @@ std::vector<ParameterSpec> conv2dParameters(const std::string& prefix, int64_t i
 }
 
 torch::Tensor batchNorm(const torch::Tensor& input, const torch::Tensor& weight, const torch::Tensor& bias, double eps) {
-  return torch::batch_norm(input, weight, bias, /*running_mean=*/{}, /*running_var=*/{}, /*training=*/true,
-                           /*momentum=*/0.0, eps, /*cudnn_enabled=*/true);
+  return scopedBatchNorm(input, weight, bias, eps);
 }
 
 std::vector<ParameterSpec> batchNormParameters(const std::string& prefix, int64_t channels) {

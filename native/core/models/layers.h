@@ -50,7 +50,8 @@ std::vector<ParameterSpec> conv2dParameters(const std::string& prefix, int64_t i
 
 // Batch normalization in train mode: each channel (dimension 1) normalized by the batch's own
 // mean and biased variance, then scaled by weight and shifted by bias (each undefined: none).
-// No running statistics are kept (as torch.nn.BatchNorm2d(track_running_stats=False)).
+// No running statistics are kept (as torch.nn.BatchNorm2d(track_running_stats=False)), unless a
+// BatchNormScope (models/batch_norm_statistics.h) tracks them or normalizes by them.
 torch::Tensor batchNorm(const torch::Tensor& input, const torch::Tensor& weight, const torch::Tensor& bias, double eps = 1e-5);
 // prefix.weight [channels] (Ones) and prefix.bias [channels] (Zeros): torch.nn.BatchNorm2d's affine start.
 std::vector<ParameterSpec> batchNormParameters(const std::string& prefix, int64_t channels);
