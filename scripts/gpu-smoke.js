@@ -2,16 +2,20 @@
 // The CUDA part of scripts/gpu-check.sh (docs/benchmarks.md, "GPU check"), on the compiled library
 // (dist/): (1) the same toy solve on the CPU and on CUDA, their largest difference; (2) seconds per
 // UL iteration and peak memory of hyper-cleaning (K = 100 gd steps, reverse) on CUDA, with the
-// CPU's for reference. Without CUDA, its parts say so and the CPU parts still run.
+// CPU's for reference; (3) on CUDA, seconds per search step and peak memory of each NAS method at
+// the paper's search size (C = 16, 8 cells, batch 64). Without CUDA, its parts say so and the CPU
+// parts still run.
 //   node scripts/gpu-smoke.js [OUT.json]      (the data folder: $BILEVEL_FASHION_MNIST)
 'use strict';
 const fs = require('node:fs');
 const path = require('node:path');
-const { Solver, adam, gd, problems, reverse, sgd, tasks, versions } = require(path.join(__dirname, '..', 'dist'));
+const { Solver, adam, gd, nas, problems, reverse, sgd, tasks, versions } = require(path.join(__dirname, '..', 'dist'));
 
 const toySettings = { n: 10, steps: 50, upperLr: 0.01, iterations: 200 };
 // A split that the bundled Fashion-MNIST subset (10000 training images) can hold.
 const cleaningSettings = { trainSize: 5000, validationSize: 5000, testSize: 2000, seed: 0, steps: 100 };
+// DARTS's search network on Fashion-MNIST padded to 32 x 32; K = 3 for rhg, cg and ait.
+const nasSettings = { channels: 16, cells: 8, nodes: 4, trainSize: 2000, validationSize: 2000, testSize: 500, batchSize: 64, seed: 0, lowerSteps: 3, iterations: 4 };
 // Iterations per case: the first of each is a warm-up (allocations, CUDA's kernel loading).
 const iterationsOn = { cuda: 6, cpu: 2 };
 
@@ -93,6 +97,21 @@ async function hyperCleaning(model, device) {
   };
 }
 
+/** One NAS method's search steps on CUDA: seconds per step after the warm-up, peak memory. */
+async function nasStep(method) {
+  const { lowerSteps, iterations, ...task } = nasSettings;
+  const problem = await tasks.nas({ ...task, device: 'cuda', root: process.env.BILEVEL_FASHION_MNIST });
+  const { records, seconds } = solve(nas.solver(method, lowerSteps), problem, iterations);
+  const timed = records.slice(1);
+  return {
+    method,
+    secondsPerStep: median(seconds.slice(1)),
+    warmUpSeconds: seconds[0],
+    peakBytes: Math.max(...timed.map((r) => r.peakBytes)),
+    kBar: timed.map((r) => r.steps),
+  };
+}
+
 /** The part's result, or its error (recorded, so that the other parts still run). */
 async function guarded(label, part) {
   const start = Date.now();
@@ -117,6 +136,10 @@ async function main() {
         ? 'CUDA not available'
         : await guarded(label, () => hyperCleaning(model, device));
     }
+  }
+  report.nas = { settings: nasSettings, methods: {} };
+  for (const method of nas.methods) {
+    report.nas.methods[method] = cudaAvailable ? await guarded(`nas ${method} on cuda`, () => nasStep(method)) : 'CUDA not available';
   }
   const text = JSON.stringify(report, null, 2);
   console.log(text);

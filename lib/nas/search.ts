@@ -3,7 +3,8 @@
 // read back as one record per epoch with the genotype of that epoch's alphas.
 import * as path from 'node:path';
 import { Type, type SchemaOptions, type Static } from '@sinclair/typebox';
-import { LIMITS, validate, type SameType } from '../config';
+import { LIMITS, TrajectorySolverSchema, validate, type SameType } from '../config';
+import { Solver } from '../solver';
 import { claimOutputFolder } from '../engine/output-folder';
 import { METRICS_FILE, readMetricsLines, type MetricsLine } from '../engine/metrics-log';
 import type { FinishedResultFile } from '../engine/result';
@@ -60,6 +61,11 @@ export const NasSearchSchema = Type.Object({
   device: Type.Optional(DeviceSchema),
 }, { additionalProperties: false });
 export type NasSearchConfig = Static<typeof NasSearchSchema>;
+
+/** The solver of a method, for stepping a search by hand (run.step() on a tasks.nas problem); no schedule of the weights' lr. */
+export function nasSolver(method: NasMethod, lowerSteps = 5): Solver {
+  return new Solver(validate(TrajectorySolverSchema, nasSolverConfig(method, lowerSteps), 'nas.solver'));
+}
 
 export interface NasSearchOptions extends NasSearchSettings {
   /** The folder of the run: metrics.jsonl, checkpoint.bin, result.json, report.html. */
