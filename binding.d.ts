@@ -175,7 +175,7 @@ export interface NativeGanOptions {
   seed?: number;
 }
 export interface NativeNasOptions {
-  dataset?: 'fashion-mnist' | 'cifar10';
+  dataset?: 'fashion-mnist' | 'cifar10' | 'folders';
   root: string;
   channels?: number;
   cells?: number;

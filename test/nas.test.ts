@@ -7,6 +7,7 @@ import * as path from 'node:path';
 import {
   Solver, adam, deriveGenotype, firstOrder, heavyBall, skipConnections, tasks, tensor, zeros, type NasOptions, type Tensor,
 } from '../lib';
+import { PNG } from 'pngjs';
 import { expectCode, expectRejects } from './helpers';
 import { writeIdxDataset } from './idx-files';
 
@@ -101,6 +102,54 @@ describe('the data', () => {
     await expectRejects(() => tasks.nas({ ...tiny, testSize: 21 }), 'INVALID_ARGUMENT', /testSize 21 exceeds the 20 test images/);
     await expectRejects(() => tasks.nas({ ...tiny, cells: 0 }), 'INVALID_ARGUMENT', /nas\.cells/);
     await expectRejects(() => tasks.nas({ ...tiny, root: path.join(tmp, 'missing') }), 'INVALID_ARGUMENT', /no data folder/);
+  });
+});
+
+describe('image folders', () => {
+  // 32 x 32 PNGs of one colour each: class c's image i is (10 c + i, 100 + 7 i, 200 - 5 c).
+  const folders = path.join(tmp, 'folders');
+  const classes = ['ant', 'bee', 'cat'];
+  const writePng = (file: string, rgb: number[]) => {
+    const png = new PNG({ width: 32, height: 32 });
+    for (let p = 0; p < 32 * 32; p++) png.data.set([...rgb, 255], 4 * p);
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    fs.writeFileSync(file, PNG.sync.write(png, { colorType: 2 }));
+  };
+  classes.forEach((name, c) => {
+    for (let i = 0; i < 4; i++) writePng(path.join(folders, 'train', name, `${i}.png`), [10 * c + i, 100 + 7 * i, 200 - 5 * c]);
+    for (let i = 0; i < 2; i++) writePng(path.join(folders, 'test', name, `${i}.png`), [10 * c + i, 100 + 7 * i, 200 - 5 * c]);
+  });
+  const options: NasOptions = { ...tiny, dataset: 'folders', root: folders, trainSize: 8, validationSize: 4, testSize: 6 };
+
+  test('classes in sorted folder order, RGB at 32 x 32, the classifier sized by the class count', async () => {
+    const problem = await tasks.nas(options);
+    const data = problem.data();
+    expect(data.trainImages.shape).toEqual([8, 3, 32, 32]);
+    expect(data.testImages.shape).toEqual([6, 3, 32, 32]);
+    const labels = values(data.trainLabels);
+    const images = values(data.trainImages);
+    const blueOf = (k: number) => images[(3 * k + 2) * 1024 + 517];
+    // Each image is one colour, and its blue (200 - 5 c, normalized increasingly) falls as its label rises.
+    labels.forEach((c, k) => {
+      expect(images.slice((3 * k + 2) * 1024, (3 * k + 3) * 1024).every((v) => v === blueOf(k))).toBe(true);
+      labels.forEach((d, j) => {
+        if (c === d) expect(blueOf(j)).toBeCloseTo(blueOf(k), 6);
+        if (c < d) expect(blueOf(j)).toBeLessThan(blueOf(k));
+      });
+    });
+    expect(new Set([...labels, ...values(data.validationLabels), ...values(data.testLabels)])).toEqual(new Set([0, 1, 2]));
+    using run = search().start(problem);
+    expect(run.values().y.at(-1)!.shape).toEqual([3]); // the classifier's bias: one per class
+    run.step();
+  });
+
+  test('train/ and test/ with other class folders are refused, naming the root', async () => {
+    const other = path.join(tmp, 'folders-other');
+    writePng(path.join(other, 'train', 'ant', '0.png'), [1, 2, 3]);
+    writePng(path.join(other, 'test', 'bee', '0.png'), [1, 2, 3]);
+    await expectRejects(() => tasks.nas({ ...options, root: other, trainSize: 1, validationSize: 1, testSize: 1 }),
+      'INVALID_ARGUMENT', /folders-other: train\/ and test\/ must hold the same class folders/);
+    await expectRejects(() => tasks.nas({ ...options, root: undefined }), 'INVALID_ARGUMENT', /folders: no data folder; pass root/);
   });
 });
 

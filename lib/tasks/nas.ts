@@ -1,9 +1,12 @@
 // Architecture search in the DARTS space (docs/algorithms.md §14.6), built into the core: the
 // search network, its data and both objectives stay native.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { Type, type Static } from '@sinclair/typebox';
 import type { NativeNasOptions } from '../../binding';
 import { native } from '../binding';
 import { validate, type SameType } from '../config';
+import { BilevelError } from '../errors';
 import { Problem } from '../problem';
 import { deriveGenotype, type Genotype } from '../nas/genotype';
 import type { Device, Tensor } from '../tensor';
@@ -18,14 +21,15 @@ const count = (description: string, maximum: number, defaultValue: number) =>
 /** The options of the NAS task, declared once: the API validates against it; a run config's `problem` is `{ name: 'nas', ...these }`. */
 export const NasSchema = Type.Object(
   {
-    dataset: Type.Optional(Type.Union([Type.Literal('fashion-mnist'), Type.Literal('cifar10')], {
+    dataset: Type.Optional(Type.Union([Type.Literal('fashion-mnist'), Type.Literal('cifar10'), Type.Literal('folders')], {
       default: 'fashion-mnist',
-      description: 'Fashion-MNIST IDX files (padded to 32 x 32; the default) or CIFAR-10 binary batches',
+      description: 'Fashion-MNIST IDX files (padded to 32 x 32; the default), CIFAR-10 binary batches, or image folders '
+        + '(root/train/<class>/*.png|jpg and root/test/<class>/..., RGB resized to 32 x 32)',
     })),
     root: Type.Optional(Type.String({
       minLength: 1,
       description: 'the folder with the dataset\'s files (in a run config: relative to the config file); default '
-        + '$BILEVEL_FASHION_MNIST or /usr/share/datasets/fashion-mnist, $BILEVEL_CIFAR10. Nothing is ever downloaded',
+        + '$BILEVEL_FASHION_MNIST or /usr/share/datasets/fashion-mnist, $BILEVEL_CIFAR10; required for folders. Nothing is ever downloaded',
     })),
     channels: count('C: channels of the search network\'s first cells, doubled at each reduction', 1024, 16),
     cells: count('cells of the search network (reductions at a third and two thirds)', 64, 8),
@@ -45,10 +49,13 @@ export const NasSchema = Type.Object(
 
 /** The options of tasks.nas: NasSchema's fields, with dtype and device as for tensors. */
 export interface NasOptions {
-  /** Fashion-MNIST IDX files (padded to 32 x 32) or CIFAR-10 binary batches. @default 'fashion-mnist' */
-  dataset?: 'fashion-mnist' | 'cifar10';
   /**
-   * The folder with the dataset's files (in a run config: relative to the config file). Nothing is ever downloaded.
+   * Fashion-MNIST IDX files (padded to 32 x 32), CIFAR-10 binary batches, or image folders
+   * (root/train/<class>/*.png|jpg and root/test/<class>/..., RGB resized to 32 x 32). @default 'fashion-mnist'
+   */
+  dataset?: 'fashion-mnist' | 'cifar10' | 'folders';
+  /**
+   * The folder with the dataset's files (in a run config: relative to the config file); required for folders. Nothing is ever downloaded.
    * @default $BILEVEL_FASHION_MNIST or /usr/share/datasets/fashion-mnist; $BILEVEL_CIFAR10
    */
   root?: string;
@@ -105,6 +112,16 @@ const schemaFields: [
 ] = [true, true];
 void schemaFields;
 
+/** The data folder: for image folders the root given (required), else the dataset's as hyper-cleaning finds it. */
+function nasRoot(dataset: NasDataset, root?: string): string {
+  if (dataset !== 'folders') return datasetRoot(dataset, root);
+  if (root === undefined || !fs.existsSync(root)) {
+    throw new BilevelError('INVALID_ARGUMENT', `folders: no data folder${root === undefined ? '' : ` at ${root}`}; `
+      + 'pass root: a folder with train/ and test/, one subfolder of images per class');
+  }
+  return root;
+}
+
 /**
  * NAS in the DARTS space (docs/algorithms.md §14.6): x = [alpha.normal, alpha.reduce], y = the
  * search network's weights; f = cross-entropy on a training mini-batch per LL step, F on a
@@ -114,7 +131,7 @@ export async function nas(options: NasOptions = {}): Promise<Problem<NasMetrics>
   const { dtype, device, ...taskOptions } = options;
   validate(NasSchema, taskOptions, 'nas');
   const dataset = options.dataset ?? 'fashion-mnist';
-  const handle = await native.createTask('nas', { ...taskOptions, dataset, root: datasetRoot(dataset, options.root) }, {
+  const handle = await native.createTask('nas', { ...taskOptions, dataset, root: nasRoot(dataset, options.root) }, {
     dtype: dtype ?? 'float32',
     device: device ?? 'cpu',
   });
@@ -140,6 +157,16 @@ export function nasSolution(x: readonly Tensor[], nodes = 4): NasSolution {
   return { genotype: deriveGenotype(x, { nodes }), alphaSoftmax: { normal: softmaxRows(x[0]), reduce: softmaxRows(x[1]) } };
 }
 
+/** A run config's data folder: relative to the config; image folders need it, the other datasets default as hyper-cleaning's. */
+function configNasRoot(root: string | undefined, dataset: NasDataset, configDir: string): string {
+  if (dataset !== 'folders') return configDataRoot(root, dataset, configDir);
+  try {
+    return nasRoot(dataset, root === undefined ? undefined : path.resolve(configDir, root));
+  } catch (err) {
+    throw new BilevelError('INVALID_ARGUMENT', `problem.root: ${(err as Error).message}`, err as Error);
+  }
+}
+
 /** A run config's `problem: { name: 'nas', ...NasOptions }`. */
 export const nasConfigTask = configTask({
   schema: problemMember('nas', NasSchema.properties, 'architecture search in the DARTS space ([algorithms.md](algorithms.md) §14.6; `tasks.nas`)'),
@@ -147,5 +174,5 @@ export const nasConfigTask = configTask({
   metrics: true,
   solution: ({ nodes }, x) => nasSolution(x, nodes),
   create: ({ name: _name, root, ...options }, { dtype, device, configDir }) =>
-    nas({ ...options, root: configDataRoot(root, options.dataset ?? 'fashion-mnist', configDir), dtype, device }),
+    nas({ ...options, root: configNasRoot(root, options.dataset ?? 'fashion-mnist', configDir), dtype, device }),
 });

@@ -10,9 +10,12 @@
 
 namespace bilevel::core {
 
-// The training and test sets of a dataset folder: "fashion-mnist" and "mnist" (IDX files) or
-// "cifar10" (data_batch_1..5.bin and test_batch.bin).
-std::pair<LabeledImages, LabeledImages> readLabeledDataset(const std::string& dataset, const std::string& root);
+// The training and test sets of a dataset folder: "fashion-mnist" and "mnist" (IDX files),
+// "cifar10" (data_batch_1..5.bin and test_batch.bin), or "folders": root/train/<class>/<image> and
+// root/test/<class>/<image> (PNG / JPEG, the same class folders in both), decoded as RGB and
+// resized to folderImageSize x folderImageSize; labels are the classes' indices in sorted order.
+std::pair<LabeledImages, LabeledImages> readLabeledDataset(const std::string& dataset, const std::string& root,
+                                                           int64_t folderImageSize = 32);
 
 struct SplitSizes {
   int64_t train;

@@ -14,8 +14,7 @@ namespace {
 
 namespace F = torch::nn::functional;
 namespace darts = models::darts;
-constexpr int64_t kClasses = 10;     // of every dataset the task reads
-constexpr int64_t kImageSize = 32;   // Fashion-MNIST's 28 x 28 padded, as CIFAR-10's
+constexpr int64_t kImageSize = 32;   // Fashion-MNIST's 28 x 28 padded, as CIFAR-10's; image folders resized to it
 constexpr int64_t kEvaluationBatch = 256;  // images per forward in metrics()
 
 struct Split {
@@ -154,7 +153,7 @@ void normalize(Split& train, Split& validation, Split& test) {
 const OptionFields<NasOptions>& nasFields() {
   using O = NasOptions;
   static const OptionFields<O> fields = {
-      {"dataset", &O::dataset, std::nullopt, {}, {"fashion-mnist", "cifar10"}},
+      {"dataset", &O::dataset, std::nullopt, {}, {"fashion-mnist", "cifar10", "folders"}},
       {"root", &O::root, std::nullopt, {}},
       {"channels", &O::channels, 16, between(1, 1024)},
       {"cells", &O::cells, 8, between(1, 64)},
@@ -171,7 +170,7 @@ const OptionFields<NasOptions>& nasFields() {
 
 std::shared_ptr<Problem> makeNasProblem(const NasOptions& o) {
   checkDeclared(nasFields(), o, "nas");
-  auto [trainSet, testSet] = readLabeledDataset(o.dataset, o.root);
+  auto [trainSet, testSet] = readLabeledDataset(o.dataset, o.root, kImageSize);
   at::Generator gen = at::detail::createCPUGenerator(static_cast<uint64_t>(o.seed));
   const SplitRows rows =
       splitRows({o.trainSize, o.validationSize, o.testSize}, trainSet.labels.size(0), testSet.labels.size(0), gen);
@@ -182,7 +181,7 @@ std::shared_ptr<Problem> makeNasProblem(const NasOptions& o) {
   darts::SearchNetworkOptions shape;
   shape.inChannels = train.images.size(1);
   shape.imageSize = kImageSize;
-  shape.classes = kClasses;
+  shape.classes = trainSet.labels.max().item<int64_t>() + 1;
   shape.channels = o.channels;
   shape.cells = o.cells;
   shape.nodes = o.nodes;

@@ -12,7 +12,7 @@
 namespace bilevel::core {
 
 struct NasOptions {
-  std::string dataset = "fashion-mnist";  // "fashion-mnist" (IDX, padded to 32 x 32) or "cifar10" (binary batches)
+  std::string dataset = "fashion-mnist";  // "fashion-mnist" (IDX, padded to 32 x 32), "cifar10" (binary batches) or "folders" (PNG / JPEG per class)
   std::string root;                       // the folder with the dataset's files
   int64_t channels = 16;                  // C of the search network's first cells
   int64_t cells = 8;
