@@ -308,3 +308,7 @@ export interface NativeGenotype {
 }
 /** DARTS's derivation rule on alpha.normal and alpha.reduce ([edges, 8] each). */
 export declare function deriveGenotype(alphaNormal: NativeTensor, alphaReduce: NativeTensor, nodes: number, multiplier: number): NativeGenotype;
+/** The parameters of a genotype's evaluation network without its auxiliary head (DARTS's reported size). */
+export declare function evaluationNetworkSize(
+  genotype: NativeGenotype, options: { inChannels: number; imageSize: number; classes: number; channels: number; cells: number },
+): number;

@@ -53,7 +53,7 @@ export {
 } from './tasks';
 export { loadRunConfig, RunConfigSchema, type RunConfig } from './run-config';
 export {
-  deriveGenotype, skipConnections, operationNames, type Genotype, type GenotypeEdge, type OperationName, type DeriveOptions,
+  deriveGenotype, skipConnections, operationNames, evaluationNetworkSize, GenotypeSchema, type EvaluationNetworkOptions, type Genotype, type GenotypeEdge, type OperationName, type DeriveOptions,
 } from './nas/genotype';
 export { nas } from './nas';
 export {

@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { nas, type NasSweepSettings, type NasSweepSummary, type SweepRun } from '../lib';
+import { evaluationNetworkSize, nas, type NasSweepSettings, type NasSweepSummary, type SweepRun } from '../lib';
 import { writeIdxDataset } from './idx-files';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'bilevel-nas-sweep-'));
@@ -45,6 +45,9 @@ test('every search completes; the summary is the mean and std of their own resul
   expect(first.testAccuracy.std).toBeCloseTo(Math.abs(accuracies[0] - accuracies[1]) / Math.SQRT2, 12);
   expect(first.genotypes.map((g) => g.seed)).toEqual([1, 2]);
   expect(first.genotypes[0].genotype).toEqual(readJson(path.join(out, 'runs', 'darts-first-order-seed1', 'genotype.json')));
+  // Sizes at DARTS's evaluation network, with Fashion-MNIST's one channel.
+  expect(first.genotypes[1].parameters).toBe(evaluationNetworkSize(first.genotypes[1].genotype, { inChannels: 1 }));
+  expect(first.parameters.mean).toBe((first.genotypes[0].parameters + first.genotypes[1].parameters) / 2);
   // The seed reaches the search: two seeds, two different searches.
   expect(accuracies[0] === accuracies[1] && first.genotypes[0].genotype === first.genotypes[1].genotype).toBe(false);
   expect(straight.failed).toEqual([]);

@@ -5,7 +5,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import {
-  Solver, adam, deriveGenotype, firstOrder, heavyBall, skipConnections, tasks, tensor, zeros, type NasOptions, type Tensor,
+  Solver, adam, deriveGenotype, evaluationNetworkSize, firstOrder, heavyBall, skipConnections, tasks, tensor, zeros, type Genotype,
+  type NasOptions, type Tensor,
 } from '../lib';
 import { PNG } from 'pngjs';
 import { expectCode, expectRejects } from './helpers';
@@ -154,6 +155,27 @@ describe('image folders', () => {
 });
 
 describe('genotypes', () => {
+  test('evaluationNetworkSize: DARTS_V2 has the 3,349,342 parameters DARTS reports; a tiny one worked by hand', () => {
+    const dartsV2: Genotype = {
+      normal: [['sep_conv_3x3', 0], ['sep_conv_3x3', 1], ['sep_conv_3x3', 0], ['sep_conv_3x3', 1], ['sep_conv_3x3', 1],
+        ['skip_connect', 0], ['skip_connect', 0], ['dil_conv_3x3', 2]],
+      normal_concat: [2, 3, 4, 5],
+      reduce: [['max_pool_3x3', 0], ['max_pool_3x3', 1], ['skip_connect', 2], ['max_pool_3x3', 1], ['max_pool_3x3', 0],
+        ['skip_connect', 2], ['skip_connect', 2], ['max_pool_3x3', 1]],
+      reduce_concat: [2, 3, 4, 5],
+    };
+    expect(evaluationNetworkSize(dartsV2)).toBe(3349342);
+    // 1 channel, 8 x 8, 3 classes, C = 2, 3 cells (reductions at cells 1 and 2): stem 6 * 9 + 2 * 6;
+    // cell 0 two preprocessings 2 (6 * 2 + 4) and sep_conv_3x3 2 (9 * 2 + 4 + 4); cell 1
+    // preprocessings 6 * 4 + 8 and 2 * 4 + 8, dil_conv_3x3 9 * 4 + 16 + 8; cell 2 a factorized
+    // reduction 2 (2 * 4) + 16, 4 * 8 + 16, dil_conv_3x3 9 * 8 + 64 + 16; classifier 8 * 3 + 3.
+    const tiny: Genotype = { normal: [['sep_conv_3x3', 0], ['skip_connect', 1]], normal_concat: [2], reduce: [['max_pool_3x3', 0], ['dil_conv_3x3', 1]], reduce_concat: [2] };
+    const sizes = { inChannels: 1, imageSize: 8, classes: 3, channels: 2, cells: 3 };
+    expect(evaluationNetworkSize(tiny, sizes)).toBe(66 + 84 + 108 + 232 + 27);
+    expect(() => evaluationNetworkSize({ ...tiny, normal: [['sep_conv_9x9' as never, 0], ['skip_connect', 1]] }, sizes)).toThrow(/evaluationNetworkSize\.genotype\.normal/);
+    expect(() => evaluationNetworkSize({ ...tiny, normal: [['skip_connect', 5], ['skip_connect', 1]] }, sizes)).toThrow(/genotype\.normal/);
+  });
+
   // 2 nodes: rows 0, 1 enter node 0 (from states 0, 1), rows 2, 3, 4 node 1 (from states 0, 1, 2).
   // Columns: none, max_pool_3x3, avg_pool_3x3, skip_connect, sep_conv_3x3, sep_conv_5x5, dil_conv_3x3, dil_conv_5x5.
   const row = (entries: Record<number, number>) => Array.from({ length: 8 }, (_, k) => entries[k] ?? 0);

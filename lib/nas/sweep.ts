@@ -20,7 +20,7 @@ import { writeReport } from '../report';
 import { DeviceSchema } from '../run-config';
 import type { Device } from '../tensor';
 import type { NasMetrics, NasSolution } from '../tasks/nas';
-import type { Genotype } from './genotype';
+import { evaluationNetworkSize, type Genotype } from './genotype';
 import { NasMethodSchema, NasSearchSchema, type NasMethod, type NasSearchSettings } from './search';
 
 const SearchSettingsSchema = Type.Omit(NasSearchSchema, ['method', 'device']);
@@ -76,7 +76,9 @@ export interface MethodSummary {
   testAccuracy: Spread;
   validationAccuracy: Spread;
   normalSkipConnections: Spread;
-  genotypes: { seed: number; genotype: Genotype; testAccuracy: number }[];
+  /** Each genotype's evaluation network at DARTS's size (C = 36, 20 cells, 10 classes; the data's image channels), without its auxiliary head. */
+  parameters: Spread;
+  genotypes: { seed: number; genotype: Genotype; testAccuracy: number; parameters: number }[];
 }
 
 export interface NasSweepSummary {
@@ -156,11 +158,13 @@ function runSearch(args: string[], threads: number, signal: AbortSignal, started
 
 /** The summary of the completed searches, per method in the sweep's order. */
 function summarize(out: string, manifest: Manifest): NasSweepSummary {
+  const inChannels = (manifest.settings.search?.task?.dataset ?? 'fashion-mnist') === 'fashion-mnist' ? 1 : 3;
   const methods = manifest.settings.methods.map((method): MethodSummary => {
     const finals = manifest.runs.filter((r) => r.method === method && r.status === 'completed').map((r) => {
       const result = readResultFile(path.join(out, 'runs', r.name));
       if (result.status === 'failed') throw new BilevelError('INVALID_ARGUMENT', `${r.name}: its result.json says it failed`);
-      return { seed: r.seed, metrics: result.metrics as NasMetrics, genotype: (result.solution as NasSolution).genotype };
+      const genotype = (result.solution as NasSolution).genotype;
+      return { seed: r.seed, metrics: result.metrics as NasMetrics, genotype, parameters: evaluationNetworkSize(genotype, { inChannels }) };
     });
     return {
       method,
@@ -168,7 +172,8 @@ function summarize(out: string, manifest: Manifest): NasSweepSummary {
       testAccuracy: spread(finals.map((f) => f.metrics.testAccuracy)),
       validationAccuracy: spread(finals.map((f) => f.metrics.validationAccuracy)),
       normalSkipConnections: spread(finals.map((f) => f.metrics.normalSkipConnections)),
-      genotypes: finals.map((f) => ({ seed: f.seed, genotype: f.genotype, testAccuracy: f.metrics.testAccuracy })),
+      parameters: spread(finals.map((f) => f.parameters)),
+      genotypes: finals.map((f) => ({ seed: f.seed, genotype: f.genotype, testAccuracy: f.metrics.testAccuracy, parameters: f.parameters })),
     };
   });
   return { methods, failed: manifest.runs.filter((r) => r.status === 'failed').map((r) => r.name) };

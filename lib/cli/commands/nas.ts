@@ -47,8 +47,8 @@ const spreadText = (s: Spread, digits = 2, scale = 100) => `${(scale * s.mean).t
 /** The sweep's summary as a markdown table. */
 export function summaryTable(summary: NasSweepSummary): string {
   const rows = summary.methods.map((m) =>
-    `| ${m.method} | ${m.runs} | ${spreadText(m.testAccuracy)} | ${spreadText(m.validationAccuracy)} | ${spreadText(m.normalSkipConnections, 1, 1)} |`);
-  return ['| method | searches | test accuracy % | validation accuracy % | skip connections |', '|---|---|---|---|---|', ...rows].join('\n');
+    `| ${m.method} | ${m.runs} | ${spreadText(m.testAccuracy)} | ${spreadText(m.validationAccuracy)} | ${spreadText(m.normalSkipConnections, 1, 1)} | ${spreadText(m.parameters, 2, 1e-6)} |`);
+  return ['| method | searches | test accuracy % | validation accuracy % | skip connections | params (M) |', '|---|---|---|---|---|---|', ...rows].join('\n');
 }
 
 async function sweepCommand(term: Terminal, args: string[]): Promise<number> {
