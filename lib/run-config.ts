@@ -171,19 +171,22 @@ export interface LoadedRun {
 }
 
 /**
- * The JSON Schema shipped as schema/bilevel-run.schema.json. TypeBox lists a field with a default
- * as required (validate() fills it in before checking); an editor must not ask for it, so such
- * fields leave `required` here.
+ * A file format's JSON Schema for editors (schema/*.schema.json). TypeBox lists a field with a
+ * default as required (validate() fills it in before checking); an editor must not ask for it, so
+ * such fields leave `required` here.
  */
-export function runConfigJsonSchema(): object {
-  const schema = JSON.parse(JSON.stringify(RunConfigSchema)) as Record<string, unknown>;
-  return { $schema: 'http://json-schema.org/draft-07/schema#', ...(withDefaultsOptional(schema) as object) };
+export function jsonSchemaOf(schema: TSchema): object {
+  const plain = JSON.parse(JSON.stringify(schema)) as Record<string, unknown>;
+  return { $schema: 'http://json-schema.org/draft-07/schema#', ...(withDefaultsOptional(plain) as object) };
 }
 
-/** The committed file's exact text (scripts/write-schema.ts writes it, a test compares it). */
-export function runConfigJsonSchemaText(): string {
-  return `${JSON.stringify(runConfigJsonSchema(), null, 2)}\n`;
+/** A committed schema file's exact text (scripts/write-schema.ts writes it, a test compares it). */
+export function jsonSchemaText(schema: TSchema): string {
+  return `${JSON.stringify(jsonSchemaOf(schema), null, 2)}\n`;
 }
+
+/** The JSON Schema shipped as schema/bilevel-run.schema.json. */
+export const runConfigJsonSchemaText = (): string => jsonSchemaText(RunConfigSchema);
 
 function withDefaultsOptional(node: unknown): unknown {
   if (Array.isArray(node)) return node.map(withDefaultsOptional);

@@ -7,6 +7,9 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { deriveGenotype, nas, nasMethods, tensor, type NasEpochRecord, type NasOptions } from '../lib';
 import { main } from '../lib/cli';
+import { validate } from '../lib/config';
+import { nasRunConfig } from '../lib/nas/search';
+import { NasSweepSchema } from '../lib/nas/sweep';
 import { writeIdxDataset } from './idx-files';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'bilevel-nas-search-'));
@@ -132,3 +135,11 @@ describe('bilevel nas search | derive', () => {
     expect((await cli(['nas', 'retrain'])).stderr).toMatch(/nas: expected search, derive or sweep; got "retrain"/);
   });
 });
+
+const examples = path.join(__dirname, '..', 'examples', 'searches');
+test.each(fs.readdirSync(examples))('examples/searches/%s is a valid search or sweep file', (name) => {
+  const settings = readJson(path.join(examples, name));
+  if ('methods' in settings) expect(validate(NasSweepSchema, settings, name).methods.length).toBeGreaterThan(0);
+  else expect(nasRunConfig(settings, name).iterations).toBeGreaterThan(0);
+});
+

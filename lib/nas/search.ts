@@ -52,6 +52,7 @@ export const NasMethodSchema = nasMethodSchema();
 
 /** What a search runs, declared once: nas.search validates against it, and `bilevel nas search` reads it from a file. */
 export const NasSearchSchema = Type.Object({
+  $schema: Type.Optional(Type.String({ description: 'the JSON Schema of this file, for editors; ignored' })),
   task: Type.Optional(NasSchema),
   method: Type.Optional(nasMethodSchema({ default: 'darts-first-order' })),
   lowerSteps: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 5, description: 'K of rhg, cg and ait' })),
@@ -150,12 +151,12 @@ export function epochRecords(lines: readonly MetricsLine[], iterationsPerEpoch: 
   return records;
 }
 
-const schemaFields: [SameType<Omit<NasSearchSettings, 'device'>, Omit<NasSearchConfig, 'device'>>, SameType<NasMethod, Static<typeof NasMethodSchema>>] = [true, true];
+const schemaFields: [SameType<Omit<NasSearchSettings, 'device'>, Omit<NasSearchConfig, 'device' | '$schema'>>, SameType<NasMethod, Static<typeof NasMethodSchema>>] = [true, true];
 void schemaFields;
 
 /** The run config of a search; `where` names the settings in a refusal (nas.search, or a file's search). */
 export function nasRunConfig(settings: NasSearchSettings, where = 'nas.search'): RunConfig & { metricsEvery: number } {
-  const options = validate(NasSearchSchema, settings, where);
+  const { $schema: _editorsOnly, ...options } = validate(NasSearchSchema, settings, where);
   const task = options.task ?? {};
   const perEpoch = options.iterationsPerEpoch ?? Math.ceil((task.trainSize ?? 25000) / (task.batchSize ?? 64));
   const epochs = options.epochs ?? 1;

@@ -23,10 +23,11 @@ import type { NasMetrics, NasSolution } from '../tasks/nas';
 import { evaluationNetworkSize, type Genotype } from './genotype';
 import { NasMethodSchema, NasSearchSchema, type NasMethod, type NasSearchSettings } from './search';
 
-const SearchSettingsSchema = Type.Omit(NasSearchSchema, ['method', 'device']);
+const SearchSettingsSchema = Type.Omit(NasSearchSchema, ['method', 'device', '$schema']);
 
 /** What a sweep runs, declared once: nas.sweep validates against it, `bilevel nas sweep` reads it from a file. */
 export const NasSweepSchema = Type.Object({
+  $schema: Type.Optional(Type.String({ description: 'the JSON Schema of this file, for editors; ignored' })),
   methods: Type.Array(NasMethodSchema, { minItems: 1, uniqueItems: true }),
   seeds: Type.Array(Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER }), { minItems: 1, uniqueItems: true }),
   /** Searches at once; each gets an equal share of the CPU threads. */
@@ -192,7 +193,7 @@ async function writeSweepReport(out: string, manifest: Manifest): Promise<void> 
  */
 export async function sweep(options: NasSweepOptions): Promise<NasSweepSummary & { stopped: boolean }> {
   const { out, signal = new AbortController().signal, onRun = () => undefined, ...given } = options;
-  const settings = validate(NasSweepSchema, given, 'nas.sweep');
+  const { $schema: _editorsOnly, ...settings } = validate(NasSweepSchema, given, 'nas.sweep');
   makeOutputFolder(out);
   const manifest = openManifest(out, settings);
   const runsDir = path.join(out, 'runs');

@@ -1,0 +1,10 @@
+// The JSON Schemas shipped in schema/ (npm run schema writes them), by file name.
+import { NasSearchSchema } from './nas/search';
+import { NasSweepSchema } from './nas/sweep';
+import { jsonSchemaText, runConfigJsonSchemaText } from './run-config';
+
+export const schemaFiles = (): Record<string, string> => ({
+  'bilevel-run.schema.json': runConfigJsonSchemaText(),
+  'bilevel-nas-search.schema.json': jsonSchemaText(NasSearchSchema),
+  'bilevel-nas-sweep.schema.json': jsonSchemaText(NasSweepSchema),
+});
