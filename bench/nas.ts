@@ -1,26 +1,36 @@
-// npm run bench:nas [-- --iterations N] [--methods a,b] [--no-doc]: one architecture-search step
-// (one UL iteration) of the NAS task (docs/algorithms.md §14.6) for every method of lib/nas/search.ts,
-// beside DARTS's first- and second-order steps written in plain PyTorch (bench/nas_pytorch.py;
-// Debian's python3-torch, the same LibTorch build: `sudo bash scripts/install-bench-deps.sh`) on a
-// supernet small enough for 2 cores. Median seconds per step after a warm-up, the split of
-// bilevel's step (unroll, hypergradient, update) and its peak tensor memory; checks that both
-// sides' networks have as many weights. Prints a markdown table and writes docs/nas.md.
+// npm run bench:nas [-- --iterations N] [--heavy-iterations N] [--methods a,b] [--no-doc]: one
+// architecture-search step (one UL iteration) of the NAS task (docs/algorithms.md §14.6) for every
+// method of lib/nas/search.ts, beside DARTS's first- and second-order steps written in plain
+// PyTorch (bench/nas_pytorch.py; Debian's python3-torch, the same LibTorch build:
+// `sudo bash scripts/install-bench-deps.sh`), on a supernet small enough for 2 cores. Median
+// seconds per step after a warm-up, the split of bilevel's step (unroll, hypergradient, update)
+// and its peak tensor memory; checks that both sides' networks have as many weights. Then the
+// DARTS steps again through the public path (tasks.nas(), which builds the problem on a worker
+// thread, then run.step() or solver.run()): see docs/nas.md for why that path is slower.
+// Prints markdown tables and writes docs/nas.md.
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
-import { Solver, setNumThreads, tasks, versions, type IterationRecord } from '../lib';
-import { nasMethods, nasSolverConfig, type NasMethod } from '../lib/nas/search';
-import { validateRunConfig } from '../lib/run-config';
+import { datasetRoot, setNumThreads, tasks, versions, type IterationRecord, type NasMetrics } from '../lib';
+import { native } from '../lib/binding';
+import { nasMethods, nasSolver, type NasMethod } from '../lib/nas/search';
+import { Problem } from '../lib/problem';
 
 const { values } = parseArgs({
-  options: { iterations: { type: 'string' }, methods: { type: 'string' }, 'no-doc': { type: 'boolean' } },
+  options: {
+    iterations: { type: 'string' }, 'heavy-iterations': { type: 'string' }, methods: { type: 'string' }, 'no-doc': { type: 'boolean' },
+  },
 });
 const threads = Math.min(2, os.cpus().length);
 const lowerSteps = 3;
+// Timed steps after the warm-up: DARTS's one-step methods, and the K-step ones (several times slower).
 const iterations = Number(values.iterations ?? 5);
+const heavyIterations = Number(values['heavy-iterations'] ?? 3);
+const publicIterations = 3;
 const methods = (values.methods?.split(',') ?? [...nasMethods]) as NasMethod[];
+const isDarts = (method: NasMethod) => method === 'darts-first-order' || method === 'darts-second-order';
 // The supernet: C = 8, 5 cells (reductions at cells 1 and 3), 4 nodes, batches of 32 images of 32 x 32.
 const task = {
   dataset: 'fashion-mnist' as const, channels: 8, cells: 5, nodes: 4, batchSize: 32,
@@ -31,6 +41,7 @@ const pytorchStep: Partial<Record<NasMethod, 'first' | 'second'>> = { 'darts-fir
 
 interface Timing {
   method: NasMethod;
+  steps: number;
   seconds: number;
   unrollMs: number;
   hypergradientMs: number;
@@ -40,32 +51,52 @@ interface Timing {
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
-/** bilevel's UL iterations of one method: the median wall time of `iterations` after a warm-up, and its record's split. */
-async function bilevelTiming(method: NasMethod): Promise<Timing & { weights: number }> {
-  using problem = await tasks.nas(task);
-  const { solver: config } = validateRunConfig({ problem: { name: 'nas', ...task }, solver: nasSolverConfig(method, lowerSteps), iterations: 1 });
-  using run = new Solver(config).start(problem);
+/**
+ * The problem built on this (the main) thread, where run.step() computes too: one OpenMP team in
+ * the process. tasks.nas() builds it on a libuv worker thread, whose OpenMP team then outlives the
+ * build (see docs/nas.md).
+ */
+function problemOnThisThread(): Problem<NasMetrics> {
+  const { dataset, ...rest } = task;
+  const handle = native.createTaskSync('nas', { ...rest, dataset, root: datasetRoot(dataset) }, { dtype: 'float32', device: 'cpu' });
+  return new Problem<NasMetrics>(handle, 'nas');
+}
+
+function summary(method: NasMethod, seconds: number[], records: IterationRecord[]): Timing {
+  return {
+    method,
+    steps: seconds.length,
+    seconds: median(seconds),
+    unrollMs: median(records.map((r) => r.unrollMs)),
+    hypergradientMs: median(records.map((r) => r.hypergradientMs)),
+    updateMs: median(records.map((r) => r.updateMs)),
+    peakMiB: Math.max(...records.map((r) => r.peakBytes)) / 2 ** 20,
+  };
+}
+
+/** `steps` UL iterations of a method by run.step() after a warm-up: the median wall time and the record's split. */
+function stepTiming(problem: Problem, method: NasMethod, steps: number): Timing & { weights: number } {
+  using run = nasSolver(method, lowerSteps).start(problem);
   const { y } = run.values();
   const weights = y.reduce((total, t) => total + t.shape.reduce((a, b) => a * b, 1), 0);
   y.forEach((t) => t.dispose());
   const seconds: number[] = [];
   const records: IterationRecord[] = [];
-  for (let i = 0; i <= iterations; i++) {
+  for (let i = 0; i <= steps; i++) {
     const start = process.hrtime.bigint();
     const record = run.step();
     if (i === 0) continue;  // the warm-up
     seconds.push(Number(process.hrtime.bigint() - start) / 1e9);
     records.push(record);
   }
-  return {
-    method,
-    seconds: median(seconds),
-    unrollMs: median(records.map((r) => r.unrollMs)),
-    hypergradientMs: median(records.map((r) => r.hypergradientMs)),
-    updateMs: median(records.map((r) => r.updateMs)),
-    peakMiB: Math.max(...records.map((r) => r.peakBytes)) / 2 ** 20,
-    weights,
-  };
+  return { ...summary(method, seconds, records), weights };
+}
+
+/** The same through solver.run() (the engine's worker thread, as nas.search runs): the records' own times. */
+async function runTiming(problem: Problem, method: NasMethod, steps: number): Promise<Timing> {
+  const { records } = await nasSolver(method, lowerSteps).run(problem, { iterations: steps + 1 });
+  const timed = records.slice(1);
+  return summary(method, timed.map((r) => (r.unrollMs + r.hypergradientMs + r.updateMs) / 1000), timed);
 }
 
 interface PytorchTiming { first: number; second: number; parameters: number; torch: string; threads: number }
@@ -83,78 +114,138 @@ function pytorchTiming(): PytorchTiming {
   return JSON.parse(child.stdout.trim().split('\n').at(-1)!) as PytorchTiming;
 }
 
+/** Seconds the hypervisor gave this VM's CPUs to others (steal), from /proc/stat; 0 where unreadable. */
+function stealSeconds(): number {
+  try {
+    const cpu = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/);
+    return Number(cpu[8] ?? 0) / 100;
+  } catch {
+    return 0;
+  }
+}
+
+const s = (ms: number) => (ms / 1000).toFixed(2);
+
 async function main(): Promise<void> {
   setNumThreads(threads);
   const started = Date.now();
+  const stealAtStart = stealSeconds();
   const loads: number[] = [];
   const sampleLoad = () => loads.push(os.loadavg()[0]);
+  const log = (line: string) => console.error(`[${((Date.now() - started) / 1000).toFixed(0)} s] ${line}`);
+
+  // 1. Every method on a problem built on this thread (before any worker thread has run LibTorch).
   const timings: (Timing & { weights: number })[] = [];
-  for (const method of methods) {
-    timings.push(await bilevelTiming(method));
-    sampleLoad();
-    const t = timings.at(-1)!;
-    console.error(`${method}: ${t.seconds.toFixed(2)} s / step`);
+  {
+    using problem = problemOnThisThread();
+    for (const method of methods) {
+      timings.push(stepTiming(problem, method, isDarts(method) ? iterations : heavyIterations));
+      sampleLoad();
+      log(`${method}: ${timings.at(-1)!.seconds.toFixed(2)} s / step`);
+    }
   }
+  // 2. DARTS's steps in plain PyTorch.
   const torch = pytorchTiming();
   sampleLoad();
+  log(`PyTorch: first order ${torch.first.toFixed(2)} s, second order ${torch.second.toFixed(2)} s`);
   const weights = timings[0].weights;
-  const agree = timings.every((t) => t.weights === torch.parameters);
-  if (!agree) {
+  if (!timings.every((t) => t.weights === torch.parameters)) {
     throw new Error(`the networks differ: bilevel's y has ${timings.map((t) => t.weights).join(' / ')} numbers, PyTorch's weights ${torch.parameters}`);
   }
+  // 3. The public path: tasks.nas() (built on a worker thread), then run.step(), and solver.run().
+  const darts = methods.filter(isDarts);
+  const publicRows: { path: string; timing: Timing }[] = [];
+  {
+    using problem = await tasks.nas(task);
+    for (const method of darts) {
+      publicRows.push({ path: 'tasks.nas(), run.step()', timing: stepTiming(problem, method, publicIterations) });
+      sampleLoad();
+      log(`${method} after tasks.nas(): ${publicRows.at(-1)!.timing.seconds.toFixed(2)} s / step`);
+    }
+    if (darts.includes('darts-first-order')) {
+      publicRows.push({ path: 'tasks.nas(), solver.run()', timing: await runTiming(problem, 'darts-first-order', publicIterations) });
+      sampleLoad();
+      log(`darts-first-order by solver.run(): ${publicRows.at(-1)!.timing.seconds.toFixed(2)} s / step`);
+    }
+  }
+  const minutes = (Date.now() - started) / 60000;
+  const steal = stealSeconds() - stealAtStart;
 
   const cpu = `${os.cpus()[0]?.model ?? 'unknown CPU'} (${os.cpus().length} cores)`;
-  const load = loads.reduce((s, v) => s + v, 0) / loads.length;
-  const header = `C = ${task.channels}, ${task.cells} cells, ${task.nodes} nodes, batch ${task.batchSize}, Fashion-MNIST 32 x 32 ` +
-    `(1 channel, 10 classes), float32, ${threads} threads; rhg, cg and ait with K = ${lowerSteps}; ` +
-    `${weights.toLocaleString('en-US')} weights on both sides; LibTorch ${versions().libtorch}, PyTorch ${torch.torch}; ` +
-    `median of ${iterations} steps after a warm-up; ${cpu}, load average ${load.toFixed(1)} while it ran`;
-  const rows = [
-    '| method | bilevel s / step | PyTorch s / step | bilevel / PyTorch | unroll s | hypergradient s | update s | peak MiB |',
-    '|---|---:|---:|---:|---:|---:|---:|---:|',
+  const load = loads.reduce((sum, v) => sum + v, 0) / loads.length;
+  const setting = `C = ${task.channels}, ${task.cells} cells (reductions at cells ${Math.floor(task.cells / 3)} and ` +
+    `${Math.floor((2 * task.cells) / 3)}), ${task.nodes} nodes, batch ${task.batchSize}, Fashion-MNIST at 32 x 32 (1 channel, ` +
+    `10 classes), float32; rhg, cg and ait with K = ${lowerSteps}; ${weights.toLocaleString('en-US')} weights on both sides (checked)`;
+  const machine = `${cpu}, ${threads} threads on each side; LibTorch ${versions().libtorch}, PyTorch ${torch.torch}; ` +
+    `1-minute load average ${load.toFixed(1)} while it ran (${threads}: the bench alone), ${steal.toFixed(0)} s of CPU stolen by ` +
+    `the hypervisor over the ${minutes.toFixed(1)} minutes`;
+  const table = [
+    '| method | bilevel s / step | PyTorch s / step | bilevel / PyTorch | unroll s | hypergradient s | update s | peak MiB | steps timed |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|',
     ...timings.map((t) => {
       const reference = pytorchStep[t.method];
       const theirs = reference === undefined ? undefined : torch[reference];
       return `| ${t.method} | ${t.seconds.toFixed(2)} | ${theirs === undefined ? '' : theirs.toFixed(2)} | ` +
-        `${theirs === undefined ? '' : `${(t.seconds / theirs).toFixed(2)}x`} | ${(t.unrollMs / 1000).toFixed(2)} | ` +
-        `${(t.hypergradientMs / 1000).toFixed(2)} | ${(t.updateMs / 1000).toFixed(2)} | ${t.peakMiB.toFixed(0)} |`;
+        `${theirs === undefined ? '' : `${(t.seconds / theirs).toFixed(2)}x`} | ${s(t.unrollMs)} | ${s(t.hypergradientMs)} | ` +
+        `${s(t.updateMs)} | ${t.peakMiB.toFixed(0)} | ${t.steps} |`;
     }),
-  ];
-  const table = rows.join('\n');
-  console.log(`${header}\n\n${table}`);
-  console.error(`(${((Date.now() - started) / 1000).toFixed(0)} s in all)`);
+  ].join('\n');
+  const publicTable = [
+    '| method | path | bilevel s / step | against the problem built on the main thread | PyTorch s / step | unroll s | hypergradient s | update s |',
+    '|---|---|---:|---:|---:|---:|---:|---:|',
+    ...publicRows.map(({ path: how, timing: t }) => {
+      const mainThread = timings.find((m) => m.method === t.method)!;
+      const theirs = torch[pytorchStep[t.method]!];
+      return `| ${t.method} | ${how} | ${t.seconds.toFixed(2)} | ${(t.seconds / mainThread.seconds).toFixed(2)}x | ${theirs.toFixed(2)} | ` +
+        `${s(t.unrollMs)} | ${s(t.hypergradientMs)} | ${s(t.updateMs)} |`;
+    }),
+  ].join('\n');
+  console.log(`${setting}\n${machine}\n\n${table}\n\n${publicTable}`);
   if (values['no-doc'] || methods.length !== nasMethods.length) return;
 
   const doc = `# Architecture search: one step, bilevel against plain PyTorch
 
-Generated by \`npm run bench:nas\` (bench/nas.ts, bench/nas_pytorch.py) on ${new Date().toISOString().slice(0, 10)}.
-
-What is measured: the wall time of one UL iteration of the NAS task ([algorithms.md](algorithms.md)
-§14.6) for each search method of §14.7, built by \`nasSolverConfig(method, ${lowerSteps})\` (DARTS's
-optimizers: heavyBall on the weights, lr 0.025, momentum 0.9, weight decay 3e-4, clipping at 5; Adam
-on the alphas), warm-started from the previous iteration as a search runs; beside it the same step
-of DARTS's first and second order written in plain PyTorch the way DARTS's reference code is
-organized (nn.Modules, a MixedOp summing the softmax-weighted operations, batch norm without
-scale or shift in the cells): first order, the alphas' gradient of the validation loss at the
-current weights, an Adam step, then the weights' SGD step on a training batch; second order, the
-virtual step, the validation gradient there, the finite-difference Hessian-vector product at
-w +- eps v, the alpha update, then the weights' step. The PyTorch script feeds random images (the
-time does not depend on them); bilevel draws its batches from Fashion-MNIST. Both networks are the
-same (${weights.toLocaleString('en-US')} weights, checked). The median of ${iterations} steps after a warm-up;
-unroll, hypergradient and update are the medians of bilevel's own iteration record (update: the
-Adam step and the record's F and f at y_K), peak MiB its \`peakBytes\` (the largest).
+Generated by \`npm run bench:nas\` (bench/nas.ts, bench/nas_pytorch.py), ${new Date().toISOString().slice(0, 10)};
+[benchmarks.md](benchmarks.md) says what the numbers mean.
 
     npm run bench:nas
 
-Machine: ${cpu}, ${threads} LibTorch threads on each side (\`setNumThreads(${threads})\`,
-\`torch.set_num_threads(${threads})\`), LibTorch ${versions().libtorch}, PyTorch ${torch.torch};
-the 1-minute load average while it ran was ${load.toFixed(1)} (${threads} is the bench alone).
-Setting: ${header.split('; ').slice(0, 3).join('; ')}.
+What is measured: the wall time of one UL iteration of the NAS task ([algorithms.md](algorithms.md)
+§14.6) for each search method of §14.7, with the solver of \`nas.solver(method, ${lowerSteps})\` (DARTS's
+optimizers: heavyBall on the weights, lr 0.025, momentum 0.9, weight decay 3e-4, clipping at 5;
+Adam on the alphas), warm-started from the previous iteration as a search runs. Beside it the same
+step of DARTS's first and second order in plain PyTorch, written the way DARTS's reference code is
+organized (nn.Modules, a MixedOp summing the softmax-weighted operations, batch norm without scale
+or shift in the cells): first order, the alphas' gradient of the validation loss at the current
+weights (the whole backward, as DARTS's loop takes it), an Adam step, then the weights' SGD step on
+a training batch; second order, the virtual step, the validation gradient there, the
+finite-difference Hessian-vector product at w +- eps v, the alpha update, then the weights' step.
+The PyTorch script feeds random images (the time does not depend on them); bilevel draws its
+batches from Fashion-MNIST. Medians of the steps timed after a warm-up; unroll, hypergradient and
+update are the medians of bilevel's iteration record (update: the Adam step, and F and f at y_K
+for the record), peak MiB its \`peakBytes\` (the largest).
+
+Setting: ${setting}.
+
+Machine: ${machine}.
+
+## Every method (problem built on the main thread)
 
 ${table}
 
-rhg, cg and ait have no counterpart in DARTS's code. See [benchmarks.md](benchmarks.md) for what the
-numbers say.
+rhg, cg and ait have no counterpart in DARTS's code.
+
+## The public path
+
+\`tasks.nas()\` builds the problem on a libuv worker thread, and LibTorch's OpenMP team there outlives
+the build: the process then holds more OpenMP threads than the machine has cores, and the step's
+threads spend their time being put to sleep and woken (futex) around each of the network's many
+small operations instead of spinning between them (most likely libgomp's throttled waiting; the
+evidence is in [benchmarks.md](benchmarks.md)). The table above therefore builds the problem on the
+main thread (the binding's createTaskSync), where run.step() also computes; the same steps after
+\`tasks.nas()\`, by run.step() and by solver.run() (the engine's worker thread, as \`nas.search\` runs):
+
+${publicTable}
 `;
   fs.writeFileSync(path.join(__dirname, '..', 'docs', 'nas.md'), doc);
 }
