@@ -8,28 +8,38 @@ import { validateRunConfig } from '../lib/run-config';
 const schema: unknown = JSON.parse(fs.readFileSync(path.join(__dirname, '..', 'schema', 'bilevel-run.schema.json'), 'utf8'));
 
 interface IntegerField {
-  /** Keys from the config's root to the field; a union member is chosen by its `type` or `name`. */
-  path: { key: string; select?: Record<string, string> }[];
+  /**
+   * Keys from the config's root to the field; a union member is chosen by its `type` or `name`,
+   * and the object's other required integers are filled with their minimum.
+   */
+  path: { key: string; select?: Record<string, string | number> }[];
   minimum: number;
   maximum?: number;
 }
 
 type Node = Record<string, unknown>;
 
+/** The path with its last key narrowed to the object `node` describes: its constants and required integers. */
+function narrowedBy(path: IntegerField['path'], node: Node): IntegerField['path'] {
+  const properties = (node.properties ?? {}) as Record<string, Node>;
+  const required = (node.required ?? []) as string[];
+  const select = Object.fromEntries(Object.entries(properties).flatMap(([key, p]): [string, string | number][] => {
+    if (typeof p.const === 'string') return [[key, p.const]];
+    return p.type === 'integer' && required.includes(key) ? [[key, p.minimum as number]] : [];
+  }));
+  const last = path.at(-1);
+  if (last === undefined || Object.keys(select).length === 0) return path;
+  return [...path.slice(0, -1), { ...last, select: { ...last.select, ...select } }];
+}
+
 /** Every integer field, with the constants (type, name) that select its union member on the way. */
 function integerFields(node: Node, path: IntegerField['path'] = []): IntegerField[] {
   if (node.type === 'integer') return [{ path, minimum: node.minimum as number, maximum: node.maximum as number | undefined }];
   const members = (node.anyOf as Node[] | undefined) ?? [];
-  const fromMembers = members.flatMap((member) => {
-    const properties = (member.properties ?? {}) as Record<string, Node>;
-    const select = Object.fromEntries(Object.entries(properties).filter(([, p]) => typeof p.const === 'string')
-      .map(([key, p]) => [key, p.const as string]));
-    const last = path.at(-1);
-    const narrowed = last === undefined ? path : [...path.slice(0, -1), { ...last, select: { ...last.select, ...select } }];
-    return integerFields(member, narrowed);
-  });
+  const fromMembers = members.flatMap((member) => integerFields(member, path));
   const properties = (node.properties ?? {}) as Record<string, Node>;
-  const fromProperties = Object.entries(properties).flatMap(([key, child]) => integerFields(child, [...path, { key }]));
+  const narrowed = narrowedBy(path, node);
+  const fromProperties = Object.entries(properties).flatMap(([key, child]) => integerFields(child, [...narrowed, { key }]));
   return [...fromMembers, ...fromProperties];
 }
 
@@ -59,7 +69,8 @@ function configWith(field: IntegerField, value: number): Record<string, unknown>
   return config;
 }
 
-const name = (field: IntegerField) => field.path.map(({ key, select }) => key + (select ? `(${Object.values(select).join(',')})` : '')).join('.');
+const selectors = (select: Record<string, string | number> = {}) => Object.values(select).filter((v) => typeof v === 'string');
+const name = (field: IntegerField) => field.path.map(({ key, select }) => key + (selectors(select).length ? `(${selectors(select).join(',')})` : '')).join('.');
 
 test('the schema has integer fields to check', () => {
   expect(fields.length).toBeGreaterThan(15);
