@@ -5,18 +5,17 @@
 // `sudo bash scripts/install-bench-deps.sh`), on a supernet small enough for 2 cores. Median
 // seconds per step after a warm-up, the split of bilevel's step (unroll, hypergradient, update)
 // and its peak tensor memory; checks that both sides' networks have as many weights. Then the
-// DARTS steps again through the public path (tasks.nas(), which builds the problem on a worker
-// thread, then run.step() or solver.run()): see docs/nas.md for why that path is slower.
+// DARTS steps again by solver.run() (off the JS thread, as nas.search runs), which must take as
+// long as run.step(): both compute on the addon's one compute thread (native/binding/compute_thread.h).
 // Prints markdown tables and writes docs/nas.md.
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
-import { datasetRoot, setNumThreads, tasks, versions, type IterationRecord, type NasMetrics } from '../lib';
-import { native } from '../lib/binding';
+import { setNumThreads, tasks, versions, type IterationRecord } from '../lib';
 import { nasMethods, nasSolver, type NasMethod } from '../lib/nas/search';
-import { Problem } from '../lib/problem';
+import type { Problem } from '../lib/problem';
 
 const { values } = parseArgs({
   options: {
@@ -28,7 +27,7 @@ const lowerSteps = 3;
 // Timed steps after the warm-up: DARTS's one-step methods, and the K-step ones (several times slower).
 const iterations = Number(values.iterations ?? 5);
 const heavyIterations = Number(values['heavy-iterations'] ?? 3);
-const publicIterations = 3;
+const runIterations = 3;
 const methods = (values.methods?.split(',') ?? [...nasMethods]) as NasMethod[];
 const isDarts = (method: NasMethod) => method === 'darts-first-order' || method === 'darts-second-order';
 // The supernet: C = 8, 5 cells (reductions at cells 1 and 3), 4 nodes, batches of 32 images of 32 x 32.
@@ -50,17 +49,6 @@ interface Timing {
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-
-/**
- * The problem built on this (the main) thread, where run.step() computes too: one OpenMP team in
- * the process. tasks.nas() builds it on a libuv worker thread, whose OpenMP team then outlives the
- * build (see docs/nas.md).
- */
-function problemOnThisThread(): Problem<NasMetrics> {
-  const { dataset, ...rest } = task;
-  const handle = native.createTaskSync('nas', { ...rest, dataset, root: datasetRoot(dataset) }, { dtype: 'float32', device: 'cpu' });
-  return new Problem<NasMetrics>(handle, 'nas');
-}
 
 function summary(method: NasMethod, seconds: number[], records: IterationRecord[]): Timing {
   return {
@@ -134,15 +122,13 @@ async function main(): Promise<void> {
   const sampleLoad = () => loads.push(os.loadavg()[0]);
   const log = (line: string) => console.error(`[${((Date.now() - started) / 1000).toFixed(0)} s] ${line}`);
 
-  // 1. Every method on a problem built on this thread (before any worker thread has run LibTorch).
+  // 1. Every method by run.step().
   const timings: (Timing & { weights: number })[] = [];
-  {
-    using problem = problemOnThisThread();
-    for (const method of methods) {
-      timings.push(stepTiming(problem, method, isDarts(method) ? iterations : heavyIterations));
-      sampleLoad();
-      log(`${method}: ${timings.at(-1)!.seconds.toFixed(2)} s / step`);
-    }
+  using problem = await tasks.nas(task);
+  for (const method of methods) {
+    timings.push(stepTiming(problem, method, isDarts(method) ? iterations : heavyIterations));
+    sampleLoad();
+    log(`${method}: ${timings.at(-1)!.seconds.toFixed(2)} s / step`);
   }
   // 2. DARTS's steps in plain PyTorch.
   const torch = pytorchTiming();
@@ -152,21 +138,12 @@ async function main(): Promise<void> {
   if (!timings.every((t) => t.weights === torch.parameters)) {
     throw new Error(`the networks differ: bilevel's y has ${timings.map((t) => t.weights).join(' / ')} numbers, PyTorch's weights ${torch.parameters}`);
   }
-  // 3. The public path: tasks.nas() (built on a worker thread), then run.step(), and solver.run().
-  const darts = methods.filter(isDarts);
-  const publicRows: { path: string; timing: Timing }[] = [];
-  {
-    using problem = await tasks.nas(task);
-    for (const method of darts) {
-      publicRows.push({ path: 'tasks.nas(), run.step()', timing: stepTiming(problem, method, publicIterations) });
-      sampleLoad();
-      log(`${method} after tasks.nas(): ${publicRows.at(-1)!.timing.seconds.toFixed(2)} s / step`);
-    }
-    if (darts.includes('darts-first-order')) {
-      publicRows.push({ path: 'tasks.nas(), solver.run()', timing: await runTiming(problem, 'darts-first-order', publicIterations) });
-      sampleLoad();
-      log(`darts-first-order by solver.run(): ${publicRows.at(-1)!.timing.seconds.toFixed(2)} s / step`);
-    }
+  // 3. DARTS's steps by solver.run().
+  const runRows: Timing[] = [];
+  for (const method of methods.filter(isDarts)) {
+    runRows.push(await runTiming(problem, method, runIterations));
+    sampleLoad();
+    log(`${method} by solver.run(): ${runRows.at(-1)!.seconds.toFixed(2)} s / step`);
   }
   const minutes = (Date.now() - started) / 60000;
   const steal = stealSeconds() - stealAtStart;
@@ -190,17 +167,17 @@ async function main(): Promise<void> {
         `${s(t.updateMs)} | ${t.peakMiB.toFixed(0)} | ${t.steps} |`;
     }),
   ].join('\n');
-  const publicTable = [
-    '| method | path | bilevel s / step | against the problem built on the main thread | PyTorch s / step | unroll s | hypergradient s | update s |',
-    '|---|---|---:|---:|---:|---:|---:|---:|',
-    ...publicRows.map(({ path: how, timing: t }) => {
-      const mainThread = timings.find((m) => m.method === t.method)!;
+  const runTable = [
+    '| method | solver.run() s / step | against run.step() | PyTorch s / step | unroll s | hypergradient s | update s |',
+    '|---|---:|---:|---:|---:|---:|---:|',
+    ...runRows.map((t) => {
+      const stepped = timings.find((m) => m.method === t.method)!;
       const theirs = torch[pytorchStep[t.method]!];
-      return `| ${t.method} | ${how} | ${t.seconds.toFixed(2)} | ${(t.seconds / mainThread.seconds).toFixed(2)}x | ${theirs.toFixed(2)} | ` +
+      return `| ${t.method} | ${t.seconds.toFixed(2)} | ${(t.seconds / stepped.seconds).toFixed(2)}x | ${theirs.toFixed(2)} | ` +
         `${s(t.unrollMs)} | ${s(t.hypergradientMs)} | ${s(t.updateMs)} |`;
     }),
   ].join('\n');
-  console.log(`${setting}\n${machine}\n\n${table}\n\n${publicTable}`);
+  console.log(`${setting}\n${machine}\n\n${table}\n\n${runTable}`);
   if (values['no-doc'] || methods.length !== nasMethods.length) return;
 
   const doc = `# Architecture search: one step, bilevel against plain PyTorch
@@ -229,23 +206,20 @@ Setting: ${setting}.
 
 Machine: ${machine}.
 
-## Every method (problem built on the main thread)
+## Every method (tasks.nas(), then run.step())
 
 ${table}
 
 rhg, cg and ait have no counterpart in DARTS's code.
 
-## The public path
+## Off the JS thread
 
-\`tasks.nas()\` builds the problem on a libuv worker thread, and LibTorch's OpenMP team there outlives
-the build: the process then holds more OpenMP threads than the machine has cores, and the step's
-threads spend their time being put to sleep and woken (futex) around each of the network's many
-small operations instead of spinning between them (most likely libgomp's throttled waiting; the
-evidence is in [benchmarks.md](benchmarks.md)). The table above therefore builds the problem on the
-main thread (the binding's createTaskSync), where run.step() also computes; the same steps after
-\`tasks.nas()\`, by run.step() and by solver.run() (the engine's worker thread, as \`nas.search\` runs):
+\`nas.search\` steps by \`solver.run()\`, off the JS thread; the same steps there (the record's own
+times, so without the JS round trip). Both paths compute on the addon's one compute thread, so that
+LibTorch keeps a single OpenMP team (a team per calling thread made these steps 2-3x slower before
+2026-12-03: [benchmarks.md](benchmarks.md)):
 
-${publicTable}
+${runTable}
 `;
   fs.writeFileSync(path.join(__dirname, '..', 'docs', 'nas.md'), doc);
 }

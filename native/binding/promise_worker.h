@@ -1,5 +1,5 @@
-// A slow native call as a Promise (node-llama-cpp's pattern): the work runs on a libuv worker
-// thread and holds what it needs (shared pointers, copies), so the objects it uses stay alive
+// A slow native call as a Promise (node-llama-cpp's pattern): the work runs on the compute thread
+// (binding/compute_thread.h) while a libuv worker waits for it, and holds what it needs (shared pointers, copies), so the objects it uses stay alive
 // whatever JavaScript does meanwhile; the promise resolves on the JS thread with the value
 // `finish` makes of the result, or rejects with the coded BilevelError of what the work threw.
 // `settled`, when given, runs on the JS thread just before, either way (e.g. to mark the object
@@ -11,6 +11,7 @@
 #include <optional>
 #include <string>
 
+#include "binding/compute_thread.h"
 #include "binding/errors.h"
 
 namespace bilevel::binding {
@@ -31,9 +32,8 @@ class PromiseWorker : public Napi::AsyncWorker {
 
  protected:
   void Execute() override {
-    at::init_num_threads();  // this thread takes the thread count set with setNumThreads
     try {
-      result_ = work_();
+      onComputeThread([this] { result_ = work_(); });
     } catch (const CodedError& e) {
       fail(e.code, e.what(), e.cause);
     } catch (const std::exception& e) {

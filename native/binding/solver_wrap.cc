@@ -1,6 +1,6 @@
-// The JS handle of a core::Solver: step() runs one UL iteration on the calling thread; run()
-// runs many on a worker thread (native problems only), streaming records back; save() and
-// load() run on a worker thread too.
+// The JS handle of a core::Solver: step() runs one UL iteration, on the compute thread for native
+// problems and on the JS thread for objectives written in JS; run() runs many off the JS thread
+// (native problems only), streaming records back; save() and load() run off the JS thread too.
 #include <napi.h>
 
 #include <algorithm>
@@ -8,6 +8,7 @@
 #include <mutex>
 #include <vector>
 
+#include "binding/compute_thread.h"
 #include "binding/convert.h"
 #include "binding/errors.h"
 #include "binding/instance_data.h"
@@ -98,10 +99,10 @@ class RunWorker : public Napi::AsyncProgressQueueWorker<core::IterationRecord> {
 
  protected:
   void Execute(const ExecutionProgress& progress) override {
-    at::init_num_threads();  // this thread takes the thread count set with setNumThreads
     try {
       for (int64_t i = 0; i < iterations_ && !state_->stop.load(); ++i) {
-        const core::IterationRecord record = solver_->step();
+        // One iteration per job, so that runs of other environments (worker threads) interleave.
+        const core::IterationRecord record = computed([this] { return solver_->step(); });
         progress.Send(&record, 1);
         ++done_;
       }
@@ -218,7 +219,9 @@ class SolverWrap : public Napi::ObjectWrap<SolverWrap> {
 
   Napi::Value step(const Napi::CallbackInfo& info) {
     return guarded(info.Env(), "step", [&] {
-      return Napi::Value(toJs(info.Env(), exclusive([](core::Solver& s) { return s.step(); })));
+      return Napi::Value(toJs(info.Env(), exclusive([](core::Solver& s) {
+        return s.anyThread() ? computed([&] { return s.step(); }) : s.step();
+      })));
     });
   }
 

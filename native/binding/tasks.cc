@@ -1,6 +1,8 @@
 // createTask / createTaskSync: the registry's tasks (core/tasks/registry.h) from JavaScript. The
 // options are read and checked on the JS thread; building the problem (reading a dataset) runs
-// on a worker thread for createTask.
+// on the compute thread, awaited by a libuv worker for createTask and by the JS thread for
+// createTaskSync.
+#include "binding/compute_thread.h"
 #include "binding/convert.h"
 #include "binding/errors.h"
 #include "binding/js_options.h"
@@ -37,7 +39,7 @@ Napi::Value createTask(const Napi::CallbackInfo& info) {
 
 // createTaskSync(name, options, placement?) -> NativeProblem, for tasks without data to read.
 Napi::Value createTaskSync(const Napi::CallbackInfo& info) {
-  return guarded(info.Env(), "createTask", [&] { return Napi::Value(ProblemWrap::wrap(info.Env(), prepareTask(info)())); });
+  return guarded(info.Env(), "createTask", [&] { return Napi::Value(ProblemWrap::wrap(info.Env(), computed(prepareTask(info)))); });
 }
 
 }  // namespace
