@@ -180,7 +180,16 @@ export const TrajectorySolverSchema = Type.Object(
   strict,
 );
 
-export const SolverConfigSchema = Type.Union([TrajectorySolverSchema, BammSchema]);
+export const TrainingSchema = Type.Object(
+  {
+    type: Type.Literal('training'),
+    dynamics: unionOf(dynamicsSchemas),
+    lowerLrSchedule: Type.Optional(LowerLrScheduleSchema),
+  },
+  strict,
+);
+
+export const SolverConfigSchema = Type.Union([TrajectorySolverSchema, BammSchema, TrainingSchema]);
 
 // ---------------------------------------------------------------------------------------------
 // Types. The schemas' Static types, written out once more as interfaces because only declarations
@@ -444,7 +453,19 @@ export interface BammConfig {
   lr?: number;
 }
 
-export type SolverConfig = TrajectorySolverConfig | BammConfig;
+/**
+ * Single-level training (docs/algorithms.md §3.8): y descends f by the dynamics, dynamics.steps
+ * steps per iteration continuing from the last iterate, while x stays at the problem's start.
+ */
+export interface TrainingConfig {
+  type: 'training';
+  /** Any dynamics but bda, which mixes in F's gradient. */
+  dynamics: DynamicsConfig;
+  /** dynamics.lr across iterations (not for accelerated dynamics); absent: constant. */
+  lowerLrSchedule?: LowerLrScheduleConfig;
+}
+
+export type SolverConfig = TrajectorySolverConfig | BammConfig | TrainingConfig;
 
 /** True when A and B are the same type (not only mutually assignable: an extra optional field counts). */
 export type SameType<A, B> = (<T>() => T extends A ? 1 : 2) extends (<T>() => T extends B ? 1 : 2) ? true : false;
@@ -459,7 +480,8 @@ const schemaTypes: [
   SameType<TruncationConfig, Static<typeof TruncationSchema>>,
   SameType<TrajectorySolverConfig, Static<typeof TrajectorySolverSchema>>,
   SameType<BammConfig, Static<typeof BammSchema>>,
-] = [true, true, true, true, true, true, true, true, true];
+  SameType<TrainingConfig, Static<typeof TrainingSchema>>,
+] = [true, true, true, true, true, true, true, true, true, true];
 void schemaTypes;
 
 /** "an integer in [1, 100000]", "one of ...": what a value of schema must be. */

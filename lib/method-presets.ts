@@ -97,8 +97,8 @@ function lowerStepSize(dynamics: DynamicsConfig): number {
 
 /** The shared settings of a trajectory solver config; sl-BAMM has no K to share. */
 export function sharedSettings(solver: SolverConfig): SharedSettings {
-  if (solver.type === 'bamm') {
-    throw new BilevelError('INVALID_ARGUMENT', 'solver: compare takes K and the LL step size from a trajectory solver, not bamm');
+  if (solver.type === 'bamm' || solver.type === 'training') {
+    throw new BilevelError('INVALID_ARGUMENT', `solver: compare takes K and the LL step size from a trajectory solver, not ${solver.type}`);
   }
   const { dynamics } = solver;
   const lr = lowerStepSize(dynamics);

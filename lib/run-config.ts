@@ -6,9 +6,9 @@ import { Type, type Static, type TObject, type TSchema } from '@sinclair/typebox
 import { Value } from '@sinclair/typebox/value';
 import { parse as parseJsonc, type ParseError } from 'jsonc-parser';
 import {
-  BammSchema, PriorSchema, SolverConfigSchema, TrajectorySolverSchema, TruncationSchema, dynamicsSchemas,
+  BammSchema, PriorSchema, SolverConfigSchema, TrainingSchema, TrajectorySolverSchema, TruncationSchema, dynamicsSchemas,
   LIMITS, hypergradientSchemas, initAuxiliarySchemas, optimizerSchemas, validate, validateVariant,
-  type SolverConfig,
+  type SolverConfig, type TrainingConfig,
 } from './config';
 import { BilevelError } from './errors';
 import type { Problem } from './problem';
@@ -289,11 +289,18 @@ function validateTrajectorySolver(solver: Record<string, unknown>): SolverConfig
   return validate(TrajectorySolverSchema, solver, 'solver');
 }
 
+function validateTraining(solver: Record<string, unknown>): TrainingConfig {
+  checkFields(TrainingSchema, solver, 'solver');
+  validateVariant(dynamicsSchemas, 'type', solver.dynamics, 'solver.dynamics');
+  return validate(TrainingSchema, solver, 'solver');
+}
+
 function validateSolver(value: unknown): SolverConfig {
   const solver = objectAt(value, 'solver');
   if (solver.type === 'bamm') return validate(BammSchema, solver, 'solver');
+  if (solver.type === 'training') return validateTraining(solver);
   if (solver.type !== undefined && solver.type !== 'trajectory') {
-    throw invalid(`solver.type: must be one of "trajectory", "bamm"; got ${shown(solver.type)}`);
+    throw invalid(`solver.type: must be one of "trajectory", "bamm", "training"; got ${shown(solver.type)}`);
   }
   return validateTrajectorySolver(solver);
 }
@@ -380,6 +387,7 @@ function checkedSolver(config: RunConfig, anchor?: Tensor[]): Solver {
 /** A solver config in a few words, e.g. "gd + reverse + initAuxiliary" (summaries, report titles). */
 export function describeSolver(solver: SolverConfig): string {
   if (solver.type === 'bamm') return 'bamm';
+  if (solver.type === 'training') return `${solver.dynamics.type} training`;
   const parts: string[] = [solver.dynamics.type, solver.hypergradient.type];
   if (solver.initAuxiliary) parts.push('initAuxiliary');
   if (solver.truncation !== undefined && solver.truncation !== 'none') parts.push('pessimistic truncation');
@@ -387,7 +395,8 @@ export function describeSolver(solver: SolverConfig): string {
   return parts.join(' + ');
 }
 
-const hasPrior = (solver: SolverConfig): boolean => solver.type !== 'bamm' && solver.prior !== false && solver.prior !== undefined;
+const hasPrior = (solver: SolverConfig): boolean =>
+  solver.type !== 'bamm' && solver.type !== 'training' && solver.prior !== false && solver.prior !== undefined;
 
 /**
  * The prior's anchor from priorAnchor: the LL variables pretrained on the problem (AIT_P). Without

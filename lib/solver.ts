@@ -3,7 +3,7 @@
 import type { NativeIterationRecord, NativeSolver, NativeTensor } from '../binding';
 import { native } from './binding';
 import {
-  BammSchema, PriorSchema, TrajectorySolverSchema, dynamicsSchemas, hypergradientSchemas, initAuxiliarySchemas,
+  BammSchema, PriorSchema, TrainingSchema, TrajectorySolverSchema, dynamicsSchemas, hypergradientSchemas, initAuxiliarySchemas,
   optimizerSchemas, validate, validateVariant,
   type BammConfig, type BoxConfig, type DynamicsConfig, type HypergradientConfig, type OptimizerConfig, type SolverConfig,
   type LowerLrScheduleConfig, type TrajectorySolverConfig,
@@ -127,7 +127,7 @@ export class Solver {
   readonly config: SolverConfig;
   #tensors: TensorOptions;
 
-  /** @internal Use Solver.builder() or Solver.bamm(). */
+  /** @internal Use Solver.builder(), Solver.bamm() or Solver.training(). */
   constructor(config: SolverConfig, tensors: TensorOptions = {}) {
     this.config = config;
     this.#tensors = tensors;
@@ -141,6 +141,18 @@ export class Solver {
   /** sl-BAMM, the single-loop solver of docs/algorithms.md §7 (defaults: the authors' code). */
   static bamm(options: Partial<Omit<BammConfig, 'type'>> = {}): Solver {
     return new Solver(validate(BammSchema, { ...check.object(options, 'bamm.options'), type: 'bamm' }, 'bamm'));
+  }
+
+  /**
+   * Single-level training (docs/algorithms.md §3.8): y descends f by `dynamics`, dynamics.steps
+   * steps per iteration continuing from the last iterate (heavyBall keeps its velocity), while x
+   * stays at the problem's start. The lr schedule takes the builder's lowerLrSchedule arguments.
+   */
+  static training(options: { dynamics: DynamicsConfig; lowerLrSchedule?: { epochs: number; minimum?: number; iterationsPerEpoch?: number } }): Solver {
+    const { dynamics, lowerLrSchedule } = check.options(options, 'training.options', ['dynamics', 'lowerLrSchedule']);
+    validateVariant(dynamicsSchemas, 'type', dynamics, 'training.dynamics');
+    const schedule = lowerLrSchedule === undefined ? {} : { lowerLrSchedule: { type: 'cosine', ...check.object(lowerLrSchedule, 'training.lowerLrSchedule') } };
+    return new Solver(validate(TrainingSchema, { type: 'training', dynamics, ...schedule }, 'training'));
   }
 
   /** Starts a run on problem; step it with run.step(), dispose it when done. */

@@ -50,7 +50,11 @@ const base = () => ({
   iterations: 10,
   priorAnchor: { pretrainSteps: 1, lr: 0.1 },
 });
-const hyperCleaningProblem = { name: 'hyper-cleaning' };
+// Union members whose fields the base's member would not take: the start they replace it with.
+const memberStarts: Record<string, Record<string, Record<string, unknown>>> = {
+  problem: { 'hyper-cleaning': { name: 'hyper-cleaning' } },
+  solver: { training: { dynamics: { type: 'gd' } } },
+};
 
 /** A valid base config with `value` at the field's path (the union members its path selects). */
 function configWith(field: IntegerField, value: number): Record<string, unknown> {
@@ -62,7 +66,8 @@ function configWith(field: IntegerField, value: number): Record<string, unknown>
       node[key] = value;
       return;
     }
-    const start = key === 'problem' && select?.name === 'hyper-cleaning' ? hyperCleaningProblem : node[key] ?? {};
+    const member = Object.values(select ?? {}).find((v): v is string => typeof v === 'string' && memberStarts[key]?.[v] !== undefined);
+    const start = member !== undefined ? memberStarts[key][member] : node[key] ?? {};
     node[key] = { ...(start as object), ...select };
     node = node[key] as Record<string, unknown>;
   });

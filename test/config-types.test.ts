@@ -6,7 +6,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as ts from 'typescript';
 import {
-  Solver, adam, bda, tasks, truncated, type HyperCleaningMetrics, type SolverConfig,
+  Solver, adam, bda, gd, tasks, truncated, type HyperCleaningMetrics, type SolverConfig,
 } from '../lib';
 
 describe('solver.config', () => {
@@ -19,7 +19,7 @@ describe('solver.config', () => {
 
   test('its members are typed: each family narrows by its tag to the member\'s fields', () => {
     const { config } = solver;
-    if (config.type === 'bamm') throw new Error('a builder makes trajectory solvers');
+    if (config.type === 'bamm' || config.type === 'training') throw new Error('a builder makes trajectory solvers');
     const { dynamics, hypergradient, upper, initAuxiliary } = config;
     expect(dynamics.type).toBe('bda');
     if (dynamics.type === 'bda') expect([dynamics.mu, dynamics.upperLr, dynamics.steps]).toEqual([0.25, 0.1, 10]);
@@ -33,6 +33,13 @@ describe('solver.config', () => {
   test('sl-BAMM\'s config narrows by type too', () => {
     const config: SolverConfig = Solver.bamm({ tau: 0.5 }).config;
     expect(config.type === 'bamm' && [config.tau, config.mu0]).toEqual([0.5, 0.9]);
+  });
+
+  test('training\'s config narrows by type: dynamics and the schedule, nothing of a UL', () => {
+    const config: SolverConfig = Solver.training({ dynamics: gd({ steps: 4 }), lowerLrSchedule: { epochs: 3 } }).config;
+    expect(config.type === 'training' && [config.dynamics.steps, config.lowerLrSchedule]).toEqual([4, { type: 'cosine', epochs: 3, minimum: 0, iterationsPerEpoch: 1 }]);
+    // @ts-expect-error: training has no hypergradient
+    if (config.type === 'training') expect(config.hypergradient).toBeUndefined();
   });
 });
 
@@ -65,7 +72,7 @@ Solver.bamm({ tau: 0.1 });
 Solver.builder().prior({ weight: 2 }).pessimisticTruncation({ recompute: true });
 tasks.hyperCleaning({ hidden: 30 });
 const solver = Solver.builder().build();
-if (solver.config.type !== 'bamm') solver.config.lowerStart;
+if (solver.config.type !== 'bamm' && solver.config.type !== 'training') solver.config.lowerStart;
 `;
   const { options } = ts.parseJsonConfigFileContent(ts.readConfigFile(path.join(root, 'tsconfig.json'), ts.sys.readFile).config, ts.sys, root);
   const read = (name: string) => (name === file ? source : ts.sys.readFile(name));

@@ -125,8 +125,8 @@ function acceleratedHand(x: Vec, y0: Vec, lipschitz: number, K: number, P: Proje
  */
 interface HeavyBallState { y: Vec; v: Vec }
 const heavyBallOptions = { lr: 0.3, momentum: 0.7, weightDecay: 0.05, gradientClip: 0.8 };
-function heavyBallRun(x: Vec, s: HeavyBallState, k0: number, k1: number, P: Projection = identity) {
-  const { lr, momentum, weightDecay, gradientClip } = heavyBallOptions;
+function heavyBallRun(x: Vec, s: HeavyBallState, k0: number, k1: number, P: Projection = identity, lr = heavyBallOptions.lr) {
+  const { momentum, weightDecay, gradientClip } = heavyBallOptions;
   const ys = [s.y];
   let { y, v } = s;
   for (let k = k0; k < k1; k++) {
@@ -478,3 +478,52 @@ describe('lowerLrSchedule', () => {
   });
 });
 
+
+// =============================================================================================
+// Single-level training (docs/algorithms.md §3.8)
+describe('Solver.training', () => {
+  const K = 3;
+  const minimum = 0.05;
+  const epochs = 2;
+  const cosine = (iteration: number) => minimum + ((heavyBallOptions.lr - minimum) * (1 + Math.cos((Math.PI * Math.min(iteration, epochs)) / epochs))) / 2;
+  const training = () => Solver.training({ dynamics: heavyBall({ ...heavyBallOptions, steps: K }), lowerLrSchedule: { epochs, minimum } });
+
+  test('heavyBall trains y as one SGD run: K steps an iteration, velocity carried, lr by the cosine; x stays', () => {
+    tidy(() => {
+      using run = training().start(makeProblem());
+      let state: HeavyBallState = { y: Y0, v: [0, 0, 0] };
+      for (let iteration = 0; iteration < 4; iteration++) {
+        const record = run.step();
+        state = heavyBallRun(X0, state, 0, K, identity, cosine(iteration)).state;
+        const { x, y } = run.values();
+        expectClose(flat(y), state.y, 1e-13);
+        expectClose(flat(x), X0, 0);
+        expect(record.steps).toBe(K);
+        expect(record.upper).toBeCloseTo(hand.F(X0, state.y), 12);
+        expect(record.gradientNormX).toBe(0);
+      }
+    });
+  });
+
+  test('a run saved and loaded goes on as one straight through (velocity and schedule included)', async () => {
+    const file = require('node:path').join(require('node:os').tmpdir(), `bilevel-training-${process.pid}.ckpt`);
+    using straight = training().start(makeProblem());
+    for (let i = 0; i < 4; i++) straight.step();
+    using first = training().start(makeProblem());
+    first.step();
+    first.step();
+    await first.save(file, '{}');
+    using resumed = training().start(makeProblem());
+    await resumed.load(file);
+    resumed.step();
+    resumed.step();
+    expectClose(flat(resumed.values().y), flat(straight.values().y), 0);
+  });
+
+  test('refusals: bda mixes in F; accelerated dynamics take no schedule; unknown options', () => {
+    expect(() => Solver.training({ dynamics: bda({ lr: 0.1 }) })).toThrow(/training descends f alone; bda dynamics mix in F's gradient/);
+    expect(() => Solver.training({ dynamics: accelerated({ steps: 2 }), lowerLrSchedule: { epochs: 2 } }))
+      .toThrow(/lowerLrSchedule schedules dynamics\.lr, which accelerated dynamics do not have/);
+    expect(() => Solver.training({ dynamics: gd(), upper: sgd() } as never)).toThrow(/training\.options\.upper/);
+  });
+});

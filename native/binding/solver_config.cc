@@ -65,6 +65,15 @@ core::Truncation parseTruncation(const Fields& f) {
                                   {{"none", core::Truncation::None}, {"pessimistic", core::Truncation::Pessimistic}});
 }
 
+std::optional<core::CosineSchedule> parseSchedule(const Fields& f) {
+  const auto s = f.object("lowerLrSchedule");
+  if (!s) return std::nullopt;
+  choose<bool>(*s, "type", "cosine", {{"cosine", true}});
+  core::CosineSchedule schedule;
+  core::readDeclared(*s, core::cosineScheduleFields(), schedule, "lowerLrSchedule", {"type"});
+  return schedule;
+}
+
 core::TrajectorySolverOptions parseTrajectory(const Fields& f) {
   core::TrajectorySolverOptions o;
   core::refuseUnknown(f, {"type", "dynamics", "hypergradient", "upper", "initAuxiliary", "prior", "truncation", "lowerStart", "lowerLrSchedule"},
@@ -87,12 +96,16 @@ core::TrajectorySolverOptions parseTrajectory(const Fields& f) {
   o.truncation = parseTruncation(f);
   o.lowerStart = choose<core::LowerStart>(f, "lowerStart", "fixed",
                                           {{"fixed", core::LowerStart::Fixed}, {"warm", core::LowerStart::Warm}});
-  if (auto s = f.object("lowerLrSchedule")) {
-    choose<bool>(*s, "type", "cosine", {{"cosine", true}});
-    core::CosineSchedule schedule;
-    core::readDeclared(*s, core::cosineScheduleFields(), schedule, "lowerLrSchedule", {"type"});
-    o.lowerLrSchedule = schedule;
-  }
+  o.lowerLrSchedule = parseSchedule(f);
+  return o;
+}
+
+core::TrainingOptions parseTraining(const Fields& f) {
+  core::TrainingOptions o;
+  core::refuseUnknown(f, {"type", "dynamics", "lowerLrSchedule"}, "solver");
+  if (auto d = f.object("dynamics")) o.dynamics = parseMember(*d, "type", "gd", core::dynamicsMembers());
+  o.lowerLrSchedule = parseSchedule(f);
+  core::checkOptions(o);
   return o;
 }
 
@@ -147,8 +160,9 @@ Napi::Object describeOptions(Napi::Env env) {
 
 SolverOptions parseSolverConfig(const Napi::Value& config) {
   const Fields f(config, "solver");
-  if (f.text("type", "trajectory") == "bamm") return parseBamm(f);
-  choose<bool>(f, "type", "trajectory", {{"trajectory", true}, {"bamm", false}});
+  const std::string type = f.choice("type", "trajectory", {"trajectory", "bamm", "training"});
+  if (type == "bamm") return parseBamm(f);
+  if (type == "training") return parseTraining(f);
   core::TrajectorySolverOptions o = parseTrajectory(f);
   core::checkOptions(o);
   return o;

@@ -5,10 +5,11 @@
 #include <variant>
 
 #include "core/solver.h"
+#include "core/training_solver.h"
 
 namespace bilevel::binding {
 
-using SolverOptions = std::variant<core::TrajectorySolverOptions, core::BammOptions>;
+using SolverOptions = std::variant<core::TrajectorySolverOptions, core::BammOptions, core::TrainingOptions>;
 
 // Reads config; errors name the field (e.g. "solver.dynamics.lr").
 SolverOptions parseSolverConfig(const Napi::Value& config);

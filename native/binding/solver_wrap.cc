@@ -323,6 +323,7 @@ class SolverWrap : public Napi::ObjectWrap<SolverWrap> {
 
 std::unique_ptr<core::Solver> makeSolver(const SolverOptions& options, std::shared_ptr<core::Problem> problem) {
   if (const auto* bamm = std::get_if<core::BammOptions>(&options)) return core::makeBammSolver(std::move(problem), *bamm);
+  if (const auto* training = std::get_if<core::TrainingOptions>(&options)) return core::makeTrainingSolver(std::move(problem), *training);
   return core::makeTrajectorySolver(std::move(problem), std::get<core::TrajectorySolverOptions>(options));
 }
 

@@ -2,7 +2,9 @@
 // the epochs of a search (docs/algorithms.md §3.7).
 #pragma once
 #include <cstdint>
+#include <optional>
 
+#include "core/dynamics.h"
 #include "core/option_fields.h"
 
 namespace bilevel::core {
@@ -19,5 +21,10 @@ const OptionFields<CosineSchedule>& cosineScheduleFields();
 
 // The step size of UL iteration `iteration` for a dynamics whose lr is `lr`.
 double scheduledLr(const CosineSchedule& schedule, double lr, int64_t iteration);
+
+// Refuses a schedule the dynamics cannot take (accelerated dynamics have no lr; minimum > lr).
+void checkSchedule(const CosineSchedule& schedule, const DynamicsOptions& dynamics);
+// The dynamics of UL iteration `iteration`: with the schedule's lr, or as they are without one.
+Dynamics scheduled(const Dynamics& dynamics, const std::optional<CosineSchedule>& schedule, int64_t iteration);
 
 }  // namespace bilevel::core

@@ -78,8 +78,7 @@ class TrajectorySolver : public Solver {
     const bool warm = !ia && options_.lowerStart == LowerStart::Warm;
     const TensorList y0 = ia ? leaves(z_) : (warm ? y_ : problem_->lowerVariables().initial);
     const IterationBatches batches = nextBatches(dynamics_.steps());
-    const Dynamics dynamics =
-        options_.lowerLrSchedule ? dynamics_.withLr(scheduledLr(*options_.lowerLrSchedule, options_.dynamics.lr, iteration_)) : dynamics_;
+    const Dynamics dynamics = scheduled(dynamics_, options_.lowerLrSchedule, iteration_);
     HypergradientInput input{*problem_, dynamics, x, y0, ia, options_.truncation, batches, warm ? carried_ : TensorList{}};
     HypergradientOutput out = hypergradient_->compute(input);
     record.unrollMs = out.unrollMs;
@@ -212,15 +211,7 @@ void checkOptions(const TrajectorySolverOptions& o) {
   if (o.initAuxiliary && o.lowerStart == LowerStart::Warm) {
     throw Error("INVALID_ARGUMENT", "lowerStart 'warm' and initAuxiliary both choose y_0; pick one");
   }
-  if (o.lowerLrSchedule) {
-    if (o.dynamics.kind == DynamicsOptions::Kind::Accelerated) {
-      throw Error("INVALID_ARGUMENT", "lowerLrSchedule schedules dynamics.lr, which accelerated dynamics do not have (they step by 1 / (2 lipschitz))");
-    }
-    checkDeclared(cosineScheduleFields(), *o.lowerLrSchedule, "lowerLrSchedule");
-    if (!(o.lowerLrSchedule->minimum <= o.dynamics.lr)) {
-      throw Error("INVALID_ARGUMENT", "lowerLrSchedule.minimum must be <= dynamics.lr = " + std::to_string(o.dynamics.lr));
-    }
-  }
+  if (o.lowerLrSchedule) checkSchedule(*o.lowerLrSchedule, o.dynamics);
 }
 
 std::unique_ptr<Solver> makeTrajectorySolver(std::shared_ptr<Problem> problem, const TrajectorySolverOptions& options) {
