@@ -187,6 +187,25 @@ export interface NativeNasOptions {
   batchSize?: number;
   seed?: number;
 }
+export interface NativeNasRetrainOptions {
+  dataset?: 'fashion-mnist' | 'cifar10' | 'folders';
+  root: string;
+  /** normal=op:input,...;normal_concat=2,3,...;reduce=...;reduce_concat=... (lib/tasks/nas-retrain.ts genotypeText). */
+  genotype: string;
+  channels?: number;
+  cells?: number;
+  trainSize?: number;
+  testSize?: number;
+  batchSize?: number;
+  epochs?: number;
+  dropPath?: number;
+  auxiliaryWeight?: number;
+  cutout?: number;
+  cropPadding?: number;
+  flip?: boolean;
+  statisticsSize?: number;
+  seed?: number;
+}
 export interface NativeFewShotOptions {
   dataset?: 'double-mnist' | 'double-fashion-mnist' | 'idx' | 'folders' | 'omniglot' | 'mini-imagenet';
   root: string;
@@ -220,6 +239,7 @@ export interface NativeTaskOptions {
   gan: NativeGanOptions;
   'few-shot': NativeFewShotOptions;
   nas: NativeNasOptions;
+  'nas-retrain': NativeNasRetrainOptions;
 }
 export type NativeTaskName = keyof NativeTaskOptions;
 /** Where a task's tensors live; dtype defaults to the task's own (toys float64, hyper-cleaning float32). */

@@ -493,7 +493,7 @@ export function describeSchema(schema: TSchema): string {
   }
   const parts: string[] = [];
   if (schema.type === 'integer') parts.push('an integer');
-  else if (schema.type) parts.push(`a ${String(schema.type)}`);
+  else if (schema.type) parts.push(`${schema.type === 'object' || schema.type === 'integer' ? 'an' : 'a'} ${String(schema.type)}`);
   parts.push(...describeRange(schema));
   if (schema.const !== undefined) parts.push(JSON.stringify(schema.const));
   return parts.join(' ');

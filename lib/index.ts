@@ -50,6 +50,7 @@ export {
   tasks, datasetRoot, HyperCleaningSchema, type HyperCleaningOptions, type HyperCleaningDataset, type HyperCleaningMetrics,
   GanSchema, type GanOptions, type GanMetrics, FewShotSchema, type FewShotOptions, type FewShotMetrics, FewShotEvaluationSchema, type FewShotEvaluation,
   NasSchema, type NasOptions, type NasMetrics, type NasDataset, type NasSolution,
+  NasRetrainSchema, type NasRetrainOptions, type NasRetrainMetrics,
 } from './tasks';
 export { loadRunConfig, RunConfigSchema, type RunConfig } from './run-config';
 export {
@@ -62,3 +63,6 @@ export {
 export {
   NasSweepSchema, type NasSweepOptions, type NasSweepSettings, type NasSweepSummary, type MethodSummary, type SweepRun,
 } from './nas/sweep';
+export {
+  NasRetrainRunSchema, type NasRetrainRunOptions, type NasRetrainSettings, type NasRetrainEpochRecord, type NasRetrainResult,
+} from './nas/retrain';

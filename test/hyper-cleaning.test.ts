@@ -304,7 +304,7 @@ describe('metrics', () => {
     expect(uniform.f1).toBeCloseTo(2 / 3, 12); // everything predicted clean: precision 1/2, recall 1
     // Lists of the wrong length or shapes (a linear result with W only, an MLP's y) are refused.
     const wrongValues: [string, Tensor[], Tensor[], string, RegExp][] = [
-      ['no x', [], y, 'INVALID_ARGUMENT', /metrics: x must not be empty/],
+      ['no x', [], y, 'SHAPE_MISMATCH', /metrics: x: 0 tensors for 1 variables/],
       ['W without b', [zeros([20])], [y[0]], 'SHAPE_MISMATCH', /metrics: y: 1 tensors for 2 variables/],
       ['three LL tensors', [zeros([20])], [...y, zeros([10])], 'SHAPE_MISMATCH', /metrics: y: 3 tensors for 2 variables/],
       ['x of another split size', [zeros([21])], y, 'SHAPE_MISMATCH', /metrics: x\[0\] has shape \[21\], the variable has \[20\]/],

@@ -8,6 +8,7 @@ import * as path from 'node:path';
 import { deriveGenotype, nas, nasMethods, tensor, type NasEpochRecord, type NasOptions } from '../lib';
 import { main } from '../lib/cli';
 import { validate } from '../lib/config';
+import { nasRetrainRunConfig } from '../lib/nas/retrain';
 import { nasRunConfig } from '../lib/nas/search';
 import { NasSweepSchema } from '../lib/nas/sweep';
 import { writeIdxDataset } from './idx-files';
@@ -132,14 +133,15 @@ describe('bilevel nas search | derive', () => {
     expect(refused.code).toBe(2);
     expect(refused.stderr).toMatch(/^.*bad\.json: search\.method: must be /);
     expect((await cli(['nas', 'derive', tmp])).stderr).toMatch(/result\.json: cannot read the run's result \(ENOENT\)/);
-    expect((await cli(['nas', 'retrain'])).stderr).toMatch(/nas: expected search, derive or sweep; got "retrain"/);
+    expect((await cli(['nas', 'evaluate'])).stderr).toMatch(/nas: expected search, derive, retrain or sweep; got "evaluate"/);
   });
 });
 
 const examples = path.join(__dirname, '..', 'examples', 'searches');
-test.each(fs.readdirSync(examples))('examples/searches/%s is a valid search or sweep file', (name) => {
+test.each(fs.readdirSync(examples))('examples/searches/%s is a valid search, sweep or retraining file', (name) => {
   const settings = readJson(path.join(examples, name));
   if ('methods' in settings) expect(validate(NasSweepSchema, settings, name).methods.length).toBeGreaterThan(0);
+  else if (settings.task?.genotype !== undefined) expect(nasRetrainRunConfig(settings, name).iterations).toBeGreaterThan(0);
   else expect(nasRunConfig(settings, name).iterations).toBeGreaterThan(0);
 });
 

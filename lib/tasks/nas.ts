@@ -113,7 +113,7 @@ const schemaFields: [
 void schemaFields;
 
 /** The data folder: for image folders the root given (required), else the dataset's as hyper-cleaning finds it. */
-function nasRoot(dataset: NasDataset, root?: string): string {
+export function nasRoot(dataset: NasDataset, root?: string): string {
   if (dataset !== 'folders') return datasetRoot(dataset, root);
   if (root === undefined || !fs.existsSync(root)) {
     throw new BilevelError('INVALID_ARGUMENT', `folders: no data folder${root === undefined ? '' : ` at ${root}`}; `
@@ -158,7 +158,7 @@ export function nasSolution(x: readonly Tensor[], nodes = 4): NasSolution {
 }
 
 /** A run config's data folder: relative to the config; image folders need it, the other datasets default as hyper-cleaning's. */
-function configNasRoot(root: string | undefined, dataset: NasDataset, configDir: string): string {
+export function configNasRoot(root: string | undefined, dataset: NasDataset, configDir: string): string {
   if (dataset !== 'folders') return configDataRoot(root, dataset, configDir);
   try {
     return nasRoot(dataset, root === undefined ? undefined : path.resolve(configDir, root));

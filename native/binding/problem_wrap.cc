@@ -222,7 +222,8 @@ Napi::Value ProblemWrap::metrics(const Napi::CallbackInfo& info) {
     using Metrics = std::vector<std::pair<std::string, double>>;
     live();
     // Copies, so that JS may change or free its tensors meanwhile.
-    const core::TensorList x = core::cloned(TensorWrap::unwrapList(info[0], "x"));
+    // x is empty for a training task (nas-retrain); the problem checks it against its own.
+    const core::TensorList x = core::cloned(TensorWrap::unwrapList(info[0], "x", /*mayBeEmpty=*/true));
     const core::TensorList y = core::cloned(TensorWrap::unwrapList(info[1], "y"));
     std::map<std::string, double> numbers;
     if (!info[2].IsUndefined()) {
@@ -246,7 +247,7 @@ Napi::Value ProblemWrap::metrics(const Napi::CallbackInfo& info) {
 Napi::Value ProblemWrap::views(const Napi::CallbackInfo& info) {
   return guarded(info.Env(), "views", [&] {
     Napi::Object out = Napi::Object::New(info.Env());
-    for (const auto& [name, tensor] : live().views(TensorWrap::unwrapList(info[0], "x"), TensorWrap::unwrapList(info[1], "y"))) {
+    for (const auto& [name, tensor] : live().views(TensorWrap::unwrapList(info[0], "x", true), TensorWrap::unwrapList(info[1], "y"))) {
       out.Set(name, TensorWrap::wrap(info.Env(), tensor.clone()));
     }
     return Napi::Value(out);

@@ -182,10 +182,10 @@ const torch::Tensor& TensorWrap::unwrap(const Napi::Value& value) {
   return wrap->live();
 }
 
-std::vector<torch::Tensor> TensorWrap::unwrapList(const Napi::Value& value, const char* field) {
+std::vector<torch::Tensor> TensorWrap::unwrapList(const Napi::Value& value, const char* field, bool mayBeEmpty) {
   if (!value.IsArray()) throw CodedError("INVALID_ARGUMENT", std::string(field) + " must be an array of tensors");
   Napi::Array arr = value.As<Napi::Array>();
-  if (arr.Length() == 0) throw CodedError("INVALID_ARGUMENT", std::string(field) + " must not be empty");
+  if (arr.Length() == 0 && !mayBeEmpty) throw CodedError("INVALID_ARGUMENT", std::string(field) + " must not be empty");
   std::vector<torch::Tensor> out;
   out.reserve(arr.Length());
   for (uint32_t i = 0; i < arr.Length(); ++i) out.push_back(unwrap(arr.Get(i)));

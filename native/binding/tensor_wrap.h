@@ -14,7 +14,7 @@ class TensorWrap : public Napi::ObjectWrap<TensorWrap> {
   // Throws DISPOSED / INVALID_ARGUMENT when value is not a live tensor.
   static const torch::Tensor& unwrap(const Napi::Value& value);
   // A non-empty JS array of live tensors; field names the argument in errors.
-  static std::vector<torch::Tensor> unwrapList(const Napi::Value& value, const char* field);
+  static std::vector<torch::Tensor> unwrapList(const Napi::Value& value, const char* field, bool mayBeEmpty = false);
   // Wraps each tensor; the array's tensors can be released together after a callback.
   static Napi::Array wrapList(Napi::Env env, const std::vector<torch::Tensor>& tensors);
   // Frees the tensor behind value now if it is a live tensor (no-op otherwise).

@@ -12,6 +12,7 @@ class BammSolver : public Solver {
  public:
   BammSolver(std::shared_ptr<Problem> problem, const BammOptions& options)
       : Solver(std::move(problem)), options_(options) {
+    requireUpperVariables("sl-BAMM");
     if (!(options_.beta > 0)) throw Error("INVALID_ARGUMENT", "bamm.beta must be > 0");
     if (!(options_.mu0 > 0 && options_.mu0 < 1)) throw Error("INVALID_ARGUMENT", "bamm.mu0 must be in (0, 1)");
     if (!(options_.p > 0)) throw Error("INVALID_ARGUMENT", "bamm.p must be > 0");

@@ -19,8 +19,8 @@ torch::Tensor checkedScalar(const torch::Tensor& value, const char* which) {
   return value.reshape({});
 }
 
-void checkVariables(const Variables& v, const char* which) {
-  if (v.initial.empty()) throw Error("INVALID_ARGUMENT", std::string(which) + ": at least one variable is needed");
+void checkVariables(const Variables& v, const char* which, bool mayBeEmpty) {
+  if (v.initial.empty() && !mayBeEmpty) throw Error("INVALID_ARGUMENT", std::string(which) + ": at least one variable is needed");
   if (!v.sets.empty() && v.sets.size() != v.initial.size()) {
     throw Error("INVALID_ARGUMENT", std::string(which) + ": " + std::to_string(v.sets.size()) + " sets for " +
                                         std::to_string(v.initial.size()) + " variables");
@@ -117,8 +117,8 @@ TensorList project(const TensorList& values, const std::vector<Box>& sets) {
 }
 
 Problem::Problem(Variables upper, Variables lower) : upper_(std::move(upper)), lower_(std::move(lower)) {
-  checkVariables(upper_, "upper variables");
-  checkVariables(lower_, "lower variables");
+  checkVariables(upper_, "upper variables", /*mayBeEmpty=*/true);  // a training task has none (training_solver.h)
+  checkVariables(lower_, "lower variables", false);
 }
 
 torch::Tensor Problem::upperObjective(const TensorList& x, const TensorList& y, const Batch& batch) {

@@ -1,4 +1,5 @@
-// A bilevel problem: UL variables x, LL variables y, each in a simple set, and F, f (Eq. 1).
+// A bilevel problem: UL variables x, LL variables y, each in a simple set, and F, f (Eq. 1). A
+// training task (e.g. nas-retrain) has no x: only the training solver takes it.
 #pragma once
 #include <torch/torch.h>
 

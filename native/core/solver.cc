@@ -30,6 +30,7 @@ class TrajectorySolver : public Solver {
         dynamics_(options.dynamics),
         hypergradient_(makeHypergradient(options.hypergradient)),
         upperOptimizer_(options.upper) {
+    requireUpperVariables("a trajectory solver");
     checkOptions(options_);
     if (options_.initAuxiliary) {
       auxiliaryOptimizer_.emplace(options_.initAuxiliary->optimizer);
@@ -140,6 +141,12 @@ void Solver::save(StateWriter& writer) const {
   writer.integer("iteration", iteration_);
   if (sampler_) sampler_->save(writer, "sampler.");
   saveOwn(writer);
+}
+
+void Solver::requireUpperVariables(const char* solver) const {
+  if (x_.empty()) {
+    throw Error("INVALID_ARGUMENT", std::string(solver) + " learns x, and this problem has no UL variables (a training task): use the training solver");
+  }
 }
 
 IterationBatches Solver::nextBatches(int64_t lowerSteps) { return sampler_ ? sampler_->next(lowerSteps) : IterationBatches{}; }

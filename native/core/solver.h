@@ -43,6 +43,8 @@ class Solver {
  protected:
   // x and y start as copies of the problem's starting values.
   explicit Solver(std::shared_ptr<Problem> problem);
+  // Refuses a problem without UL variables, naming the solver that needs them.
+  void requireUpperVariables(const char* solver) const;
   // The batches of this iteration from the solver's own sampler (none when the problem has no
   // sampler: every evaluation on the full data).
   IterationBatches nextBatches(int64_t lowerSteps);

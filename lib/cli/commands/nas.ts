@@ -1,6 +1,8 @@
 // bilevel nas search SEARCH.json [--out DIR] [--resume | --force] [--quiet]: one architecture search
 // (lib/nas/search.ts) into a folder, a line per epoch on stdout, genotype.json at the end.
 // bilevel nas derive RUN_DIR: the genotype of a search folder's final alphas, as JSON on stdout.
+// bilevel nas retrain RETRAIN.json [--genotype FILE] [--out DIR] [--resume | --force] [--quiet]: a
+// genotype's evaluation network trained from scratch (lib/nas/retrain.ts), a line per epoch.
 // bilevel nas sweep SWEEP.json [--out DIR]: every method with every seed (lib/nas/sweep.ts), each
 // search's end on stderr, the summary table on stdout; the same command continues a stopped sweep.
 import * as path from 'node:path';
@@ -8,6 +10,7 @@ import { claimOutputFolder, writeFileDurably } from '../../engine/output-folder'
 import { readResultFile } from '../../engine/result';
 import { StopSignals } from '../../engine/signals';
 import { deriveGenotype } from '../../nas/genotype';
+import { nasRetrainRunConfig, retrain, type NasRetrainEpochRecord, type NasRetrainSettings } from '../../nas/retrain';
 import { nasRunConfig, search, type NasEpochRecord, type NasSearchSettings } from '../../nas/search';
 import { NasSweepSchema, sweep, type NasSweepSettings, type NasSweepSummary, type Spread } from '../../nas/sweep';
 import { validate } from '../../config';
@@ -21,6 +24,7 @@ import type { Terminal } from '../terminal';
 
 export const NAS_USAGE = `  bilevel nas search SEARCH.json [--out DIR] [--resume | --force] [--quiet]
   bilevel nas derive RUN_DIR
+  bilevel nas retrain RETRAIN.json [--genotype GENOTYPE.json] [--out DIR] [--resume | --force] [--quiet]
   bilevel nas sweep SWEEP.json [--out DIR]`;
 
 /** Settings whose task.root, when relative, is taken from the file's folder. */
@@ -79,20 +83,50 @@ export function epochLine(e: NasEpochRecord): string {
     + `skip ${m.normalSkipConnections}, Kbar ${formatNumber(e.kBar)}, F ${formatNumber(e.upper)}, ${e.seconds.toFixed(1)} s`;
 }
 
-async function searchCommand(term: Terminal, args: string[]): Promise<number> {
-  const { values, positionals } = parseOptions('nas search', args, {
+/** "epoch 2: test 41.20%, f 1.52, 12.3 s" */
+export function retrainEpochLine(e: NasRetrainEpochRecord): string {
+  return `epoch ${e.epoch}: test ${percent(e.metrics.testAccuracy)}, f ${formatNumber(e.lower)}, ${e.seconds.toFixed(1)} s`;
+}
+
+/** What a command that runs one settings file into a folder (search, retrain) reads off its arguments. */
+function folderRun(command: string, args: string[], extra: Record<string, { type: 'string' }> = {}) {
+  const { values, positionals } = parseOptions(`nas ${command}`, args, {
     out: { type: 'string' }, resume: { type: 'boolean', default: false }, force: { type: 'boolean', default: false },
-    quiet: { type: 'boolean', default: false },
+    quiet: { type: 'boolean', default: false }, ...extra,
   });
-  if (positionals.length !== 1) throw new UsageError(`nas search: expected one SEARCH.json argument; got ${positionals.length}`);
+  const what = command.toUpperCase();
+  if (positionals.length !== 1) throw new UsageError(`nas ${command}: expected one ${what}.json argument; got ${positionals.length}`);
   const [file] = positionals;
   const resume = values.resume === true;
-  if (resume && values.force === true) throw new UsageError('nas search: --resume continues the search in the output folder, --force replaces it: give one');
+  if (resume && values.force === true) throw new UsageError(`nas ${command}: --resume continues the run in the output folder, --force replaces it: give one`);
   needNativeAddon();
+  const out = (values.out as string | undefined) ?? path.join('runs', path.basename(file, path.extname(file)));
+  const claim = () => asUsageErrors(() =>
+    claimOutputFolder(out, { keep: resume, force: values.force === true, remedy: 'use --resume to continue the run there, or --force to replace it' }));
+  return { file, out, resume, quiet: values.quiet === true, values, claim };
+}
+
+async function retrainCommand(term: Terminal, args: string[]): Promise<number> {
+  const { file, out, resume, quiet, values, claim } = folderRun('retrain', args, { genotype: { type: 'string' } });
+  const read = asUsageErrors(() => parseJson(readConfigFile(file), file)) as NasRetrainSettings;
+  const genotypeFile = (values as Record<string, unknown>).genotype as string | undefined;
+  const withGenotype = genotypeFile === undefined ? read
+    : { ...read, task: { ...read.task, genotype: asUsageErrors(() => parseJson(readConfigFile(genotypeFile), genotypeFile)) } } as NasRetrainSettings;
+  asUsageErrors(() => nasRetrainRunConfig(withGenotype, `${file}: retrain`));
+  claim();
+  using stop = new StopSignals();
+  const trained = await retrain({
+    ...rootFromFile(withGenotype, file), out, resume, signal: stop.signal,
+    onEpoch: (record) => quiet || term.stdout.write(`${retrainEpochLine(record)}\n`),
+  });
+  if (!quiet) term.stdout.write(`${summaryLine(trained.result, out)}; test accuracy ${percent(trained.testAccuracy)}, ${trained.parameters} parameters\n`);
+  return trained.result.status === 'interrupted' ? stop.exitCode() : EXIT.success;
+}
+
+async function searchCommand(term: Terminal, args: string[]): Promise<number> {
+  const { file, out, resume, quiet, claim } = folderRun('search', args);
   const settings = readSearchFile(file);
-  const out = values.out ?? path.join('runs', path.basename(file, path.extname(file)));
-  asUsageErrors(() => claimOutputFolder(out, { keep: resume, force: values.force === true, remedy: 'use --resume to continue the search there, or --force to replace it' }));
-  const quiet = values.quiet === true;
+  claim();
   using stop = new StopSignals();
   const searched = await search({
     ...settings, out, resume, signal: stop.signal, onEpoch: (record) => quiet || term.stdout.write(`${epochLine(record)}\n`),
@@ -116,11 +150,12 @@ function deriveCommand(term: Terminal, args: string[]): number {
   return EXIT.success;
 }
 
-/** bilevel nas search | derive. */
+/** bilevel nas search | derive | retrain | sweep. */
 export async function nasCommand(term: Terminal, args: string[]): Promise<number> {
   const [sub, ...rest] = args;
   if (sub === 'search') return searchCommand(term, rest);
   if (sub === 'derive') return deriveCommand(term, rest);
+  if (sub === 'retrain') return retrainCommand(term, rest);
   if (sub === 'sweep') return sweepCommand(term, rest);
-  throw new UsageError(`nas: expected search, derive or sweep; got ${sub === undefined ? 'nothing' : JSON.stringify(sub)}`);
+  throw new UsageError(`nas: expected search, derive, retrain or sweep; got ${sub === undefined ? 'nothing' : JSON.stringify(sub)}`);
 }

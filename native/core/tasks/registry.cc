@@ -4,6 +4,7 @@
 #include "core/tasks/few_shot/few_shot_task.h"
 #include "core/tasks/gan/gan_task.h"
 #include "core/tasks/nas/nas_task.h"
+#include "core/tasks/nas/retrain_task.h"
 #include "core/tasks/toy/toy_problems.h"
 
 namespace bilevel::core {
@@ -27,6 +28,7 @@ const std::vector<Task>& taskRegistry() {
       withMetricSettings(declareTask("few-shot", fewShotFields(), torch::kFloat32, makeFewShotProblem),
                          describe(fewShotEvaluationFields())),
       declareTask("nas", nasFields(), torch::kFloat32, makeNasProblem),
+      declareTask("nas-retrain", nasRetrainFields(), torch::kFloat32, makeNasRetrainProblem),
   };
   return tasks;
 }

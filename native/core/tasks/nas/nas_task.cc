@@ -8,6 +8,7 @@
 #include "core/error.h"
 #include "core/models/darts/genotype.h"
 #include "core/models/darts/search_network.h"
+#include "core/tasks/nas/image_split.h"
 
 namespace bilevel::core {
 namespace {
@@ -17,23 +18,7 @@ namespace darts = models::darts;
 constexpr int64_t kImageSize = 32;   // Fashion-MNIST's 28 x 28 padded, as CIFAR-10's; image folders resized to it
 constexpr int64_t kEvaluationBatch = 256;  // images per forward in metrics()
 
-struct Split {
-  torch::Tensor images;  // [N, C, 32, 32], normalized by the training half's channel statistics
-  torch::Tensor labels;  // [N], int64
-};
-
-// Rows of `data` as [N, C, 32, 32] floats in [0, 1] (gray images gain a channel and 2 pixels of
-// zero padding on each side).
-Split take(const LabeledImages& data, const torch::Tensor& rows, const NasOptions& o) {
-  torch::Tensor images = data.images.index_select(0, rows).to(torch::TensorOptions().dtype(o.dtype).device(o.device)) / 255.0;
-  if (images.dim() == 3) images = F::pad(images.unsqueeze(1), F::PadFuncOptions({2, 2, 2, 2}));
-  return {images, data.labels.index_select(0, rows).to(o.device)};
-}
-
-// The first `rows` of a split (a view).
-Split head(const Split& split, int64_t rows) {
-  return {split.images.slice(0, 0, rows), split.labels.slice(0, 0, rows)};
-}
+using Split = ImageSplit;
 
 class NasProblem : public Problem {
  public:
@@ -43,7 +28,7 @@ class NasProblem : public Problem {
         train_(std::move(train)),
         validation_(std::move(validation)),
         test_(std::move(test)),
-        scored_{head(train_, metricsSize), head(validation_, metricsSize), test_},
+        scored_{headOf(train_, metricsSize), headOf(validation_, metricsSize), test_},
         network_(std::move(network)),
         batchSize_(batchSize),
         seed_(static_cast<uint64_t>(seed)) {}
@@ -140,14 +125,6 @@ class NasProblem : public Problem {
   uint64_t seed_;  // the task's seed: its sampling stream
 };
 
-// Each split normalized by the training half's per-channel mean and std (DARTS normalizes
-// CIFAR-10 by its training set's).
-void normalize(Split& train, Split& validation, Split& test) {
-  const torch::Tensor mean = train.images.mean({0, 2, 3}, true);
-  const torch::Tensor std = train.images.std({0, 2, 3}, true, true).clamp_min(1e-6);
-  for (Split* split : {&train, &validation, &test}) split->images = (split->images - mean) / std;
-}
-
 }  // namespace
 
 const OptionFields<NasOptions>& nasFields() {
@@ -174,10 +151,10 @@ std::shared_ptr<Problem> makeNasProblem(const NasOptions& o) {
   at::Generator gen = at::detail::createCPUGenerator(static_cast<uint64_t>(o.seed));
   const SplitRows rows =
       splitRows({o.trainSize, o.validationSize, o.testSize}, trainSet.labels.size(0), testSet.labels.size(0), gen);
-  Split train = take(trainSet, rows.train, o);
-  Split validation = take(trainSet, rows.validation, o);
-  Split test = take(testSet, rows.test, o);
-  normalize(train, validation, test);
+  Split train = takeImages(trainSet, rows.train, o.dtype, o.device);
+  Split validation = takeImages(trainSet, rows.validation, o.dtype, o.device);
+  Split test = takeImages(testSet, rows.test, o.dtype, o.device);
+  normalizeByFirst({&train, &validation, &test});
   darts::SearchNetworkOptions shape;
   shape.inChannels = train.images.size(1);
   shape.imageSize = kImageSize;
