@@ -195,6 +195,7 @@ export interface NativeNasRetrainOptions {
   channels?: number;
   cells?: number;
   trainSize?: number;
+  validationSize?: number;
   testSize?: number;
   batchSize?: number;
   epochs?: number;

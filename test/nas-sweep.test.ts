@@ -1,7 +1,8 @@
 // nas.sweep (docs/algorithms.md §14.8) on a generated IDX dataset: two searches as processes of
 // their own; a sweep killed (SIGKILL, with its running search) in the middle of a search and then
 // continued ends with the summary of a sweep run straight through; the summary against the
-// searches' own result files; another sweep's folder is refused.
+// searches' own result files; each genotype retrained briefly and the method's selected by the
+// held-out accuracy; another sweep's folder is refused.
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -21,6 +22,7 @@ const settings: NasSweepSettings = {
     task: { root, channels: 2, cells: 3, nodes: 2, trainSize: 30, validationSize: 20, testSize: 10, batchSize: 4 },
     epochs: 2, iterationsPerEpoch: 3,
   },
+  shortRetrain: { epochs: 1, task: { channels: 2, cells: 3, trainSize: 24, validationSize: 12, testSize: 10, batchSize: 8, statisticsSize: 16 } },
 };
 const readJson = (file: string) => JSON.parse(fs.readFileSync(file, 'utf8'));
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -33,8 +35,8 @@ beforeAll(async () => {
 test('every search completes; the summary is the mean and std of their own results', () => {
   const out = path.join(tmp, 'straight');
   const manifest = readJson(path.join(out, 'sweep.json'));
-  expect(manifest.runs.map((r: SweepRun) => [r.name, r.status])).toEqual([
-    ['darts-first-order-seed1', 'completed'], ['darts-first-order-seed2', 'completed'],
+  expect(manifest.runs.map((r: SweepRun) => [r.name, r.status, r.retrain?.status])).toEqual([
+    ['darts-first-order-seed1', 'completed', 'completed'], ['darts-first-order-seed2', 'completed', 'completed'],
   ]);
   expect({ ...readJson(path.join(out, 'summary.json')), stopped: false }).toEqual(straight);
   expect(fs.existsSync(path.join(out, 'report.html'))).toBe(true);
@@ -51,6 +53,31 @@ test('every search completes; the summary is the mean and std of their own resul
   // The seed reaches the search: two seeds, two different searches.
   expect(accuracies[0] === accuracies[1] && first.genotypes[0].genotype === first.genotypes[1].genotype).toBe(false);
   expect(straight.failed).toEqual([]);
+});
+
+test('each genotype is retrained briefly from its search\'s genotype.json, and the best held-out accuracy selects', () => {
+  const out = path.join(tmp, 'straight');
+  const [first] = straight.methods;
+  const retrained = [1, 2].map((seed) => readJson(path.join(out, 'runs', `darts-first-order-seed${seed}-retrain`, 'result.json')));
+  retrained.forEach((result, i) => {
+    expect(result.config.problem.genotype).toEqual(first.genotypes[i].genotype);
+    expect(result.config.problem.seed).toBe(i + 1);
+    expect(first.genotypes[i].shortRetrain).toEqual(result.metrics);
+    expect(Object.keys(result.metrics).sort()).toEqual(['parameters', 'testAccuracy', 'testLoss', 'validationAccuracy', 'validationLoss']);
+  });
+  const [a, b] = retrained.map((r) => r.metrics.validationAccuracy);
+  const best = b > a ? 1 : 0;
+  expect(first.selected).toEqual({
+    seed: best + 1, genotype: first.genotypes[best].genotype, validationAccuracy: retrained[best].metrics.validationAccuracy,
+    testAccuracy: retrained[best].metrics.testAccuracy,
+  });
+});
+
+test('a short retraining without held-out images is refused before anything runs', async () => {
+  const out = path.join(tmp, 'no-validation');
+  const shortRetrain = { epochs: 1, task: { trainSize: 24 } };
+  await expect(nas.sweep({ ...settings, shortRetrain, out })).rejects.toThrow(/shortRetrain\.task\.validationSize: .* give it >= 1/);
+  expect(fs.existsSync(out)).toBe(false);
 });
 
 test('killed in the middle of a search and continued, it ends with the straight sweep\'s summary', async () => {

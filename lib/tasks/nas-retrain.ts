@@ -27,6 +27,7 @@ export const NasRetrainSchema = Type.Object(
     channels: count('C: channels of the evaluation network\'s first cells, doubled at each reduction', 1024, 36),
     cells: count('cells of the evaluation network (reductions at a third and two thirds)', 64, 20),
     trainSize: count('training images (the first of the seed\'s permutation of the training set)', MAX_SAMPLES, 50000),
+    validationSize: count('the next training images, held out: metrics() scores them too, to select architectures by', MAX_SAMPLES, 0, 0),
     testSize: count('test images metrics() classifies', MAX_SAMPLES, 10000),
     batchSize: count('images per LL step, each a fresh draw (with replacement)', MAX_SAMPLES, 96),
     epochs: count('the epochs drop path\'s probability rises over (dropPath * epoch / epochs, an epoch = trainSize / batchSize steps)', 1_000_000, 600),
@@ -58,6 +59,8 @@ export interface NasRetrainOptions {
   cells?: number;
   /** Training images (the first of the seed's permutation of the training set). @default 50000 */
   trainSize?: number;
+  /** The next training images, held out: metrics() scores them too, to select architectures by. @default 0 */
+  validationSize?: number;
   /** Test images metrics() classifies. @default 10000 */
   testSize?: number;
   /** Images per LL step, each a fresh draw (with replacement). @default 96 */
@@ -90,6 +93,10 @@ export type NasRetrainMetrics = {
   testAccuracy: number;
   /** Mean cross-entropy there. */
   testLoss: number;
+  /** Accuracy on the held-out training images (with validationSize > 0), as the test's. */
+  validationAccuracy?: number;
+  /** Mean cross-entropy there. */
+  validationLoss?: number;
   /** The evaluation network's parameters without the auxiliary head (what DARTS reports). */
   parameters: number;
 };

@@ -50,9 +50,16 @@ const spreadText = (s: Spread, digits = 2, scale = 100) => `${(scale * s.mean).t
 
 /** The sweep's summary as a markdown table. */
 export function summaryTable(summary: NasSweepSummary): string {
+  const selects = summary.methods.some((m) => m.selected !== undefined);
+  const selected = (m: NasSweepSummary['methods'][number]) => (m.selected === undefined ? ''
+    : ` seed ${m.selected.seed}: ${(100 * m.selected.validationAccuracy).toFixed(2)} / ${(100 * m.selected.testAccuracy).toFixed(2)} |`);
   const rows = summary.methods.map((m) =>
-    `| ${m.method} | ${m.runs} | ${spreadText(m.testAccuracy)} | ${spreadText(m.validationAccuracy)} | ${spreadText(m.normalSkipConnections, 1, 1)} | ${spreadText(m.parameters, 2, 1e-6)} |`);
-  return ['| method | searches | test accuracy % | validation accuracy % | skip connections | params (M) |', '|---|---|---|---|---|---|', ...rows].join('\n');
+    `| ${m.method} | ${m.runs} | ${spreadText(m.testAccuracy)} | ${spreadText(m.validationAccuracy)} | ${spreadText(m.normalSkipConnections, 1, 1)} | ${spreadText(m.parameters, 2, 1e-6)} |${selects ? selected(m) : ''}`);
+  const head = '| method | searches | test accuracy % | validation accuracy % | skip connections | params (M) |';
+  const line = '|---|---|---|---|---|---|';
+  return selects
+    ? [`${head} selected by short retraining (held-out / test %) |`, `${line}---|`, ...rows].join('\n')
+    : [head, line, ...rows].join('\n');
 }
 
 async function sweepCommand(term: Terminal, args: string[]): Promise<number> {

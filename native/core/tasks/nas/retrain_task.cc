@@ -75,22 +75,24 @@ class RetrainSampler : public Sampler {
 
 class NasRetrainProblem : public Problem {
  public:
-  NasRetrainProblem(Variables lower, ImageSplit train, ImageSplit test, std::shared_ptr<const darts::EvaluationNetwork> network,
-                    const NasRetrainOptions& options)
+  NasRetrainProblem(Variables lower, ImageSplit train, ImageSplit validation, ImageSplit test,
+                    std::shared_ptr<const darts::EvaluationNetwork> network, const NasRetrainOptions& options)
       : Problem(Variables{}, std::move(lower)),
         train_(std::move(train)),
+        validation_(std::move(validation)),
         test_(std::move(test)),
         network_(std::move(network)),
         options_(options) {}
 
   std::vector<std::pair<std::string, torch::Tensor>> data() const override {
-    return {{"trainImages", train_.images}, {"trainLabels", train_.labels}, {"testImages", test_.images}, {"testLabels", test_.labels}};
+    return {{"trainImages", train_.images}, {"trainLabels", train_.labels}, {"validationImages", validation_.images},
+            {"validationLabels", validation_.labels}, {"testImages", test_.images}, {"testLabels", test_.labels}};
   }
 
-  // Test accuracy and mean cross-entropy with the batch norms at population statistics: the
-  // exact average over the first statisticsSize training images (in forwards of 256, unaugmented)
-  // rather than DARTS's running averages, which would be state outside y that a checkpoint does
-  // not hold. The evaluation network's size without the auxiliary head.
+  // Test (and validation) accuracy and mean cross-entropy with the batch norms at population
+  // statistics: the exact average over the first statisticsSize training images (in forwards of
+  // 256, unaugmented) rather than DARTS's running averages, which would be state outside y that a
+  // checkpoint does not hold. The evaluation network's size without the auxiliary head.
   std::vector<std::pair<std::string, double>> taskMetrics(const TensorList&, const TensorList& y) override {
     torch::NoGradGuard noGrad;
     models::BatchNormStatistics statistics;
@@ -100,20 +102,18 @@ class NasRetrainProblem : public Problem {
       models::BatchNormScope track(statistics, models::BatchNormMode::Track);
       network_->forward(y, reference.images.slice(0, from, from + kEvaluationBatch));
     }
-    torch::Tensor correct = torch::zeros({}, torch::TensorOptions().dtype(torch::kInt64).device(test_.labels.device()));
-    torch::Tensor loss = torch::zeros({}, torch::TensorOptions().dtype(torch::kFloat64).device(test_.labels.device()));
-    for (int64_t from = 0; from < test_.labels.size(0); from += kEvaluationBatch) {
-      models::BatchNormScope running(statistics, models::BatchNormMode::Running);
-      const torch::Tensor logits = network_->forward(y, test_.images.slice(0, from, from + kEvaluationBatch));
-      const torch::Tensor labels = test_.labels.slice(0, from, from + kEvaluationBatch);
-      correct += logits.argmax(1).eq(labels).sum();
-      loss += F::cross_entropy(logits, labels, F::CrossEntropyFuncOptions().reduction(torch::kSum)).to(torch::kFloat64);
+    std::vector<std::string> names = {"testAccuracy", "testLoss"};
+    std::vector<torch::Tensor> scores = scored(y, test_, statistics);
+    if (validation_.labels.size(0) > 0) {
+      names.insert(names.end(), {"validationAccuracy", "validationLoss"});
+      const std::vector<torch::Tensor> held = scored(y, validation_, statistics);
+      scores.insert(scores.end(), held.begin(), held.end());
     }
-    const double n = static_cast<double>(test_.labels.size(0));
-    const torch::Tensor host = torch::stack({correct.to(torch::kFloat64) / n, loss / n}).cpu();
-    return {{"testAccuracy", host[0].item<double>()},
-            {"testLoss", host[1].item<double>()},
-            {"parameters", static_cast<double>(network_->parameterCountWithoutAuxiliary())}};
+    const torch::Tensor host = torch::stack(scores).cpu();  // one sync
+    std::vector<std::pair<std::string, double>> out;
+    for (size_t i = 0; i < names.size(); ++i) out.emplace_back(names[i], host[static_cast<int64_t>(i)].item<double>());
+    out.emplace_back("parameters", static_cast<double>(network_->parameterCountWithoutAuxiliary()));
+    return out;
   }
 
   std::unique_ptr<Sampler> sampler() const override {
@@ -147,6 +147,22 @@ class NasRetrainProblem : public Problem {
   }
 
  private:
+  // {accuracy, mean cross-entropy} of a split, float64 on its device, at the running statistics.
+  std::vector<torch::Tensor> scored(const TensorList& y, const ImageSplit& split, models::BatchNormStatistics& statistics) const {
+    const auto device = split.labels.device();
+    torch::Tensor correct = torch::zeros({}, torch::TensorOptions().dtype(torch::kInt64).device(device));
+    torch::Tensor loss = torch::zeros({}, torch::TensorOptions().dtype(torch::kFloat64).device(device));
+    for (int64_t from = 0; from < split.labels.size(0); from += kEvaluationBatch) {
+      models::BatchNormScope running(statistics, models::BatchNormMode::Running);
+      const torch::Tensor logits = network_->forward(y, split.images.slice(0, from, from + kEvaluationBatch));
+      const torch::Tensor labels = split.labels.slice(0, from, from + kEvaluationBatch);
+      correct += logits.argmax(1).eq(labels).sum();
+      loss += F::cross_entropy(logits, labels, F::CrossEntropyFuncOptions().reduction(torch::kSum)).to(torch::kFloat64);
+    }
+    const double n = static_cast<double>(split.labels.size(0));
+    return {correct.to(torch::kFloat64) / n, loss / n};
+  }
+
   torch::Tensor wholeSplitLoss(const TensorList& y, const ImageSplit& split) const {
     torch::Tensor total;
     for (int64_t from = 0; from < split.labels.size(0); from += options_.batchSize) {
@@ -159,6 +175,7 @@ class NasRetrainProblem : public Problem {
   }
 
   ImageSplit train_;
+  ImageSplit validation_;  // empty without validationSize
   ImageSplit test_;
   std::shared_ptr<const darts::EvaluationNetwork> network_;
   NasRetrainOptions options_;
@@ -175,6 +192,7 @@ const OptionFields<NasRetrainOptions>& nasRetrainFields() {
       {"channels", &O::channels, 36, between(1, 1024)},
       {"cells", &O::cells, 20, between(1, 64)},
       {"trainSize", &O::trainSize, 50000, between(1, kMaxSamples)},
+      {"validationSize", &O::validationSize, 0, between(0, kMaxSamples)},
       {"testSize", &O::testSize, 10000, between(1, kMaxSamples)},
       {"batchSize", &O::batchSize, 96, between(1, kMaxSamples)},
       {"epochs", &O::epochs, 600, between(1, kMaxUpperIterations)},
@@ -196,15 +214,16 @@ std::shared_ptr<Problem> makeNasRetrainProblem(const NasRetrainOptions& o) {
     throw Error("INVALID_ARGUMENT", "nasRetrain.statisticsSize must be <= trainSize = " + std::to_string(o.trainSize));
   }
   auto [trainSet, testSet] = readLabeledDataset(o.dataset, o.root, kImageSize);
-  if (o.trainSize > trainSet.labels.size(0)) {
-    throw Error("INVALID_ARGUMENT", "nasRetrain.trainSize = " + std::to_string(o.trainSize) + " exceeds the " +
-                                        std::to_string(trainSet.labels.size(0)) + " training images of " + o.dataset);
+  if (o.trainSize + o.validationSize > trainSet.labels.size(0)) {
+    throw Error("INVALID_ARGUMENT", "nasRetrain.trainSize + validationSize = " + std::to_string(o.trainSize + o.validationSize) +
+                                        " exceeds the " + std::to_string(trainSet.labels.size(0)) + " training images of " + o.dataset);
   }
   at::Generator gen = at::detail::createCPUGenerator(static_cast<uint64_t>(o.seed));
-  const SplitRows rows = splitRows({o.trainSize, 0, o.testSize}, trainSet.labels.size(0), testSet.labels.size(0), gen);
+  const SplitRows rows = splitRows({o.trainSize, o.validationSize, o.testSize}, trainSet.labels.size(0), testSet.labels.size(0), gen);
   ImageSplit train = takeImages(trainSet, rows.train, o.dtype, o.device);
+  ImageSplit validation = takeImages(trainSet, rows.validation, o.dtype, o.device);
   ImageSplit test = takeImages(testSet, rows.test, o.dtype, o.device);
-  normalizeByFirst({&train, &test});
+  normalizeByFirst({&train, &validation, &test});
   darts::EvaluationNetworkOptions shape;
   shape.inChannels = train.images.size(1);
   shape.imageSize = kImageSize;
@@ -214,7 +233,8 @@ std::shared_ptr<Problem> makeNasRetrainProblem(const NasRetrainOptions& o) {
   shape.auxiliary = o.auxiliaryWeight > 0;
   auto network = darts::evaluationNetwork(genotype, shape);
   Variables lower{network->initialize(gen, torch::TensorOptions().dtype(o.dtype).device(o.device)), {}};
-  return std::make_shared<NasRetrainProblem>(std::move(lower), std::move(train), std::move(test), std::move(network), o);
+  return std::make_shared<NasRetrainProblem>(std::move(lower), std::move(train), std::move(validation), std::move(test),
+                                             std::move(network), o);
 }
 
 }  // namespace bilevel::core

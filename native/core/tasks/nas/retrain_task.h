@@ -18,6 +18,7 @@ struct NasRetrainOptions {
   int64_t channels = 36;                  // C of the evaluation network's first cells
   int64_t cells = 20;
   int64_t trainSize = 50000;              // training images (the first of the seed's permutation)
+  int64_t validationSize = 0;             // the next ones, held out and scored by the metrics (to select by)
   int64_t testSize = 10000;
   int64_t batchSize = 96;
   int64_t epochs = 600;                   // what drop path's schedule spans: dropPath * epoch / epochs
