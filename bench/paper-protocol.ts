@@ -69,10 +69,10 @@ function paperRuns(p: Protocol): PaperRun[] {
     });
     const config = methodConfig(base, method);
     const { solver: methodSolver } = config;
-    const withIa = methodSolver.type !== 'bamm' && methodSolver.initAuxiliary !== false && methodSolver.initAuxiliary !== undefined;
+    const withIa = methodSolver.type !== 'bamm' && methodSolver.type !== 'training' && methodSolver.initAuxiliary !== false && methodSolver.initAuxiliary !== undefined;
     const starts = withIa ? (['ia'] as const) : (['fixed', 'warm'] as const);
     return starts.map((start) => {
-      const solver = start === 'ia' || methodSolver.type === 'bamm' ? methodSolver : { ...methodSolver, lowerStart: start };
+      const solver = start === 'ia' || methodSolver.type === 'bamm' || methodSolver.type === 'training' ? methodSolver : { ...methodSolver, lowerStart: start };
       return { dataset, method, start, seed, dir: path.join(p.out, `${dataset}-${method}-${start}-seed${seed}`), config: validateRunConfig({ ...config, solver }) };
     });
   })));

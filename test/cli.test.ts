@@ -395,7 +395,7 @@ describe('validate, info and arguments', () => {
     { name: 'JSON without a value', config: '{\n  "problem": }', message: /^\S*json-without-a-value\.json:2:14: invalid JSON: Unexpected token '}'$/ },
     { name: 'not an object', config: '[1, 2]', message: /^\(root\): must be an object; got \[1,2\]$/ },
     { name: 'unknown problem', config: { ...base, problem: { name: 'toy/foo' } },
-      message: /^problem\.name: must be one of toy\/convex, toy\/singleton, toy\/nonconvex, toy\/bamm-convex, hyper-cleaning, gan, few-shot, nas; got "toy\/foo"$/ },
+      message: /^problem\.name: must be one of toy\/convex, toy\/singleton, toy\/nonconvex, toy\/bamm-convex, hyper-cleaning, gan, few-shot, nas, nas-retrain; got "toy\/foo"$/ },
     { name: 'missing solver', config: { ...base, solver: undefined }, message: /^solver: required field is missing$/ },
     { name: 'unknown top-level field', config: { ...base, iteration: 3 }, message: /^iteration: unknown field \(allowed: \$schema, problem, solver, iterations, seed, dtype, device, checkpointEvery, metricsEvery, priorAnchor\)$/ },
     { name: 'unknown solver field', config: withSolver({ hypergradeint: {} }), message: /^solver\.hypergradeint: unknown field \(allowed: type, dynamics, hypergradient, upper, / },

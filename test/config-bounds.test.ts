@@ -52,7 +52,10 @@ const base = () => ({
 });
 // Union members whose fields the base's member would not take: the start they replace it with.
 const memberStarts: Record<string, Record<string, Record<string, unknown>>> = {
-  problem: { 'hyper-cleaning': { name: 'hyper-cleaning' } },
+  problem: {
+    'hyper-cleaning': { name: 'hyper-cleaning' },
+    'nas-retrain': { name: 'nas-retrain', genotype: { normal: [['skip_connect', 0], ['skip_connect', 1]], normal_concat: [2], reduce: [['max_pool_3x3', 0], ['max_pool_3x3', 1]], reduce_concat: [2] } },
+  },
   solver: { training: { dynamics: { type: 'gd' } } },
 };
 

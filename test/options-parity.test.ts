@@ -21,6 +21,7 @@ function describedField(field: TSchema): NativeOptionField {
     return { type: 'string', enum: variants.map((v) => v.const as string), ...(field.default === undefined ? {} : { default: field.default }) };
   }
   if (variants.length > 0 && variants.every((v) => v.type === 'array')) return { type: 'tensors' }; // x0 / y0: numbers become tensors
+  if (field.type === 'object') return { type: 'string' }; // a structure (nas-retrain's genotype) reaches the core as text
   const bounds = ['default', 'minimum', 'exclusiveMinimum', 'maximum', 'exclusiveMaximum'].filter((key) => field[key] !== undefined);
   return { type: field.type as NativeOptionField['type'], ...Object.fromEntries(bounds.map((key) => [key, field[key]])) };
 }

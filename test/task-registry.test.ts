@@ -10,7 +10,7 @@ const native = loadNative();
 
 test('an unknown task is refused with the names there are', () => {
   expect(() => native.createTaskSync('toy/cubic' as never, {} as never)).toThrow(
-    /^createTask: no task named 'toy\/cubic' \(there are: toy\/convex, toy\/singleton, toy\/nonconvex, toy\/bamm-convex, hyper-cleaning, gan, few-shot, nas\)$/);
+    /^createTask: no task named 'toy\/cubic' \(there are: toy\/convex, toy\/singleton, toy\/nonconvex, toy\/bamm-convex, hyper-cleaning, gan, few-shot, nas, nas-retrain\)$/);
 });
 
 test.each([

@@ -2,16 +2,14 @@
 // of the training solver: one UL iteration is one epoch (ceil(trainSize / batchSize) heavyBall
 // steps), the weights' lr a cosine over the epochs, the test accuracy evaluated and the run
 // checkpointed after each epoch, so a retraining stopped (or killed) continues with `resume`.
-import * as path from 'node:path';
 import { Type, type Static } from '@sinclair/typebox';
 import { LIMITS, validate, type SameType } from '../config';
-import { claimOutputFolder } from '../engine/output-folder';
-import { METRICS_FILE, readMetricsLines, type MetricsLine } from '../engine/metrics-log';
+import type { MetricsLine } from '../engine/metrics-log';
 import type { FinishedResultFile } from '../engine/result';
-import { runIntoFolder } from '../engine/run-folder';
-import { DeviceSchema, createProblem, createSolver, validateRunConfig, type RunConfig } from '../run-config';
+import { DeviceSchema, validateRunConfig, type RunConfig } from '../run-config';
 import { NasRetrainSchema, type NasRetrainMetrics, type NasRetrainOptions } from '../tasks/nas-retrain';
 import type { Device } from '../tensor';
+import { runEpochs } from './epoch-run';
 
 const positive = (description: string, defaultValue: number) =>
   Type.Optional(Type.Number({ exclusiveMinimum: 0, default: defaultValue, description }));
@@ -127,25 +125,10 @@ export function nasRetrainRunConfig(settings: NasRetrainSettings, where = 'nas.r
  * configurable): per epoch the test accuracy; checkpointed each epoch.
  */
 export async function retrain(options: NasRetrainRunOptions): Promise<NasRetrainResult> {
-  const { out, resume = false, signal = new AbortController().signal, onEpoch } = options;
-  const { out: _out, resume: _resume, signal: _signal, onEpoch: _onEpoch, ...settings } = options;
+  const { out, resume = false, signal = new AbortController().signal, onEpoch, ...settings } = options;
   const config = nasRetrainRunConfig(settings);
-  claimOutputFolder(out, { keep: resume, force: false, remedy: 'pass resume: true to continue the retraining there, or another out' });
-  const problem = await createProblem(config, process.cwd());
-  try {
-    const solver = await createSolver(config, problem);
-    const result = await runIntoFolder({ config, problem, solver }, out, {
-      signal,
-      resume,
-      onEvaluated: (lines) => {
-        const latest = retrainEpochRecords(lines).at(-1);
-        if (latest !== undefined) onEpoch?.(latest);
-      },
-    });
-    const epochs = retrainEpochRecords(readMetricsLines(path.join(out, METRICS_FILE)));
-    const final = result.metrics as NasRetrainMetrics;
-    return { epochs, testAccuracy: final.testAccuracy, parameters: final.parameters, result };
-  } finally {
-    problem.dispose();
-  }
+  const remedy = 'pass resume: true to continue the retraining there, or another out';
+  const { epochs, result } = await runEpochs(config, retrainEpochRecords, { out, resume, signal, onEpoch, remedy });
+  const final = result.metrics as NasRetrainMetrics;
+  return { epochs, testAccuracy: final.testAccuracy, parameters: final.parameters, result };
 }

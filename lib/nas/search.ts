@@ -1,17 +1,15 @@
 // An architecture search (docs/algorithms.md §14.7): a run config built from a method's name and
 // the task's options, run into a folder by the engine (metrics.jsonl, checkpoints, resume), and
 // read back as one record per epoch with the genotype of that epoch's alphas.
-import * as path from 'node:path';
 import { Type, type SchemaOptions, type Static } from '@sinclair/typebox';
 import { LIMITS, TrajectorySolverSchema, validate, type SameType } from '../config';
 import { Solver } from '../solver';
-import { claimOutputFolder } from '../engine/output-folder';
-import { METRICS_FILE, readMetricsLines, type MetricsLine } from '../engine/metrics-log';
+import type { MetricsLine } from '../engine/metrics-log';
 import type { FinishedResultFile } from '../engine/result';
-import { runIntoFolder } from '../engine/run-folder';
-import { DeviceSchema, createProblem, createSolver, validateRunConfig, type RunConfig } from '../run-config';
+import { DeviceSchema, validateRunConfig, type RunConfig } from '../run-config';
 import { NasSchema, type NasMetrics, type NasOptions, type NasSolution } from '../tasks/nas';
 import type { Device } from '../tensor';
+import { runEpochs } from './epoch-run';
 import type { Genotype } from './genotype';
 
 /** The search methods of the paper's architecture-search experiment. */
@@ -183,25 +181,10 @@ export function nasRunConfig(settings: NasSearchSettings, where = 'nas.search'):
  * killed) continues with `resume`.
  */
 export async function search(options: NasSearchOptions): Promise<NasSearchResult> {
-  const { out, resume = false, signal = new AbortController().signal, onEpoch } = options;
-  const { out: _out, resume: _resume, signal: _signal, onEpoch: _onEpoch, ...settings } = options;
+  const { out, resume = false, signal = new AbortController().signal, onEpoch, ...settings } = options;
   const config = nasRunConfig(settings);
-  claimOutputFolder(out, { keep: resume, force: false, remedy: 'pass resume: true to continue the search there, or another out' });
-  const problem = await createProblem(config, process.cwd());
-  try {
-    const solver = await createSolver(config, problem);
-    const result = await runIntoFolder({ config, problem, solver }, out, {
-      signal,
-      resume,
-      onEvaluated: (lines) => {
-        const latest = epochRecords(lines, config.metricsEvery).at(-1);
-        if (latest !== undefined) onEpoch?.(latest);
-      },
-    });
-    // The engine evaluates the metrics, and with them the solution, at every run's end.
-    const { genotype } = result.solution as NasSolution;
-    return { epochs: epochRecords(readMetricsLines(path.join(out, METRICS_FILE)), config.metricsEvery), genotype, result };
-  } finally {
-    problem.dispose();
-  }
+  const remedy = 'pass resume: true to continue the search there, or another out';
+  const { epochs, result } = await runEpochs(config, (lines) => epochRecords(lines, config.metricsEvery), { out, resume, signal, onEpoch, remedy });
+  // The engine evaluates the metrics, and with them the solution, at every run's end.
+  return { epochs, genotype: (result.solution as NasSolution).genotype, result };
 }

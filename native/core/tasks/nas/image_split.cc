@@ -12,11 +12,16 @@ ImageSplit takeImages(const LabeledImages& data, const torch::Tensor& rows, torc
 
 ImageSplit headOf(const ImageSplit& split, int64_t rows) { return {split.images.slice(0, 0, rows), split.labels.slice(0, 0, rows)}; }
 
-void normalizeByFirst(const std::vector<ImageSplit*>& splits) {
-  const torch::Tensor& reference = splits.front()->images;
-  const torch::Tensor mean = reference.mean({0, 2, 3}, true);
-  const torch::Tensor std = reference.std({0, 2, 3}, true, true).clamp_min(1e-6);
-  for (ImageSplit* split : splits) split->images = (split->images - mean) / std;
+ImageSplits loadImageSplits(const std::string& dataset, const std::string& root, const SplitSizes& sizes, at::Generator& generator,
+                            torch::Dtype dtype, torch::Device device) {
+  auto [trainSet, testSet] = readLabeledDataset(dataset, root, kNasImageSize);
+  const SplitRows rows = splitRows(sizes, trainSet.labels.size(0), testSet.labels.size(0), generator);
+  ImageSplits out{takeImages(trainSet, rows.train, dtype, device), takeImages(trainSet, rows.validation, dtype, device),
+                  takeImages(testSet, rows.test, dtype, device), trainSet.labels.max().item<int64_t>() + 1};
+  const torch::Tensor mean = out.train.images.mean({0, 2, 3}, true);
+  const torch::Tensor std = out.train.images.std({0, 2, 3}, true, true).clamp_min(1e-6);
+  for (ImageSplit* split : {&out.train, &out.validation, &out.test}) split->images = (split->images - mean) / std;
+  return out;
 }
 
 }  // namespace bilevel::core

@@ -3,7 +3,6 @@
 #include <ATen/CPUGeneratorImpl.h>
 
 #include "core/data/generator_stream.h"
-#include "core/data/labeled_splits.h"
 #include "core/data/row_sampler.h"
 #include "core/error.h"
 #include "core/models/darts/genotype.h"
@@ -15,7 +14,6 @@ namespace {
 
 namespace F = torch::nn::functional;
 namespace darts = models::darts;
-constexpr int64_t kImageSize = 32;   // Fashion-MNIST's 28 x 28 padded, as CIFAR-10's; image folders resized to it
 constexpr int64_t kEvaluationBatch = 256;  // images per forward in metrics()
 
 using Split = ImageSplit;
@@ -147,18 +145,12 @@ const OptionFields<NasOptions>& nasFields() {
 
 std::shared_ptr<Problem> makeNasProblem(const NasOptions& o) {
   checkDeclared(nasFields(), o, "nas");
-  auto [trainSet, testSet] = readLabeledDataset(o.dataset, o.root, kImageSize);
   at::Generator gen = at::detail::createCPUGenerator(static_cast<uint64_t>(o.seed));
-  const SplitRows rows =
-      splitRows({o.trainSize, o.validationSize, o.testSize}, trainSet.labels.size(0), testSet.labels.size(0), gen);
-  Split train = takeImages(trainSet, rows.train, o.dtype, o.device);
-  Split validation = takeImages(trainSet, rows.validation, o.dtype, o.device);
-  Split test = takeImages(testSet, rows.test, o.dtype, o.device);
-  normalizeByFirst({&train, &validation, &test});
+  ImageSplits data = loadImageSplits(o.dataset, o.root, {o.trainSize, o.validationSize, o.testSize}, gen, o.dtype, o.device);
   darts::SearchNetworkOptions shape;
-  shape.inChannels = train.images.size(1);
-  shape.imageSize = kImageSize;
-  shape.classes = trainSet.labels.max().item<int64_t>() + 1;
+  shape.inChannels = data.train.images.size(1);
+  shape.imageSize = kNasImageSize;
+  shape.classes = data.classes;
   shape.channels = o.channels;
   shape.cells = o.cells;
   shape.nodes = o.nodes;
@@ -174,7 +166,7 @@ std::shared_ptr<Problem> makeNasProblem(const NasOptions& o) {
   }
   Variables upper{alphas, {}};
   Variables lower{TensorList(parameters.begin(), parameters.begin() + weights), {}};
-  return std::make_shared<NasProblem>(std::move(upper), std::move(lower), std::move(train), std::move(validation), std::move(test),
+  return std::make_shared<NasProblem>(std::move(upper), std::move(lower), std::move(data.train), std::move(data.validation), std::move(data.test),
                                       std::move(network), o.batchSize, o.metricsSize, o.seed);
 }
 

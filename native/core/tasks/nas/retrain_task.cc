@@ -5,7 +5,6 @@
 #include <cmath>
 
 #include "core/data/generator_stream.h"
-#include "core/data/labeled_splits.h"
 #include "core/error.h"
 #include "core/models/batch_norm_statistics.h"
 #include "core/models/darts/evaluation_network.h"
@@ -18,7 +17,6 @@ namespace {
 
 namespace F = torch::nn::functional;
 namespace darts = models::darts;
-constexpr int64_t kImageSize = 32;
 constexpr int64_t kEvaluationBatch = 256;  // images per forward in metrics()
 
 // Draws each LL step's training rows, a seed for its augmentation and drop-path masks, and drop
@@ -213,27 +211,18 @@ std::shared_ptr<Problem> makeNasRetrainProblem(const NasRetrainOptions& o) {
   if (o.statisticsSize > o.trainSize) {
     throw Error("INVALID_ARGUMENT", "nasRetrain.statisticsSize must be <= trainSize = " + std::to_string(o.trainSize));
   }
-  auto [trainSet, testSet] = readLabeledDataset(o.dataset, o.root, kImageSize);
-  if (o.trainSize + o.validationSize > trainSet.labels.size(0)) {
-    throw Error("INVALID_ARGUMENT", "nasRetrain.trainSize + validationSize = " + std::to_string(o.trainSize + o.validationSize) +
-                                        " exceeds the " + std::to_string(trainSet.labels.size(0)) + " training images of " + o.dataset);
-  }
   at::Generator gen = at::detail::createCPUGenerator(static_cast<uint64_t>(o.seed));
-  const SplitRows rows = splitRows({o.trainSize, o.validationSize, o.testSize}, trainSet.labels.size(0), testSet.labels.size(0), gen);
-  ImageSplit train = takeImages(trainSet, rows.train, o.dtype, o.device);
-  ImageSplit validation = takeImages(trainSet, rows.validation, o.dtype, o.device);
-  ImageSplit test = takeImages(testSet, rows.test, o.dtype, o.device);
-  normalizeByFirst({&train, &validation, &test});
+  ImageSplits data = loadImageSplits(o.dataset, o.root, {o.trainSize, o.validationSize, o.testSize}, gen, o.dtype, o.device);
   darts::EvaluationNetworkOptions shape;
-  shape.inChannels = train.images.size(1);
-  shape.imageSize = kImageSize;
-  shape.classes = trainSet.labels.max().item<int64_t>() + 1;
+  shape.inChannels = data.train.images.size(1);
+  shape.imageSize = kNasImageSize;
+  shape.classes = data.classes;
   shape.channels = o.channels;
   shape.cells = o.cells;
   shape.auxiliary = o.auxiliaryWeight > 0;
   auto network = darts::evaluationNetwork(genotype, shape);
   Variables lower{network->initialize(gen, torch::TensorOptions().dtype(o.dtype).device(o.device)), {}};
-  return std::make_shared<NasRetrainProblem>(std::move(lower), std::move(train), std::move(validation), std::move(test),
+  return std::make_shared<NasRetrainProblem>(std::move(lower), std::move(data.train), std::move(data.validation), std::move(data.test),
                                              std::move(network), o);
 }
 
