@@ -54,8 +54,9 @@ std::vector<ParameterSpec> layoutOf(const Genotype& genotype, const EvaluationNe
   for (size_t cell = 0; cell < shapes.size(); ++cell) {
     const CellGenotype& kind = shapes[cell].reduction ? genotype.reduce : genotype.normal;
     appendSpecs(specs, genotypeCellParameters("cell" + std::to_string(cell), kind, shapes[cell]));
+    // The head right after the cell it reads, where the forward takes its parameters.
+    if (o.auxiliary && static_cast<int64_t>(cell) == auxiliaryCell(o)) appendSpecs(specs, auxiliaryParameters(shapes[cell].outputChannels(), o));
   }
-  if (o.auxiliary) appendSpecs(specs, auxiliaryParameters(shapes[static_cast<size_t>(auxiliaryCell(o))].outputChannels(), o));
   appendSpecs(specs, linearParameters("classifier", shapes.back().outputChannels(), o.classes, Init::LinearDefault));
   return specs;
 }

@@ -2,7 +2,8 @@
 
 #include <ATen/CPUGeneratorImpl.h>
 
-#include <cmath>
+#include <algorithm>
+#include <limits>
 
 #include "core/data/generator_stream.h"
 #include "core/error.h"

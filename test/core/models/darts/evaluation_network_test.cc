@@ -5,6 +5,8 @@
 
 #include <ATen/CPUGeneratorImpl.h>
 
+#include <algorithm>
+
 #include "../../support.h"
 #include "../central_differences.h"
 
@@ -63,6 +65,27 @@ TEST(DartsEvaluationNetwork, TrainingAndEvaluationForwards) {
   EXPECT_FALSE(torch::allclose(dropped.logits, evaluated));
   EXPECT_TRUE(torch::equal(network->forwardTraining(params, x, {0.3, &same}).logits, dropped.logits));
   EXPECT_TRUE(refused([&] { network->forwardTraining(params, x, {0.3, nullptr}); }, "INVALID_ARGUMENT", "with a generator"));
+}
+
+TEST(DartsEvaluationNetwork, TheAuxiliaryHeadBetweenCellsTakesItsOwnParameters) {
+  // 5 cells: the head reads cell 3 (a reduction) and cell 4 follows it, as at DARTS's 20 cells,
+  // where a layout with the head's parameters anywhere else would feed it another layer's.
+  at::Generator gen = at::detail::createCPUGenerator(8);
+  const auto network = evaluationNetwork(kTiny, {1, 32, 10, 4, 5, 3, true});
+  const std::vector<ParameterSpec>& layout = network->layout();
+  const auto first = std::find_if(layout.begin(), layout.end(), [](const ParameterSpec& p) { return p.name.rfind("auxiliary.", 0) == 0; });
+  ASSERT_NE(first, layout.end());
+  EXPECT_EQ((first - 1)->name.rfind("cell3.", 0), 0u) << (first - 1)->name;
+  EXPECT_EQ((first + 8)->name.rfind("cell4.", 0), 0u) << (first + 8)->name;  // the head: 2 convolutions, 2 norms, a linear layer
+  TensorList params = network->initialize(gen, torch::kFloat64);
+  for (torch::Tensor& p : params) p.requires_grad_(true);
+  const auto out = network->forwardTraining(params, torch::randn({2, 1, 32, 32}, gen, torch::kFloat64), {});
+  EXPECT_EQ(out.auxiliaryLogits.sizes(), (std::vector<int64_t>{2, 10}));
+  // The head's loss moves the head's first convolution and no layer after cell 3.
+  const size_t head = static_cast<size_t>(first - layout.begin());
+  const TensorList grads = torch::autograd::grad({out.auxiliaryLogits.square().sum()}, params, {}, true, false, true);
+  EXPECT_GT(grads[head].abs().sum().item<double>(), 0);
+  EXPECT_FALSE(grads.back().defined() && grads.back().abs().sum().item<double>() > 0);
 }
 
 TEST(DartsEvaluationNetwork, GradientsAreTheFiniteDifferences) {
