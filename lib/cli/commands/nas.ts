@@ -68,12 +68,16 @@ async function sweepCommand(term: Terminal, args: string[]): Promise<number> {
   const [file] = positionals;
   const settings = readSweepFile(file);
   const out = values.out ?? path.join('runs', path.basename(file, path.extname(file)));
+  const retrains = settings.shortRetrain !== undefined;
   using stop = new StopSignals();
   const summary = await asUsageErrors(() => sweep({
     ...settings, out, signal: stop.signal,
     onRun: (run, runs) => {
-      const ended = runs.filter((r) => r.status === 'completed' || r.status === 'failed').length;
-      term.stderr.write(`[${ended}/${runs.length}] ${run.name}: ${run.status}${run.error === undefined ? '' : ` (${run.error.split('\n').at(-1)})`}\n`);
+      const ended = runs.filter((r) => r.status === 'failed' || (r.status === 'completed' && (!retrains || ['completed', 'failed'].includes(r.retrain?.status ?? '')))).length;
+      // The stage that changed: the short retraining once the search has completed.
+      const { status, error } = run.status === 'completed' && run.retrain !== undefined ? run.retrain : run;
+      const stage = run.status === 'completed' && run.retrain !== undefined ? ' retrain' : '';
+      term.stderr.write(`[${ended}/${runs.length}] ${run.name}${stage}: ${status}${error === undefined ? '' : ` (${error.split('\n').at(-1)})`}\n`);
     },
   }));
   term.stdout.write(`${summaryTable(summary)}\n`);
