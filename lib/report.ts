@@ -1,10 +1,10 @@
 // Run reports: one self-contained report.html with a summary table per method, a chart of every
 // series the records hold (each against the UL iteration and against the solver's cumulative time),
 // and the config, seed and versions that produced it. The charts are rendered to SVG in Node by
-// Vega-Lite, inlined into the page and also written beside it as SVG files.
+// Vega-Lite, inlined into the page and also written beside it as SVG files. Vega and Vega-Lite are
+// loaded when a report is first written, not with the library: about a third of require('bilevel').
 import * as path from 'node:path';
-import * as vega from 'vega';
-import * as vegaLite from 'vega-lite';
+import type * as vegaLite from 'vega-lite';
 import type { TaskViews } from './engine/evaluation';
 import { writeFileDurably } from './engine/output-folder';
 import type { IterationRecord } from './solver';
@@ -203,8 +203,15 @@ function samplesSpec(series: ReportSeries[]): vegaLite.TopLevelSpec | undefined 
   } as vegaLite.TopLevelSpec;
 }
 
+/** The rendering libraries, loaded on first use. */
+async function renderers() {
+  const [vega, vegaLiteModule] = await Promise.all([import('vega'), import('vega-lite')]);
+  return { vega, vegaLite: vegaLiteModule };
+}
+
 async function renderSvg(spec: vegaLite.TopLevelSpec): Promise<string> {
-  const view = new vega.View(vega.parse(vegaLite.compile(spec).spec), { renderer: 'none' });
+  const { vega, vegaLite: compiler } = await renderers();
+  const view = new vega.View(vega.parse(compiler.compile(spec).spec), { renderer: 'none' });
   try {
     return await view.toSVG();
   } finally {
@@ -257,8 +264,8 @@ function summaryTable(series: ReportSeries[]): string {
   return `<table class="summary"><thead><tr>${head}</tr></thead><tbody>\n${rows.join('\n')}\n</tbody></table>`;
 }
 
-function runSection(report: Report): string {
-  const versions = { ...report.versions, node: process.versions.node, 'vega-lite': vegaLite.version };
+function runSection(report: Report, vegaLiteVersion: string): string {
+  const versions = { ...report.versions, node: process.versions.node, 'vega-lite': vegaLiteVersion };
   const facts = [['seed', String(report.seed)], ...Object.entries(versions)];
   const json = (value: unknown) => `<pre>${escapeHtml(JSON.stringify(value, null, 2))}</pre>`;
   const solvers = report.series.filter((s) => s.solver !== undefined)
@@ -303,7 +310,7 @@ ${summaryTable(report.series)}
 <p>Each series against the UL iteration (left) and against the solver's time, unroll + hypergradient + update summed over the iterations (right). A line of more than ${maxPointsPerLine} points is drawn through the lowest and highest point of each of ${maxPointsPerLine / 2 - 1} consecutive stretches.</p>
 ${rendered.map(({ chart, svg }) => `<figure class="chart" data-chart="${chart.file}">${svg}</figure>`).join('\n')}
 </section>
-${runSection(report)}
+${runSection(report, (await renderers()).vegaLite.version)}
 </body></html>
 `;
   writeFileDurably(path.join(dir, 'report.html'), html);

@@ -148,3 +148,15 @@ const seriesCharts = ['upper.svg', 'lower.svg', 'gradient-norm-x.svg', 'kbar.svg
     expect(drawn['metric-testConfidence95.svg'].bands).toEqual([]);
   }, 60_000);
 });
+
+test('the library loads without the report renderers; writing a report loads them', () => {
+  // A fresh process: jest's module registry would hide what Node itself loaded.
+  const script = `require(${JSON.stringify(require.resolve('tsx/cjs/api'))}).register();
+    const loaded = () => Object.keys(require.cache).some((file) => /node_modules[\\\\/]vega(-lite)?[\\\\/]/.test(file));
+    require(${JSON.stringify(path.join(root, 'lib'))});
+    const atLoad = loaded();
+    require(${JSON.stringify(path.join(root, 'lib', 'report'))}).writeReport(${JSON.stringify(workDir)}, { title: 't', config: {}, seed: 0, versions: {}, series: [] })
+      .then(() => console.log(JSON.stringify({ atLoad, afterReport: loaded() })));`;
+  const out = execFileSync(process.execPath, ['-e', script], { encoding: 'utf8' });
+  expect(JSON.parse(out.trim().split('\n').at(-1)!)).toEqual({ atLoad: false, afterReport: true });
+}, 60_000);
