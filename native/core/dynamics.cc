@@ -80,12 +80,6 @@ size_t Dynamics::blocks() const {
 
 bool Dynamics::clips() const { return options_.kind == DynamicsOptions::Kind::HeavyBall && options_.gradientClip > 0; }
 
-Dynamics Dynamics::unclipped() const {
-  DynamicsOptions options = options_;
-  options.gradientClip = 0.0;
-  return Dynamics(options);
-}
-
 Dynamics Dynamics::withLr(double lr) const {
   DynamicsOptions options = options_;
   options.lr = lr;
@@ -155,19 +149,33 @@ State Dynamics::step(Problem& problem, const TensorList& x, const State& s, int6
       return concat(concat(next, nextU), nextV);
     }
     case DynamicsOptions::Kind::HeavyBall: {
-      // torch.optim.SGD (dampening 0) after clip_grad_norm_, as DARTS trains its weights: the
-      // gradient clipped, then weight decay added, then the velocity, then the step.
-      const TensorList velocity = slice(s, 1, n);
-      TensorList grad = problem.lowerGradient(x, y, batch, graph);
-      if (options_.gradientClip > 0) grad = clipped(grad, options_.gradientClip);
-      TensorList nextVelocity;
-      for (size_t i = 0; i < n; ++i) {
-        nextVelocity.push_back(options_.momentum * velocity[i] + grad[i] + options_.weightDecay * y[i]);
-      }
-      return concat(project(axpy(y, nextVelocity, -options_.lr), sets), nextVelocity);
+      const TensorList grad = problem.lowerGradient(x, y, batch, graph);
+      return heavyBallMove(s, options_.gradientClip > 0 ? clipped(grad, options_.gradientClip) : grad, sets);
     }
   }
   throw Error("INVALID_ARGUMENT", "unknown dynamics");
+}
+
+State Dynamics::heavyBallMove(const State& s, const TensorList& grad, const std::vector<Box>& sets) const {
+  // torch.optim.SGD (dampening 0) after clip_grad_norm_, as DARTS trains its weights: the
+  // gradient clipped (by the caller), then weight decay added, then the velocity, then the step.
+  const size_t n = s.size() / blocks();
+  const TensorList y = slice(s, 0, n);
+  const TensorList velocity = slice(s, 1, n);
+  TensorList nextVelocity;
+  for (size_t i = 0; i < n; ++i) nextVelocity.push_back(options_.momentum * velocity[i] + grad[i] + options_.weightDecay * y[i]);
+  return concat(project(axpy(y, nextVelocity, -options_.lr), sets), nextVelocity);
+}
+
+std::pair<State, State> Dynamics::stepAndUnclipped(Problem& problem, const TensorList& x, const State& s, int64_t k,
+                                                   const IterationBatches& batches) const {
+  if (!clips()) throw Error("INVALID_ARGUMENT", "stepAndUnclipped: only heavyBall with gradientClip clips");
+  const UnrollScope scope;  // a one-step unroll
+  torch::NoGradGuard noGrad;
+  const State start = detached(s);
+  const TensorList grad = problem.lowerGradient(detached(x), slice(start, 0, start.size() / blocks()), batches.lowerAt(k), false);
+  const auto& sets = problem.lowerVariables().sets;
+  return {heavyBallMove(start, clipped(grad, options_.gradientClip), sets), heavyBallMove(start, grad, sets)};
 }
 
 State unroll(Problem& problem, const Dynamics& dynamics, const TensorList& x, State s, int64_t from, int64_t to, bool graph,

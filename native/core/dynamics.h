@@ -4,6 +4,7 @@
 #pragma once
 #include <algorithm>
 #include <functional>
+#include <utility>
 
 #include "core/option_fields.h"
 #include "core/problem.h"
@@ -69,13 +70,19 @@ class Dynamics {
   State step(Problem& problem, const TensorList& x, const State& s, int64_t k, bool graph, const IterationBatches& batches) const;
   // Whether a step may rescale the gradient (heavyBall's gradientClip).
   bool clips() const;
-  // The same map without gradient clipping: DARTS's virtual step, which its reference code takes
-  // with the momentum buffer and weight decay but no clipping.
-  Dynamics unclipped() const;
+  // Step k from s taken twice from one LL gradient, without graph: as step() (clipped), and as
+  // the same map without clipping (DARTS's virtual step, which its reference code takes with the
+  // momentum buffer and weight decay but no clipping), so finiteDifference needs f's gradient once. Only
+  // for dynamics that clip.
+  std::pair<State, State> stepAndUnclipped(Problem& problem, const TensorList& x, const State& s, int64_t k,
+                                           const IterationBatches& batches) const;
   // The same map with another step size (a schedule's, core/lr_schedule.h).
   Dynamics withLr(double lr) const;
 
  private:
+  // heavyBall's move from s by a gradient (clipped or not by the caller).
+  State heavyBallMove(const State& s, const TensorList& grad, const std::vector<Box>& sets) const;
+
   DynamicsOptions options_;
   std::vector<double> nesterovT_;  // t_0..t_K
 };

@@ -318,10 +318,17 @@ class FiniteDifferenceHypergradient : public Hypergradient {
     const size_t n = in.y0.size();
     const State beforeState = plainUnroll(in, K - 1);
     const TensorList before = in.dynamics.lowerOf(beforeState, n);
-    keepLast(in.dynamics, unroll(in.problem, in.dynamics, in.x, beforeState, K - 1, K, false, in.batches), n, out);
     const bool virtualIsLast = !in.dynamics.clips();
-    const TensorList after = virtualIsLast ? out.yLast
-        : in.dynamics.lowerOf(unroll(in.problem, in.dynamics.unclipped(), in.x, beforeState, K - 1, K, false, in.batches), n);
+    TensorList after;
+    if (virtualIsLast) {
+      keepLast(in.dynamics, unroll(in.problem, in.dynamics, in.x, beforeState, K - 1, K, false, in.batches), n, out);
+      after = out.yLast;
+    } else {
+      // The real (clipped) step goes on; DARTS's virtual step is the unclipped one, from the same gradient.
+      const auto [real, virtualStep] = in.dynamics.stepAndUnclipped(in.problem, in.x, beforeState, K - 1, in.batches);
+      keepLast(in.dynamics, real, n, out);
+      after = in.dynamics.lowerOf(virtualStep, n);
+    }
     out.kbar = K;
     out.unrollMs = watch.lap();
     const TensorList x = leaves(in.x);
