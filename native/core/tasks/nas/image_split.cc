@@ -1,5 +1,7 @@
 #include "core/tasks/nas/image_split.h"
 
+#include <algorithm>
+
 namespace bilevel::core {
 
 namespace F = torch::nn::functional;
@@ -11,6 +13,29 @@ ImageSplit takeImages(const LabeledImages& data, const torch::Tensor& rows, torc
 }
 
 ImageSplit headOf(const ImageSplit& split, int64_t rows) { return {split.images.slice(0, 0, rows), split.labels.slice(0, 0, rows)}; }
+
+torch::Tensor splitCrossEntropy(const ImageSplit& split, int64_t chunk, const ImageClassifier& classify,
+                                const std::function<void(const torch::Tensor&, const torch::Tensor&)>& visit) {
+  const int64_t n = split.labels.size(0);
+  torch::Tensor total;
+  for (int64_t from = 0; from < n; from += chunk) {
+    const int64_t to = std::min(n, from + chunk);
+    const torch::Tensor logits = classify(split.images.slice(0, from, to));
+    const torch::Tensor labels = split.labels.slice(0, from, to);
+    if (visit) visit(logits, labels);
+    const torch::Tensor sum = F::cross_entropy(logits, labels, F::CrossEntropyFuncOptions().reduction(torch::kSum));
+    total = total.defined() ? total + sum : sum;
+  }
+  return total / static_cast<double>(n);
+}
+
+std::vector<torch::Tensor> splitScores(const ImageSplit& split, int64_t chunk, const ImageClassifier& classify) {
+  torch::Tensor correct = torch::zeros({}, torch::TensorOptions().dtype(torch::kInt64).device(split.labels.device()));
+  const torch::Tensor loss = splitCrossEntropy(split, chunk, classify, [&](const torch::Tensor& logits, const torch::Tensor& labels) {
+    correct += logits.argmax(1).eq(labels).sum();
+  });
+  return {correct.to(torch::kFloat64) / static_cast<double>(split.labels.size(0)), loss.to(torch::kFloat64)};
+}
 
 ImageSplits loadImageSplits(const std::string& dataset, const std::string& root, const SplitSizes& sizes, at::Generator& generator,
                             torch::Dtype dtype, torch::Device device) {

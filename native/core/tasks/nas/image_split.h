@@ -3,6 +3,9 @@
 #pragma once
 #include <torch/torch.h>
 
+#include <functional>
+#include <vector>
+
 #include "core/data/labeled_splits.h"
 
 namespace bilevel::core {
@@ -30,6 +33,16 @@ struct ImageSplits {
   ImageSplit test;
   int64_t classes = 0;  // the largest label + 1
 };
+// A network's logits of a batch of images, e.g. a forward at fixed weights.
+using ImageClassifier = std::function<torch::Tensor(const torch::Tensor&)>;
+// The mean cross-entropy over a whole split, `chunk` images per forward (batch norms on each
+// chunk's statistics unless the classifier says otherwise); visit, when given, sees each chunk's
+// logits and labels. One sum in the logits' dtype, no host sync.
+torch::Tensor splitCrossEntropy(const ImageSplit& split, int64_t chunk, const ImageClassifier& classify,
+                                const std::function<void(const torch::Tensor&, const torch::Tensor&)>& visit = {});
+// {accuracy, mean cross-entropy} of a split as float64 scalars on its device, without a host sync.
+std::vector<torch::Tensor> splitScores(const ImageSplit& split, int64_t chunk, const ImageClassifier& classify);
+
 ImageSplits loadImageSplits(const std::string& dataset, const std::string& root, const SplitSizes& sizes, at::Generator& generator,
                             torch::Dtype dtype, torch::Device device);
 

@@ -42,14 +42,12 @@ class NasProblem : public Problem {
   // entropy of each edge's softmax. One host sync for the six scores.
   std::vector<std::pair<std::string, double>> taskMetrics(const TensorList& x, const TensorList& y) override {
     torch::NoGradGuard noGrad;
+    const TensorList params = concat(y, x);
+    const ImageClassifier classify = [&](const torch::Tensor& images) { return network_->forward(params, images); };
     std::vector<torch::Tensor> scores;
     for (const Split* split : {&scored_[0], &scored_[1], &scored_[2]}) {
-      torch::Tensor correct = torch::zeros({}, torch::TensorOptions().dtype(torch::kInt64).device(split->labels.device()));
-      const torch::Tensor loss = splitLoss(x, y, *split, kEvaluationBatch, [&](const torch::Tensor& logits, const torch::Tensor& labels) {
-        correct += logits.argmax(1).eq(labels).sum();
-      });
-      scores.push_back(correct.to(torch::kFloat64) / static_cast<double>(split->labels.size(0)));
-      scores.push_back(loss.to(torch::kFloat64));
+      const std::vector<torch::Tensor> scored = splitScores(*split, kEvaluationBatch, classify);
+      scores.insert(scores.end(), scored.begin(), scored.end());
     }
     const torch::Tensor host = torch::stack(scores).cpu();
     const auto& o = network_->options();
@@ -86,27 +84,10 @@ class NasProblem : public Problem {
   // On the batch's rows of the split; an empty batch (no sampler drew it) means the whole split,
   // in forwards of batchSize rows.
   torch::Tensor meanLoss(const TensorList& x, const TensorList& y, const Split& split, const Batch& batch) const {
-    if (batch.empty()) return splitLoss(x, y, split, batchSize_, [](const torch::Tensor&, const torch::Tensor&) {});
-    const torch::Tensor& rows = batch.at("rows");
-    return F::cross_entropy(network_->forward(concat(y, x), split.images.index_select(0, rows)), split.labels.index_select(0, rows));
-  }
-
-  // The mean cross-entropy over the whole split, forwarded `chunk` rows at a time (batch norms on
-  // each chunk's statistics); visit sees each chunk's logits and labels. One sum, no host sync.
-  template <typename Visit>
-  torch::Tensor splitLoss(const TensorList& x, const TensorList& y, const Split& split, int64_t chunk, Visit visit) const {
     const TensorList params = concat(y, x);
-    const int64_t n = split.labels.size(0);
-    torch::Tensor total;
-    for (int64_t from = 0; from < n; from += chunk) {
-      const int64_t to = std::min(n, from + chunk);
-      const torch::Tensor logits = network_->forward(params, split.images.slice(0, from, to));
-      const torch::Tensor labels = split.labels.slice(0, from, to);
-      visit(logits, labels);
-      const torch::Tensor sum = F::cross_entropy(logits, labels, F::CrossEntropyFuncOptions().reduction(torch::kSum));
-      total = total.defined() ? total + sum : sum;
-    }
-    return total / static_cast<double>(n);
+    if (batch.empty()) return splitCrossEntropy(split, batchSize_, [&](const torch::Tensor& images) { return network_->forward(params, images); });
+    const torch::Tensor& rows = batch.at("rows");
+    return F::cross_entropy(network_->forward(params, split.images.index_select(0, rows)), split.labels.index_select(0, rows));
   }
 
   static double meanEntropy(const torch::Tensor& alpha) {

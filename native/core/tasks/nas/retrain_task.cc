@@ -102,10 +102,14 @@ class NasRetrainProblem : public Problem {
       network_->forward(y, reference.images.slice(0, from, from + kEvaluationBatch));
     }
     std::vector<std::string> names = {"testAccuracy", "testLoss"};
-    std::vector<torch::Tensor> scores = scored(y, test_, statistics);
+    const ImageClassifier classify = [&](const torch::Tensor& images) {
+      models::BatchNormScope running(statistics, models::BatchNormMode::Running);
+      return network_->forward(y, images);
+    };
+    std::vector<torch::Tensor> scores = splitScores(test_, kEvaluationBatch, classify);
     if (validation_.labels.size(0) > 0) {
       names.insert(names.end(), {"validationAccuracy", "validationLoss"});
-      const std::vector<torch::Tensor> held = scored(y, validation_, statistics);
+      const std::vector<torch::Tensor> held = splitScores(validation_, kEvaluationBatch, classify);
       scores.insert(scores.end(), held.begin(), held.end());
     }
     const torch::Tensor host = torch::stack(scores).cpu();  // one sync
@@ -123,7 +127,7 @@ class NasRetrainProblem : public Problem {
   // F: the test mini-batch's mean cross-entropy (batch norms on its own statistics); without a
   // batch, the whole test split's in forwards of batchSize.
   torch::Tensor evaluateUpper(const TensorList&, const TensorList& y, const Batch& batch) override {
-    if (batch.empty()) return wholeSplitLoss(y, test_);
+    if (batch.empty()) return splitCrossEntropy(test_, options_.batchSize, [&](const torch::Tensor& images) { return network_->forward(y, images); });
     const torch::Tensor& rows = batch.at("rows");
     return F::cross_entropy(network_->forward(y, test_.images.index_select(0, rows)), test_.labels.index_select(0, rows));
   }
@@ -132,7 +136,7 @@ class NasRetrainProblem : public Problem {
   // auxiliaryWeight times the auxiliary head's, every draw from the batch's seed. Without a batch,
   // the whole training split's plain cross-entropy.
   torch::Tensor evaluateLower(const TensorList&, const TensorList& y, const Batch& batch) override {
-    if (batch.empty()) return wholeSplitLoss(y, train_);
+    if (batch.empty()) return splitCrossEntropy(train_, options_.batchSize, [&](const torch::Tensor& images) { return network_->forward(y, images); });
     const torch::Tensor& rows = batch.at("rows");
     at::Generator generator = at::detail::createCPUGenerator(static_cast<uint64_t>(batch.at("seed").item<int64_t>()));
     const Augmentation augmentation{options_.cropPadding, options_.flip, options_.cutout};
@@ -146,33 +150,6 @@ class NasRetrainProblem : public Problem {
   }
 
  private:
-  // {accuracy, mean cross-entropy} of a split, float64 on its device, at the running statistics.
-  std::vector<torch::Tensor> scored(const TensorList& y, const ImageSplit& split, models::BatchNormStatistics& statistics) const {
-    const auto device = split.labels.device();
-    torch::Tensor correct = torch::zeros({}, torch::TensorOptions().dtype(torch::kInt64).device(device));
-    torch::Tensor loss = torch::zeros({}, torch::TensorOptions().dtype(torch::kFloat64).device(device));
-    for (int64_t from = 0; from < split.labels.size(0); from += kEvaluationBatch) {
-      models::BatchNormScope running(statistics, models::BatchNormMode::Running);
-      const torch::Tensor logits = network_->forward(y, split.images.slice(0, from, from + kEvaluationBatch));
-      const torch::Tensor labels = split.labels.slice(0, from, from + kEvaluationBatch);
-      correct += logits.argmax(1).eq(labels).sum();
-      loss += F::cross_entropy(logits, labels, F::CrossEntropyFuncOptions().reduction(torch::kSum)).to(torch::kFloat64);
-    }
-    const double n = static_cast<double>(split.labels.size(0));
-    return {correct.to(torch::kFloat64) / n, loss / n};
-  }
-
-  torch::Tensor wholeSplitLoss(const TensorList& y, const ImageSplit& split) const {
-    torch::Tensor total;
-    for (int64_t from = 0; from < split.labels.size(0); from += options_.batchSize) {
-      const torch::Tensor logits = network_->forward(y, split.images.slice(0, from, from + options_.batchSize));
-      const torch::Tensor sum =
-          F::cross_entropy(logits, split.labels.slice(0, from, from + options_.batchSize), F::CrossEntropyFuncOptions().reduction(torch::kSum));
-      total = total.defined() ? total + sum : sum;
-    }
-    return total / static_cast<double>(split.labels.size(0));
-  }
-
   ImageSplit train_;
   ImageSplit validation_;  // empty without validationSize
   ImageSplit test_;
