@@ -4,7 +4,7 @@
 // addon, and the committed JSON Schema and docs against the schemas they describe. Each child
 // process loads LibTorch (about 2 s of CPU), so the long tables of refusals call the same main()
 // in this process, and a few of them also go through a child process.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -45,9 +45,9 @@ afterAll(() => {
  * The CLI from its TypeScript source, in workDir (where the default runs/ lands). One that hangs is
  * killed after a minute, with SIGKILL: a process stuck in a synchronous loop never runs its handlers.
  */
-function startCli(args: string[], source = cliSource): ChildProcess {
+function startCli(args: string[], source = cliSource, env: NodeJS.ProcessEnv = process.env): ChildProcess {
   return spawn(process.execPath, ['--import', tsxLoader, source, ...args],
-    { cwd: workDir, stdio: 'pipe', timeout: 60_000, killSignal: 'SIGKILL' });
+    { cwd: workDir, env, stdio: 'pipe', timeout: 60_000, killSignal: 'SIGKILL' });
 }
 
 function finished(child: ChildProcess): Promise<Finished> {
@@ -300,15 +300,19 @@ describe('output folders', () => {
   });
 });
 
+/** A copy of the sources (lib/, package.json, binding.d.ts) in `dir` without build/, as after a failed install. */
+function sourcesWithoutAddon(dir: string): void {
+  fs.mkdirSync(dir);
+  fs.cpSync(path.join(root, 'lib'), path.join(dir, 'lib'), { recursive: true });
+  for (const file of ['package.json', 'binding.d.ts']) fs.copyFileSync(path.join(root, file), path.join(dir, file));
+  fs.symlinkSync(path.join(root, 'node_modules'), path.join(dir, 'node_modules'));
+}
+
 describe('without the native addon', () => {
-  // The CLI from a copy of the sources that has no build/ folder, as after a failed install.
   let copy: string;
   beforeAll(() => {
     copy = path.join(workDir, 'no-addon');
-    fs.mkdirSync(copy);
-    fs.cpSync(path.join(root, 'lib'), path.join(copy, 'lib'), { recursive: true });
-    for (const file of ['package.json', 'binding.d.ts']) fs.copyFileSync(path.join(root, file), path.join(copy, file));
-    fs.symlinkSync(path.join(root, 'node_modules'), path.join(copy, 'node_modules'));
+    sourcesWithoutAddon(copy);
   });
 
   test('--help, --version and validate work; info reports the load failure with the fixes (exit 1)', async () => {
@@ -318,11 +322,11 @@ describe('without the native addon', () => {
     ].map((args) => finished(startCli(args, source))));
     expect(help).toMatchObject({ code: 0, stderr: '', stdout: expect.stringMatching(/^usage:/) });
     expect(version).toEqual({ code: 0, stderr: '', stdout: `${packageVersion}\n` });
-    const addon = path.join(copy, 'build', 'Release', 'bilevel.node');
     expect(info.code).toBe(1);
     expect(info.stdout).toBe(`bilevel ${packageVersion}\n`);
-    expect(info.stderr).toContain(`bilevel: could not load the native addon ${addon}.\n`);
-    expect(info.stderr).toMatch(/\n {2}npm rebuild bilevel .*\nLoader said: Cannot find module .*\n$/);
+    expect(info.stderr).toContain(`bilevel: no native addon loads on this machine (${process.platform}-${process.arch}). Tried:\n` +
+      '  nothing: this package ships no binary for this platform and none was compiled\nFixes, any one of:\n');
+    expect(info.stderr).toMatch(/\n {2}- compile against your LibTorch: LIBTORCH=.* npm rebuild bilevel --build-from-source .*\n {2}- choose a binary with BILEVEL_VARIANT \(this package has: source\)\n$/);
     expect(infoJson.code).toBe(1);
     expect(JSON.parse(infoJson.stdout)).toEqual({ bilevel: packageVersion, error: { code: 'NATIVE', message: expect.stringContaining('npm rebuild bilevel') } });
     // validate checks the schema, and says what needs the core: the combination check and the problem.
@@ -343,7 +347,7 @@ describe('validate, info and arguments', () => {
   test('validate accepts the examples; info reports versions; bad arguments exit with 2 (in a child process)', async () => {
     const cases: { args: string[]; code: number; stdout?: RegExp; stderr?: RegExp }[] = [
       { args: ['validate', aitExample], code: 0, stdout: /nonconvex-ait\.json: valid \(toy\/nonconvex, gd \+ reverse \+ initAuxiliary \+ pessimistic truncation, 600 iterations\)\n$/ },
-      { args: ['info'], code: 0, stdout: new RegExp(`^bilevel ${packageVersion}\nlibtorch \\S+\ncuda (available|not available)\nthreads \\d+\nnapi \\d+\nbuild (release|debug), .+, C\\+\\+ \\d+, cxx11 ABI (on|off), .+\n$`) },
+      { args: ['info'], code: 0, stdout: new RegExp(`^bilevel ${packageVersion}\nlibtorch \\S+\ncuda (available|not available)\nthreads \\d+\nnapi \\d+\nbuild (release|debug), .+, C\\+\\+ \\d+, cxx11 ABI (on|off), .+\naddon build/Release/bilevel.node \\(source: compiled from source on this machine\\)\n$`) },
       { args: ['run', aitExample, '--device', 'gpu'], code: 2, stderr: /^--device: must be "cpu", "cuda" or "cuda:N"; got "gpu"\n$/ },
     ];
     const outcomes = await inBatches(cases, 4, (c) => cli(c.args));
@@ -359,7 +363,7 @@ describe('validate, info and arguments', () => {
     const cases: { args: string[]; code: number; stdout?: RegExp; stderr?: RegExp }[] = [
       { args: ['validate', aitExample], code: 0, stdout: /nonconvex-ait\.json: valid \(toy\/nonconvex, gd \+ reverse \+ initAuxiliary \+ pessimistic truncation, 600 iterations\)\n$/ },
       { args: ['validate', path.join(root, 'examples', 'configs', 'nonconvex-rhg.json')], code: 0, stdout: /valid \(toy\/nonconvex, gd \+ reverse, 600 iterations\)/ },
-      { args: ['info'], code: 0, stdout: new RegExp(`^bilevel ${packageVersion}\nlibtorch \\S+\ncuda (available|not available)\nthreads \\d+\nnapi \\d+\nbuild (release|debug), .+, C\\+\\+ \\d+, cxx11 ABI (on|off), .+\n$`) },
+      { args: ['info'], code: 0, stdout: new RegExp(`^bilevel ${packageVersion}\nlibtorch \\S+\ncuda (available|not available)\nthreads \\d+\nnapi \\d+\nbuild (release|debug), .+, C\\+\\+ \\d+, cxx11 ABI (on|off), .+\naddon build/Release/bilevel.node \\(source: compiled from source on this machine\\)\n$`) },
       { args: ['--help'], code: 0, stdout: /^usage:/ },
       { args: ['--version'], code: 0, stdout: new RegExp(`^${packageVersion}\n$`) },
       { args: ['-V'], code: 0, stdout: new RegExp(`^${packageVersion}\n$`) },
@@ -383,6 +387,7 @@ describe('validate, info and arguments', () => {
     expect(JSON.parse(json.stdout)).toEqual({
       bilevel: packageVersion, libtorch: native.libtorch, cuda: native.cuda, threads: native.threads, napi: native.napi,
       build: native.build,
+      addon: { file: path.join(root, 'build', 'Release', 'bilevel.node'), variant: 'source', why: 'compiled from source on this machine', passedOver: [] },
     });
     expect(native.build).toMatchObject({ type: 'release', cxx: expect.any(Number), parallel: expect.stringMatching(/\S/) });
   });
@@ -463,5 +468,60 @@ describe('the schema and the docs', () => {
     [PriorSchema, BammSchema].forEach((schema) => Object.keys(schema.properties).forEach((key) => names.add(key)));
     const missing = [...names].filter((name) => !docs.includes(`\`${name}\``));
     expect(missing).toEqual([]);
+  });
+});
+
+describe('prebuilt binaries', () => {
+  // A copy of the sources whose prebuilds/ holds the addon built here as the prebuilt for LibTorch
+  // 1.13, and the same binary with its LibTorch library names changed to 0.99, as a prebuilt built
+  // for a LibTorch this machine does not have: the dynamic loader refuses it.
+  let copy: string;
+  let variant: string; // of the addon built here: libtorch<major>.<minor>-cpu
+  const prebuilds = () => path.join(copy, 'prebuilds', `${process.platform}-${process.arch}`);
+  const writePrebuilt = (name: string, binary: Buffer, libtorch: string) => {
+    fs.writeFileSync(path.join(prebuilds(), `bilevel.${name}.node`), binary);
+    fs.writeFileSync(path.join(prebuilds(), `${name}.json`), JSON.stringify({
+      variant: name, libtorch, cuda: false, cxx11Abi: true, needs: [`libtorch_cpu.so.${libtorch.slice(0, 4)}`], builtOn: 'test',
+    }));
+  };
+  beforeAll(() => {
+    copy = path.join(workDir, 'prebuilt');
+    sourcesWithoutAddon(copy);
+    fs.mkdirSync(prebuilds(), { recursive: true });
+    const built = fs.readFileSync(path.join(root, 'build', 'Release', 'bilevel.node'));
+    const version = /^(\d+\.\d+)/.exec((JSON.parse(execFileSync(process.execPath, ['-e',
+      'process.stdout.write(JSON.stringify(require(process.argv[1]).versions()))', path.join(root, 'build', 'Release', 'bilevel.node')],
+    { encoding: 'utf8' })) as { libtorch: string }).libtorch)![1];
+    variant = `libtorch${version}-cpu`;
+    writePrebuilt(variant, built, `${version}.0`);
+    // Same length, so the ELF string table stays intact: only the names differ.
+    const other = Buffer.from(built.toString('latin1').replaceAll(`.so.${version}`, '.so.0.99'), 'latin1');
+    writePrebuilt('libtorch0.99-cpu', other, '0.99.0');
+  });
+
+  test('the one built for this LibTorch loads; the other is passed over with the LibTorch it needs; info says which and why', async () => {
+    const info = await finished(startCli(['info', '--json'], path.join(copy, 'lib', 'cli.ts')));
+    expect(info).toMatchObject({ code: 0, stderr: '' });
+    const { addon } = JSON.parse(info.stdout) as { addon: { file: string; variant: string; why: string; passedOver: unknown[] } };
+    expect(addon).toEqual({
+      file: path.join(prebuilds(), `bilevel.${variant}.node`),
+      variant,
+      why: `prebuilt for LibTorch ${variant.slice('libtorch'.length, -'-cpu'.length)}`,
+      passedOver: [{ variant: 'libtorch0.99-cpu', reason: 'it needs LibTorch 0.99 (libtorch_cpu.so.0.99 was not found)' }],
+    });
+    const text = await finished(startCli(['info'], path.join(copy, 'lib', 'cli.ts')));
+    expect(text.stdout).toContain(`\naddon prebuilds/${process.platform}-${process.arch}/bilevel.${addon.variant}.node (${addon.variant}: ${addon.why})\n` +
+      '  passed over libtorch0.99-cpu: it needs LibTorch 0.99 (libtorch_cpu.so.0.99 was not found)\n');
+  });
+
+  test('BILEVEL_VARIANT takes only the binary it names, and refuses one that does not load or is not shipped', async () => {
+    const source = path.join(copy, 'lib', 'cli.ts');
+    const withVariant = (variant: string) => finished(startCli(['info'], source, { ...process.env, BILEVEL_VARIANT: variant }));
+    const [refused, unknown, fromSource] = await Promise.all([withVariant('libtorch0.99-cpu'), withVariant('cuda'), withVariant('source')]);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain('Tried:\n  libtorch0.99-cpu: it needs LibTorch 0.99 (libtorch_cpu.so.0.99 was not found)\nFixes, any one of:\n');
+    expect(refused.stderr).toMatch(new RegExp(`this package has: source, libtorch0\\.99-cpu, ${variant}\\)\n$`));
+    expect(unknown.stderr).toBe(`bilevel: BILEVEL_VARIANT=cuda names no binary of this package (${process.platform}-${process.arch}: source, libtorch0.99-cpu, ${variant})\n`);
+    expect(fromSource.stderr).toContain(`Tried:\n  source: ${path.join(copy, 'build', 'Release', 'bilevel.node')} does not exist\n`);
   });
 });

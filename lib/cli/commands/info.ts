@@ -1,6 +1,8 @@
-// bilevel info [--json]: the package's and the native addon's versions and build; where the addon
-// does not load, the loader's whole message with the fixes (exit 1).
+// bilevel info [--json]: the package's and the native addon's versions and build, which addon file
+// loaded and why; where none loads, the loader's whole message with the fixes (exit 1).
+import * as path from 'node:path';
 import type { NativeVersions } from '../../../binding';
+import { addonChoice } from '../../binding';
 import { errorRecord } from '../../engine/result';
 import { versions } from '../../index';
 import { packageVersion } from '../../package-version';
@@ -22,16 +24,20 @@ export function infoCommand(term: Terminal, args: string[]): number {
     term.stderr.write(`${error.message}\n`);
     return EXIT.failure;
   }
+  const addon = addonChoice();
   const info = {
-    bilevel, libtorch: native.libtorch, cuda: native.cuda, threads: native.threads, napi: native.napi, build: native.build,
+    bilevel, libtorch: native.libtorch, cuda: native.cuda, threads: native.threads, napi: native.napi, build: native.build, addon,
   };
+  const packageDir = path.join(__dirname, '..', '..', '..');
+  const passedOver = addon.passedOver.map((p) => `\n  passed over ${p.variant}: ${p.reason}`).join('');
   if (values.json) {
     term.stdout.write(`${JSON.stringify(info)}\n`);
   } else {
     term.stdout.write(
       `bilevel ${info.bilevel}\nlibtorch ${info.libtorch}\ncuda ${info.cuda ? 'available' : 'not available'}\n` +
         `threads ${info.threads}\nnapi ${info.napi}\n` +
-        `build ${info.build.type}, ${info.build.compiler}, C++ ${info.build.cxx}, cxx11 ABI ${info.build.cxx11Abi ? 'on' : 'off'}, ${info.build.parallel}\n`,
+        `build ${info.build.type}, ${info.build.compiler}, C++ ${info.build.cxx}, cxx11 ABI ${info.build.cxx11Abi ? 'on' : 'off'}, ${info.build.parallel}\n` +
+        `addon ${path.relative(packageDir, addon.file)} (${addon.variant}: ${addon.why})${passedOver}\n`,
     );
   }
   return EXIT.success;
