@@ -289,7 +289,22 @@ export declare function createProblem(definition: NativeProblemDefinition): Nati
 export declare function createTask<N extends NativeTaskName>(name: N, options: NativeTaskOptions[N], placement?: NativePlacement): Promise<NativeProblem>;
 /** createTask on this thread, for tasks without data to read (the reference problems). */
 export declare function createTaskSync<N extends NativeTaskName>(name: N, options: NativeTaskOptions[N], placement?: NativePlacement): NativeProblem;
-export declare function createSolver(config: NativeSolverConfig, problem: NativeProblem): NativeSolver;
+/** With a process group: solved data-parallel by its ranks (blocks until every rank has created its solver). */
+export declare function createSolver(config: NativeSolverConfig, problem: NativeProblem, group?: NativeProcessGroup): NativeSolver;
+
+/** A group of processes (c10d, Gloo) that solve one problem together. */
+export declare class NativeProcessGroup {
+  private constructor();
+  rank(): number;
+  worldSize(): number;
+  /** Resolves once every rank has reached it. */
+  barrier(): Promise<void>;
+  /** The collectives this process took part in so far and their wall time (waiting for the others included). */
+  communication(): { collectives: number; milliseconds: number };
+  dispose(): void;
+}
+/** Joins the group that torchrun's variables in `environment` describe (RANK, WORLD_SIZE, MASTER_ADDR, MASTER_PORT, ...). */
+export declare function joinProcessGroup(environment: Record<string, string | undefined>): Promise<NativeProcessGroup>;
 export declare function checkSolverConfig(config: NativeSolverConfig): void;
 
 /** One option as the C++ side declares it (native/core/option_fields.h). */

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // The `bilevel` command: runs described by JSON config files (docs/config.md).
-//   bilevel run CONFIG.json [--out DIR] [--iterations N] [--device cpu|cuda|cuda:N] [--resume | --force] [--quiet]
+//   bilevel run CONFIG.json [--out DIR] [--iterations N] [--device cpu|cuda|cuda:N] [--resume | --force] [--quiet] [--nproc N]
 //   bilevel compare CONFIG.json --methods rhg,ait,... [--out DIR] [--iterations N] [--force] [--quiet]
 //   bilevel validate CONFIG.json
 //   bilevel nas search SEARCH.json [--out DIR] [--resume | --force] [--quiet]; bilevel nas derive RUN_DIR
@@ -25,13 +25,14 @@ import { packageVersion } from './package-version';
 export type { Terminal } from './cli/terminal';
 
 const USAGE = `usage:
-  bilevel run CONFIG.json [--out DIR] [--iterations N] [--device cpu|cuda|cuda:N] [--resume | --force] [--quiet]
+  bilevel run CONFIG.json [--out DIR] [--iterations N] [--device cpu|cuda|cuda:N] [--resume | --force] [--quiet] [--nproc N]
   bilevel compare CONFIG.json --methods ${methodNames.join(',')} [--out DIR] [--iterations N] [--force] [--quiet]
   bilevel validate CONFIG.json
 ${NAS_USAGE}
   bilevel info [--json]
   bilevel --version
 A non-empty --out folder is refused unless --resume continues the run there or --force replaces it.
+--nproc N runs N local ranks data-parallel (each on its share of every batch; rank 0 writes the folder).
 The config format: docs/config.md; its JSON Schema: schema/bilevel-run.schema.json.`;
 
 /** Runs one command line (without `node cli.js`) and returns the exit code. */

@@ -9,6 +9,8 @@ export type BilevelErrorCode =
   | 'IO'
   /** An allocation failed (the tensors asked for more memory than the device has). */
   | 'OUT_OF_MEMORY'
+  /** A multi-process run failed: a rank stopped or died, the rendezvous failed, or this build has no Gloo. */
+  | 'DISTRIBUTED'
   | 'NATIVE';
 
 /** The one error type of the library; `code` says what kind of failure it is. */

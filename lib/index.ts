@@ -42,9 +42,10 @@ export {
   sgd, momentum, adam,
 } from './methods';
 export {
-  Solver, SolverBuilder, SolverRun, type IterationRecord, type RunOptions, type RunResult, type Variables,
+  Solver, SolverBuilder, SolverRun, type IterationRecord, type RunOptions, type RunResult, type StartOptions, type Variables,
   type InitAuxiliaryOptions, type PriorOptions,
 } from './solver';
+export { ProcessGroup, inProcessGroup } from './distributed';
 export * from './config';
 export {
   tasks, datasetRoot, HyperCleaningSchema, type HyperCleaningOptions, type HyperCleaningDataset, type HyperCleaningMetrics,

@@ -9,6 +9,8 @@ import {
   type LowerLrScheduleConfig, type TrajectorySolverConfig,
 } from './config';
 import * as check from './arguments';
+import { ProcessGroup } from './distributed';
+import { BilevelError } from './errors';
 import { runLoop } from './engine/loop';
 import { gd, reverse, sgd } from './methods';
 import { Problem } from './problem';
@@ -25,7 +27,15 @@ export interface Variables {
   z: Tensor[];
 }
 
-export interface RunOptions {
+export interface StartOptions {
+  /**
+   * Solve data-parallel with the group's ranks: each evaluates F and f on its share of every batch
+   * (the batch size must divide by the world size), all hold the same values. Native problems only.
+   */
+  processGroup?: ProcessGroup;
+}
+
+export interface RunOptions extends StartOptions {
   iterations: number;
   onIteration?: (record: IterationRecord) => void;
   signal?: AbortSignal;
@@ -55,10 +65,17 @@ function abortSignal(signal: AbortSignal | undefined, field: string): void {
 /** A run in progress: one problem, the solver's state, stepped by hand. */
 export class SolverRun implements Disposable {
   #native: NativeSolver;
+  /**
+   * True when the run belongs to a process group. Its ranks agree before every iteration whether to
+   * stop (one rank's stop stops all after the same iteration), so a stopped rank still takes part
+   * in the next agreement: advance() then runs no iteration but does not return before asking.
+   */
+  readonly inProcessGroup: boolean;
 
   /** @internal */
-  constructor(handle: NativeSolver) {
+  constructor(handle: NativeSolver, inProcessGroup = false) {
     this.#native = handle;
+    this.inProcessGroup = inProcessGroup;
   }
 
   /** One UL iteration. On failure (e.g. NON_FINITE) the variables keep their last good values. */
@@ -83,7 +100,11 @@ export class SolverRun implements Disposable {
     const stop = () => this.#native.stop();
     signal?.addEventListener('abort', stop, { once: true });
     try {
-      return signal?.aborted ? 0 : await this.#native.run(iterations, onRecord);
+      if (signal?.aborted && !this.inProcessGroup) return 0;
+      const running = this.#native.run(iterations, onRecord);
+      // After run() cleared any earlier stop: the run's first agreement then says stop.
+      if (signal?.aborted) stop();
+      return await running;
     } finally {
       signal?.removeEventListener('abort', stop);
     }
@@ -155,9 +176,17 @@ export class Solver {
     return new Solver(validate(TrainingSchema, { type: 'training', dynamics, ...schedule }, 'training'));
   }
 
-  /** Starts a run on problem; step it with run.step(), dispose it when done. */
-  start(problem: Problem): SolverRun {
-    return new SolverRun(native.createSolver(this.#nativeConfig(), problemHandle(problem, 'start.problem')));
+  /**
+   * Starts a run on problem; step it with run.step(), dispose it when done. With a process group,
+   * this returns once every rank has started its run (they begin from rank 0's values).
+   */
+  start(problem: Problem, options: StartOptions = {}): SolverRun {
+    const { processGroup } = check.options(options, 'start.options', ['processGroup']);
+    if (processGroup !== undefined && !(processGroup instanceof ProcessGroup)) {
+      throw new BilevelError('INVALID_ARGUMENT', 'start.options.processGroup: expected a ProcessGroup (ProcessGroup.join())');
+    }
+    const handle = native.createSolver(this.#nativeConfig(), problemHandle(problem, 'start.problem'), processGroup?.native);
+    return new SolverRun(handle, processGroup !== undefined);
   }
 
   /**
@@ -167,11 +196,11 @@ export class Solver {
    */
   async run(problem: Problem, options: RunOptions): Promise<RunResult> {
     problemHandle(problem, 'run.problem');
-    const { iterations, onIteration, signal } = check.options(options, 'run.options', ['iterations', 'onIteration', 'signal']);
+    const { iterations, onIteration, signal, processGroup } = check.options(options, 'run.options', ['iterations', 'onIteration', 'signal', 'processGroup']);
     check.integer(iterations, 'run.options.iterations', 0);
     if (onIteration !== undefined) check.callable(onIteration, 'run.options.onIteration');
     abortSignal(signal, 'run.options.signal');
-    using run = this.start(problem);
+    using run = this.start(problem, { processGroup });
     const records: IterationRecord[] = [];
     const done = await runLoop(run, {
       iterations,

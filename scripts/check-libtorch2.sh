@@ -34,6 +34,8 @@ flags=(-std=c++17 -D_GLIBCXX_USE_CXX11_ABI=1
   -DNAPI_VERSION=8 -DNAPI_CPP_EXCEPTIONS -DBILEVEL_HAVE_SLEEF
   -Inode_modules/node-api-headers/include -Inode_modules/node-addon-api -Inative
   -isystem "$include" -isystem "$include/torch/csrc/api/include")
+# Gloo's headers (libgloo-dev) turn on the process group's real code (native/core/distributed).
+[ ! -f /usr/include/gloo/config.h ] || flags+=(-DBILEVEL_HAVE_GLOO -DUSE_C10D_GLOO)
 # LibTorch's headers precompiled once, as the real build does: each unit then takes a third of
 # the time it takes parsing them itself.
 pch="$cache/torch_pch.h"

@@ -53,13 +53,15 @@ async function advance(run: SolverRun, iterations: number, onRecord: (record: It
 export async function runLoop(run: SolverRun, options: LoopOptions): Promise<number> {
   const { iterations, signal, onRecord = () => undefined, cadences = [] } = options;
   let done = options.done ?? 0;
-  while (done < iterations && !signal?.aborted) {
+  // A run in a process group goes on to the next agreement of its ranks even when stopped here.
+  while (done < iterations && (run.inProcessGroup || !signal?.aborted)) {
     const wanted = nextStop(done, iterations, cadences) - done;
     const advanced = await advance(run, wanted, onRecord, signal);
     done += advanced;
     // A signal that came during the chunk's last iteration ends the loop here too (a worker may
-    // finish the chunk before it sees the stop).
-    const atEnd = done === iterations || advanced < wanted || signal?.aborted === true;
+    // finish the chunk before it sees the stop); in a process group only the ranks' agreement
+    // ends it (advanced < wanted), so that no rank leaves while another still asks.
+    const atEnd = done === iterations || advanced < wanted || (!run.inProcessGroup && signal?.aborted === true);
     for (const cadence of cadences) if ((atEnd && cadence.atEnd) || isMultiple(done, cadence.every)) await cadence.act(done);
     if (atEnd) break;
   }

@@ -5,6 +5,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
+import type { ProcessGroup } from '../distributed';
 import { writeReport } from '../report';
 import { describeSolver, hasTaskMetrics, type LoadedRun } from '../run-config';
 import type { IterationRecord, SolverRun } from '../solver';
@@ -35,6 +36,8 @@ export interface FolderRunOptions {
   warn?: (message: string) => void;
   /** Called after each evaluation of the task's metrics with the run's lines so far, the last one carrying them. */
   onEvaluated?: (lines: readonly MetricsLine[]) => void;
+  /** Solve with these ranks (this process is rank 0; the others follow: lib/engine/follow-run.ts). */
+  processGroup?: ProcessGroup;
 }
 
 /** Progress that shows nothing. */
@@ -114,11 +117,11 @@ async function iterateIntoFolder(
  * "failed", the error) and throws a RunFailure carrying it.
  */
 export async function runIntoFolder(loaded: LoadedRun, outDir: string, options: FolderRunOptions): Promise<FinishedResultFile> {
-  const { signal, resume = false, progress = silentProgress, warn = () => undefined, onEvaluated = () => undefined } = options;
+  const { signal, resume = false, progress = silentProgress, warn = () => undefined, onEvaluated = () => undefined, processGroup } = options;
   const { config, problem, solver } = loaded;
   makeOutputFolder(outDir);
   manualSeed(config.seed);
-  using run = solver.start(problem);
+  using run = solver.start(problem, { processGroup });
   const history = resume ? await resumeHistory(run, config, outDir, warn) : freshHistory();
   // A result.json beside new metrics would describe another run.
   fs.rmSync(path.join(outDir, RESULT_FILE), { force: true });

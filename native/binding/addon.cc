@@ -144,6 +144,7 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
   registerFactories(env, exports);
   registerFunctional(env, exports);
   registerProblems(env, exports);
+  registerProcessGroups(env, exports);
   registerSolvers(env, exports);
   registerTasks(env, exports);
   return exports;

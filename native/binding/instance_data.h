@@ -10,6 +10,7 @@ struct InstanceData {
   Napi::FunctionReference tensorClass;
   Napi::FunctionReference problemClass;
   Napi::FunctionReference solverClass;
+  Napi::FunctionReference processGroupClass;
   Napi::FunctionReference errorClass;  // BilevelError, once the library has handed it over
 };
 

@@ -7,6 +7,7 @@ void registerArchitectures(Napi::Env env, Napi::Object exports);
 void registerFactories(Napi::Env env, Napi::Object exports);
 void registerFunctional(Napi::Env env, Napi::Object exports);
 void registerProblems(Napi::Env env, Napi::Object exports);
+void registerProcessGroups(Napi::Env env, Napi::Object exports);
 void registerSolvers(Napi::Env env, Napi::Object exports);
 void registerTasks(Napi::Env env, Napi::Object exports);
 

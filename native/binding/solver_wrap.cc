@@ -13,10 +13,12 @@
 #include "binding/errors.h"
 #include "binding/instance_data.h"
 #include "binding/problem_wrap.h"
+#include "binding/process_group_wrap.h"
 #include "binding/promise_worker.h"
 #include "binding/register.h"
 #include "binding/solver_config.h"
 #include "binding/tensor_wrap.h"
+#include "core/distributed/sharded_problem.h"
 
 namespace bilevel::binding {
 namespace {
@@ -36,6 +38,12 @@ Napi::Object toJs(Napi::Env env, const core::IterationRecord& r) {
   o.Set("peakBytes", static_cast<double>(r.peakBytes));
   return o;
 }
+
+// What createSolver hands the new handle: the solver and the process group it solves with, if any.
+struct NewSolver {
+  std::unique_ptr<core::Solver> solver;
+  std::shared_ptr<const core::ProcessGroup> group;
+};
 
 // What a run shares between the JS thread and its worker.
 struct RunState {
@@ -87,11 +95,12 @@ class RunsInFlight {
 // queue, and the promise settles after the last record was delivered.
 class RunWorker : public Napi::AsyncProgressQueueWorker<core::IterationRecord> {
  public:
-  RunWorker(Napi::Function onRecord, std::shared_ptr<core::Solver> solver, std::shared_ptr<RunState> state,
-            int64_t iterations)
+  RunWorker(Napi::Function onRecord, std::shared_ptr<core::Solver> solver, std::shared_ptr<const core::ProcessGroup> group,
+            std::shared_ptr<RunState> state, int64_t iterations)
       : Napi::AsyncProgressQueueWorker<core::IterationRecord>(onRecord, "bilevel.run"),
         deferred_(Napi::Promise::Deferred::New(onRecord.Env())),
         solver_(std::move(solver)),
+        group_(std::move(group)),
         state_(std::move(state)),
         iterations_(iterations) {}
 
@@ -100,7 +109,7 @@ class RunWorker : public Napi::AsyncProgressQueueWorker<core::IterationRecord> {
  protected:
   void Execute(const ExecutionProgress& progress) override {
     try {
-      for (int64_t i = 0; i < iterations_ && !state_->stop.load(); ++i) {
+      for (int64_t i = 0; i < iterations_ && !stopRequested(); ++i) {
         // One iteration per job, so that runs of other environments (worker threads) interleave.
         const core::IterationRecord record = computed([this] { return solver_->step(); });
         progress.Send(&record, 1);
@@ -134,6 +143,13 @@ class RunWorker : public Napi::AsyncProgressQueueWorker<core::IterationRecord> {
   void OnError(const Napi::Error&) override { settle(); }
 
  private:
+  // Whether to stop before the next iteration. In a process group: where any rank was asked to, so
+  // that all stop after the same iteration (a rank that went on alone would wait for the others).
+  bool stopRequested() {
+    const bool stop = state_->stop.load();
+    return group_ ? computed([&] { return group_->any(stop); }) : stop;
+  }
+
   void fail(const std::string& code, const std::string& message, const std::string& cause) {
     code_ = code;
     message_ = message;
@@ -160,6 +176,7 @@ class RunWorker : public Napi::AsyncProgressQueueWorker<core::IterationRecord> {
 
   Napi::Promise::Deferred deferred_;
   std::shared_ptr<core::Solver> solver_;
+  std::shared_ptr<const core::ProcessGroup> group_;
   std::shared_ptr<RunState> state_;
   int64_t iterations_;
   int64_t done_ = 0;  // written by the worker, read after it ended
@@ -185,7 +202,9 @@ class SolverWrap : public Napi::ObjectWrap<SolverWrap> {
 
   explicit SolverWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<SolverWrap>(info) {
     if (!info[0].IsExternal()) throw Napi::TypeError::New(info.Env(), "NativeSolver is created by createSolver");
-    solver_ = std::move(*info[0].As<Napi::External<std::unique_ptr<core::Solver>>>().Data());
+    NewSolver& made = *info[0].As<Napi::External<NewSolver>>().Data();
+    solver_ = std::move(made.solver);
+    group_ = std::move(made.group);
   }
 
  private:
@@ -238,7 +257,7 @@ class SolverWrap : public Napi::ObjectWrap<SolverWrap> {
       state_->stop.store(false);
       state_->running = true;
       RunsInFlight::instance().add(info.Env(), state_);
-      auto* worker = new RunWorker(info[1].As<Napi::Function>(), solver_, state_, iterations);  // deletes itself
+      auto* worker = new RunWorker(info[1].As<Napi::Function>(), solver_, group_, state_, iterations);  // deletes itself
       const Napi::Promise promise = worker->promise();
       worker->Queue();
       return Napi::Value(promise);
@@ -316,6 +335,7 @@ class SolverWrap : public Napi::ObjectWrap<SolverWrap> {
   }
 
   std::shared_ptr<core::Solver> solver_;
+  std::shared_ptr<const core::ProcessGroup> group_;  // the ranks it solves with, if any
   std::shared_ptr<RunState> state_ = std::make_shared<RunState>();
   bool inUse_ = false;
   bool disposeRequested_ = false;
@@ -367,11 +387,20 @@ void appendCanonicalJson(Napi::Env env, const Napi::Value& value, std::string& o
 // createSolver(config, problem) -> NativeSolver
 Napi::Value createSolver(const Napi::CallbackInfo& info) {
   return guarded(info.Env(), "createSolver", [&] {
-    std::unique_ptr<core::Solver> solver = makeSolver(parseSolverConfig(info[0]), ProblemWrap::unwrap(info[1]));
+    NewSolver made;
+    std::shared_ptr<core::Problem> problem = ProblemWrap::unwrap(info[1]);
+    if (!info[2].IsUndefined()) {
+      made.group = ProcessGroupWrap::unwrap(info[2]);
+      // A JS objective steps on the JS thread, outside the run loop that keeps the ranks in step.
+      if (!problem->anyThread()) throw CodedError("INVALID_ARGUMENT", "a process group solves native problems only (this one has objectives written in JavaScript)");
+      problem = core::shardedProblem(std::move(problem), made.group);
+    }
+    made.solver = makeSolver(parseSolverConfig(info[0]), std::move(problem));
+    core::Solver* solver = made.solver.get();
     std::string configuration;
     appendCanonicalJson(info.Env(), info[0], configuration, 0);
     solver->setConfiguration(std::move(configuration));
-    return Napi::Value(instanceData(info.Env()).solverClass.New({Napi::External<std::unique_ptr<core::Solver>>::New(info.Env(), &solver)}));
+    return Napi::Value(instanceData(info.Env()).solverClass.New({Napi::External<NewSolver>::New(info.Env(), &made)}));
   });
 }
 

@@ -5,7 +5,7 @@
 
 namespace bilevel::core {
 
-// Codes: INVALID_ARGUMENT, SHAPE_MISMATCH, DTYPE, DEVICE, DISPOSED, NON_FINITE, IO, OUT_OF_MEMORY, NATIVE.
+// Codes: INVALID_ARGUMENT, SHAPE_MISMATCH, DTYPE, DEVICE, DISPOSED, NON_FINITE, IO, OUT_OF_MEMORY, DISTRIBUTED, NATIVE.
 struct Error : std::runtime_error {
   Error(std::string code, const std::string& message, std::string cause = "")
       : std::runtime_error(message), code(std::move(code)), cause(std::move(cause)) {}

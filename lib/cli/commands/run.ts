@@ -1,6 +1,10 @@
-// bilevel run CONFIG.json [--out DIR] [--iterations N] [--device cpu|cuda|cuda:N] [--resume | --force] [--quiet]:
-// one config run into a folder by the engine (lib/engine/run-folder.ts).
+// bilevel run CONFIG.json [--out DIR] [--iterations N] [--device cpu|cuda|cuda:N] [--resume | --force] [--quiet]
+//   [--nproc N]: one config run into a folder by the engine (lib/engine/run-folder.ts); with --nproc,
+// as N local ranks (lib/cli/launch-ranks.ts). A rank of a process group (torchrun's variables in the
+// environment) solves data-parallel with the others: rank 0 writes the folder, the others follow.
 import * as path from 'node:path';
+import { inProcessGroup, ProcessGroup } from '../../distributed';
+import { followRun } from '../../engine/follow-run';
 import { claimOutputFolder } from '../../engine/output-folder';
 import { runIntoFolder } from '../../engine/run-folder';
 import { StopSignals } from '../../engine/signals';
@@ -8,8 +12,19 @@ import { folderRunOptions, onlyConfigArgument, parseDeviceOption, parseIteration
 import { loadConfigFile, needNativeAddon } from '../config-file';
 import { EXIT, UsageError, asUsageErrors } from '../exit';
 import { summaryLine } from '../format';
+import { launchRanks } from '../launch-ranks';
 import { createProgress } from '../progress';
 import { printError, type Terminal } from '../terminal';
+
+const MAX_PROCESSES = 256;
+
+function parseProcessesOption(text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  if (!/^[1-9][0-9]*$/.test(text) || Number(text) > MAX_PROCESSES) {
+    throw new UsageError(`--nproc: must be an integer in [1, ${MAX_PROCESSES}]; got ${JSON.stringify(text)}`);
+  }
+  return Number(text);
+}
 
 /** The exit code: 0, or 128 + the stop signal that interrupted the run. */
 export async function runCommand(term: Terminal, args: string[]): Promise<number> {
@@ -17,22 +32,38 @@ export async function runCommand(term: Terminal, args: string[]): Promise<number
     ...folderRunOptions,
     device: { type: 'string' },
     resume: { type: 'boolean', default: false },
+    nproc: { type: 'string' },
   });
   const configPath = onlyConfigArgument('run', positionals);
   const resume = values.resume === true;
   const force = values.force === true;
   if (resume && force) throw new UsageError('run: --resume continues the run in the output folder, --force replaces it: give one');
   const overrides = { iterations: parseIterationsOption(values.iterations), device: parseDeviceOption(values.device) };
+  const processes = parseProcessesOption(values.nproc);
+  if (processes !== undefined && inProcessGroup()) throw new UsageError('run: --nproc starts ranks; this process is one already (WORLD_SIZE is set)');
   needNativeAddon();
-  const loaded = await loadConfigFile(configPath, overrides);
+  if (processes !== undefined && processes > 1) {
+    const nproc = args.indexOf('--nproc');
+    return launchRanks(term, nproc < 0 ? args.filter((a) => !a.startsWith('--nproc=')) : [...args.slice(0, nproc), ...args.slice(nproc + 2)], processes);
+  }
   const outDir = values.out ?? path.join('runs', path.basename(configPath, path.extname(configPath)));
-  const remedy = 'use --resume to continue the run there, or --force to replace it';
-  asUsageErrors(() => claimOutputFolder(outDir, { keep: resume, force, remedy }));
-  const quiet = values.quiet === true;
+  const follower = inProcessGroup() && (process.env.RANK ?? '0') !== '0';
+  if (!follower) {
+    const remedy = 'use --resume to continue the run there, or --force to replace it';
+    asUsageErrors(() => claimOutputFolder(outDir, { keep: resume, force, remedy }));
+  }
   using stop = new StopSignals();
+  using processGroup = inProcessGroup() ? await ProcessGroup.join() : undefined;
+  const loaded = await loadConfigFile(configPath, overrides);
+  if (processGroup !== undefined && processGroup.rank !== 0) {
+    await followRun(loaded, outDir, { processGroup, signal: stop.signal, resume });
+    return stop.exitCode();
+  }
+  const quiet = values.quiet === true;
   const result = await runIntoFolder(loaded, outDir, {
     signal: stop.signal,
     resume,
+    processGroup,
     progress: createProgress(term, quiet, loaded.config.iterations),
     warn: (message) => printError(term, message),
   });

@@ -1,0 +1,25 @@
+// Data-parallel solving: every rank holds the same x, y (and z), draws the same global batches and
+// evaluates F and f on its own rows of them; F and f are then the means over all ranks' rows, and
+// every gradient taken through them (LL steps, hypergradients, Hessian-vector products, at any
+// order) is the global one, because the variables enter each rank's objective through an identity
+// whose backward sums over the ranks, and the objective leaves through a sum whose backward is the
+// identity (each is the other's adjoint). So every solver runs unchanged, and all ranks stay equal.
+// An evaluation on the full data (an empty batch) is the same on every rank and is not reduced.
+#pragma once
+#include <memory>
+
+#include "core/distributed/process_group.h"
+#include "core/problem.h"
+
+namespace bilevel::core {
+
+// The tensors summed over the ranks, differentiably (backward: the identity).
+TensorList sumOverRanks(const TensorList& partial, const std::shared_ptr<const ProcessGroup>& group);
+// The tensors unchanged, differentiably (backward: the sum over the ranks).
+TensorList replicated(const TensorList& values, const std::shared_ptr<const ProcessGroup>& group);
+
+// `problem` solved by `group`'s ranks together; its sampler's batches must split evenly into
+// worldSize shards along their first dimension (INVALID_ARGUMENT otherwise, at the first draw).
+std::shared_ptr<Problem> shardedProblem(std::shared_ptr<Problem> problem, std::shared_ptr<const ProcessGroup> group);
+
+}  // namespace bilevel::core

@@ -1,0 +1,172 @@
+// Data-parallel solving (core/distributed): ranks as threads of this process, joined through an
+// in-memory store. Two ranks, each on its half of every batch, must reach the x and y that one
+// process reaches on the whole batches, for a hypergradient through the unroll (reverse mode) and
+// one through Hessian-vector products (CG); a rank that stops makes the other fail, not hang.
+#include <torch/csrc/distributed/c10d/HashStore.hpp>
+
+#include <functional>
+#include <thread>
+
+#include "core/data/generator_stream.h"
+#include "core/data/row_sampler.h"
+#include "core/distributed/sharded_problem.h"
+#include "core/solver.h"
+#include "../support.h"
+
+namespace bilevel::core {
+namespace {
+
+// Ridge regression on rows: f = mean_i (a_i . y - b_i)^2 + exp(x) |y|^2 / 2 on a batch of rows,
+// F = mean_i (a_i . y - c_i)^2; a fresh batch of 8 of the 64 rows for each LL step and for F.
+class RowsProblem : public Problem {
+ public:
+  explicit RowsProblem(double x0 = -1.0)
+      : Problem(Variables{{torch::full({1}, x0, torch::kFloat64)}, {}}, Variables{{torch::zeros({3}, torch::kFloat64)}, {}}) {
+    torch::manual_seed(3);
+    a_ = torch::randn({64, 3}, torch::kFloat64);
+    b_ = torch::randn({64}, torch::kFloat64);
+    c_ = a_.matmul(torch::tensor({1.0, -2.0, 0.5}, torch::kFloat64)) + 0.1 * torch::randn({64}, torch::kFloat64);
+  }
+  std::unique_ptr<Sampler> sampler() const override { return std::make_unique<RowSampler>(64, 8, generatorStream(5, "rows"), torch::kCPU, 64); }
+
+ protected:
+  torch::Tensor evaluateUpper(const TensorList&, const TensorList& y, const Batch& batch) override {
+    const torch::Tensor rows = batch.at("rows");
+    return (a_.index_select(0, rows).matmul(y[0]) - c_.index_select(0, rows)).pow(2).mean();
+  }
+  torch::Tensor evaluateLower(const TensorList& x, const TensorList& y, const Batch& batch) override {
+    const torch::Tensor rows = batch.at("rows");
+    return (a_.index_select(0, rows).matmul(y[0]) - b_.index_select(0, rows)).pow(2).mean() + x[0].exp().squeeze() * y[0].pow(2).sum() / 2;
+  }
+
+ private:
+  torch::Tensor a_, b_, c_;
+};
+
+TrajectorySolverOptions solverOptions(HypergradientOptions::Kind hypergradient) {
+  TrajectorySolverOptions options;
+  options.dynamics.steps = 6;
+  options.dynamics.lr = 0.1;
+  options.hypergradient.kind = hypergradient;
+  options.hypergradient.iterations = 30;
+  options.upper.lr = 0.5;
+  return options;
+}
+
+struct Outcome {
+  TensorList x, y;
+  std::vector<double> upper;
+};
+
+Outcome solve(std::shared_ptr<Problem> problem, HypergradientOptions::Kind hypergradient) {
+  std::unique_ptr<Solver> solver = makeTrajectorySolver(std::move(problem), solverOptions(hypergradient));
+  Outcome outcome;
+  for (int i = 0; i < 4; ++i) outcome.upper.push_back(solver->step().upper);
+  outcome.x = solver->upperValues();
+  outcome.y = solver->lowerValues();
+  return outcome;
+}
+
+// Runs body(rank's group) on `worldSize` threads joined through one in-memory store.
+void onRanks(int worldSize, std::chrono::milliseconds timeout, const std::function<void(std::shared_ptr<ProcessGroup>)>& body) {
+  auto store = c10::make_intrusive<c10d::HashStore>();
+  std::vector<std::thread> threads;
+  for (int rank = 0; rank < worldSize; ++rank) {
+    threads.emplace_back([=] {
+      // An exception must not leave a thread (it would end the process): it fails the test instead.
+      try {
+        body(std::make_shared<ProcessGroup>(store, rank, worldSize, timeout));
+      } catch (const std::exception& e) {
+        ADD_FAILURE() << "rank " << rank << ": " << e.what();
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+}
+
+void expectTwoRanksAsOne(HypergradientOptions::Kind hypergradient) {
+  const Outcome single = solve(std::make_shared<RowsProblem>(), hypergradient);
+  std::vector<Outcome> ranks(2);
+  onRanks(2, std::chrono::seconds(60), [&](std::shared_ptr<ProcessGroup> group) {
+    const int rank = group->rank();
+    ranks[rank] = solve(shardedProblem(std::make_shared<RowsProblem>(), group), hypergradient);
+  });
+  for (const Outcome& rank : ranks) {
+    // Sums in another order: equal to float64 rounding, not bit for bit.
+    EXPECT_TRUE(torch::allclose(rank.x[0], single.x[0], 1e-12, 1e-12)) << rank.x[0] << " vs " << single.x[0];
+    EXPECT_TRUE(torch::allclose(rank.y[0], single.y[0], 1e-12, 1e-12)) << rank.y[0] << " vs " << single.y[0];
+    for (size_t i = 0; i < single.upper.size(); ++i) EXPECT_NEAR(rank.upper[i], single.upper[i], 1e-12);
+  }
+  // x moved, so the comparison compares something.
+  EXPECT_GT(std::abs(single.x[0].item<double>() + 1.0), 1e-3);
+  // The ranks are bit-for-bit equal to each other: the sums reach every rank alike.
+  EXPECT_TRUE(torch::equal(ranks[0].x[0], ranks[1].x[0]));
+  EXPECT_TRUE(torch::equal(ranks[0].y[0], ranks[1].y[0]));
+}
+
+TEST(ShardedProblemTest, TwoRanksReachWhatOneReachesThroughTheUnroll) { expectTwoRanksAsOne(HypergradientOptions::Kind::Reverse); }
+
+TEST(ShardedProblemTest, TwoRanksReachWhatOneReachesThroughHessianVectorProducts) {
+  expectTwoRanksAsOne(HypergradientOptions::Kind::ConjugateGradient);
+}
+
+TEST(ShardedProblemTest, StartsFromRankZerosValues) {
+  onRanks(2, std::chrono::seconds(60), [](std::shared_ptr<ProcessGroup> group) {
+    auto problem = std::make_shared<RowsProblem>();
+    // Each rank would start elsewhere; the group starts where rank 0 does.
+    auto shifted = std::make_shared<RowsProblem>(2.0);
+    const auto sharded = shardedProblem(group->rank() == 0 ? problem : shifted, group);
+    EXPECT_TRUE(torch::equal(sharded->upperVariables().initial[0], problem->upperVariables().initial[0]));
+  });
+}
+
+TEST(ProcessGroupTest, SumsAndBroadcastsListsOfTensorsOfAnyShapes) {
+  onRanks(2, std::chrono::seconds(60), [](std::shared_ptr<ProcessGroup> group) {
+    const double r = group->rank();
+    TensorList values{torch::full({2, 3}, r + 1, torch::kFloat64), torch::full({4}, 10 * (r + 1), torch::kFloat64)};
+    group->sum(values);
+    EXPECT_TRUE(torch::equal(values[0], torch::full({2, 3}, 3.0, torch::kFloat64)));
+    EXPECT_TRUE(torch::equal(values[1], torch::full({4}, 30.0, torch::kFloat64)));
+    TensorList started{torch::full({3}, r, torch::kFloat64), torch::full({1, 2}, r, torch::kFloat64)};
+    group->broadcast(started);
+    EXPECT_TRUE(torch::equal(started[1], torch::zeros({1, 2}, torch::kFloat64)));
+    EXPECT_EQ(started[0].sizes(), (std::vector<int64_t>{3}));
+    EXPECT_TRUE(group->any(r == 1));
+    EXPECT_FALSE(group->any(false));
+    TensorList mixed{torch::ones({1}), torch::ones({1}, torch::kFloat64)};
+    EXPECT_TRUE(test::refused([&] { group->sum(mixed); }, "DTYPE", "one dtype and device"));
+  });
+}
+
+TEST(ShardedProblemTest, ABatchThatDoesNotSplitEvenlyIsRefused) {
+  onRanks(3, std::chrono::seconds(60), [](std::shared_ptr<ProcessGroup> group) {
+    const auto sampler = shardedProblem(std::make_shared<RowsProblem>(), group)->sampler();
+    EXPECT_TRUE(test::refused([&] { sampler->next(2); }, "INVALID_ARGUMENT", "has 8 rows, which do not split evenly over 3 processes"));
+  });
+}
+
+TEST(ShardedProblemTest, ARankThatStopsMakesTheOtherFailNamingItself) {
+  onRanks(2, std::chrono::seconds(2), [](std::shared_ptr<ProcessGroup> group) {
+    if (group->rank() == 1) return;  // leaves: its group is destroyed at once
+    TensorList values{torch::ones({2})};
+    EXPECT_TRUE(test::refused([&] { group->sum(values); }, "DISTRIBUTED", "rank 0 of 2: a sum over the ranks failed"));
+  });
+}
+
+TEST(ProcessGroupSettingsTest, ReadsTorchrunsVariablesAndRefusesMalformedOnes) {
+  const ProcessGroupSettings settings = processGroupSettings(
+      {{"RANK", "1"}, {"WORLD_SIZE", "2"}, {"MASTER_ADDR", "10.0.0.2"}, {"MASTER_PORT", "29400"}, {"TORCHELASTIC_USE_AGENT_STORE", "True"}});
+  EXPECT_EQ(settings.rank, 1);
+  EXPECT_EQ(settings.worldSize, 2);
+  EXPECT_EQ(settings.masterAddress, "10.0.0.2");
+  EXPECT_EQ(settings.masterPort, 29400);
+  EXPECT_TRUE(settings.agentStore);
+  EXPECT_EQ(processGroupSettings({}).worldSize, 1);
+  EXPECT_TRUE(test::refused([] { processGroupSettings({{"RANK", "2"}, {"WORLD_SIZE", "2"}, {"MASTER_PORT", "1"}}); }, "INVALID_ARGUMENT",
+                            "RANK must be an integer in [0, 1]; got '2'"));
+  EXPECT_TRUE(test::refused([] { processGroupSettings({{"WORLD_SIZE", "2"}}); }, "INVALID_ARGUMENT", "needs RANK and MASTER_PORT"));
+  EXPECT_TRUE(test::refused([] { processGroupSettings({{"WORLD_SIZE", "two"}}); }, "INVALID_ARGUMENT", "WORLD_SIZE must be an integer"));
+}
+
+}  // namespace
+}  // namespace bilevel::core

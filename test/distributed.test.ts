@@ -1,0 +1,134 @@
+// Multi-process runs (bilevel run --nproc N; lib/distributed.ts, native/core/distributed): 2 local
+// ranks on loopback, each on its half of every mini-batch, against 1 process on the whole batches
+// (real MNIST files); a stop reaches both ranks at the same iteration and the run resumes with the
+// same world size bit for bit; a rank that dies makes the run fail with a clear error, not hang.
+import { spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { ProcessGroup } from '../lib/distributed';
+import { BilevelError } from '../lib/errors';
+
+const root = path.join(__dirname, '..');
+const tsxLoader = pathToFileURL(require.resolve('tsx')).href;
+const workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'bilevel-distributed-'));
+afterAll(() => fs.rmSync(workDir, { recursive: true, force: true }));
+
+const mnist = '/usr/share/datasets/mnist';
+const config = {
+  problem: { name: 'hyper-cleaning', dataset: 'mnist', root: mnist, trainSize: 300, validationSize: 100, testSize: 100, batchSize: 16 },
+  solver: { dynamics: { type: 'gd', lr: 0.1, steps: 5 }, hypergradient: { type: 'reverse' }, upper: { optimizer: 'adam', lr: 0.01 } },
+  iterations: 40,
+  checkpointEvery: 3,
+  seed: 4,
+  dtype: 'float32',
+};
+const configFile = path.join(workDir, 'config.json');
+fs.writeFileSync(configFile, JSON.stringify(config));
+
+interface Outcome { code: number | null; signal: NodeJS.Signals | null; stderr: string }
+
+/** The CLI; once the run's metrics file has `afterLines` lines, `act` is called with the child's pid. */
+function cli(args: string[], act?: (pid: number) => void, afterLines = 10, outDir?: string): Promise<Outcome> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ['--import', tsxLoader, path.join(root, 'lib', 'cli.ts'), ...args], { cwd: workDir });
+    let stderr = '';
+    child.stderr.on('data', (d) => (stderr += d));
+    child.stdout.resume();
+    if (act && outDir) {
+      const timer = setInterval(() => {
+        const file = path.join(outDir, 'metrics.jsonl');
+        if (fs.existsSync(file) && fs.readFileSync(file, 'utf8').split('\n').length > afterLines) {
+          clearInterval(timer);
+          act(child.pid!);
+        }
+      }, 5);
+      child.on('exit', () => clearInterval(timer));
+    }
+    child.on('exit', (code, signal) => resolve({ code, signal, stderr }));
+  });
+}
+
+const result = (dir: string) => JSON.parse(fs.readFileSync(path.join(dir, 'result.json'), 'utf8'));
+const metricLines = (dir: string) => fs.readFileSync(path.join(dir, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+const numbers = (r: Record<string, number>) => [r.iteration, r.upper, r.lower, r.steps, r.gradientNormX];
+
+/** The pid of rank `rank` among the launcher's children (from /proc: their parent and environment). */
+function rankPid(launcher: number, rank: number): number {
+  const children = fs.readdirSync('/proc').filter((name) => /^\d+$/.test(name)).filter((pid) => {
+    try {
+      // The field after the parenthesized command name: state, then the parent's pid.
+      return fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ')[1] === String(launcher);
+    } catch {
+      return false; // gone meanwhile
+    }
+  });
+  const found = children.find((pid) => fs.readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0').includes(`RANK=${rank}`));
+  if (found === undefined) throw new Error(`no rank ${rank} among ${children.join(', ')}`);
+  return Number(found);
+}
+
+(fs.existsSync(mnist) ? describe : describe.skip)('bilevel run --nproc 2 (hyper-cleaning with mini-batches of 16, each rank 8 rows)', () => {
+  const single = path.join(workDir, 'single');
+  const straight = path.join(workDir, 'two-ranks');
+  beforeAll(async () => {
+    expect(await cli(['run', configFile, '--out', single, '--quiet'])).toMatchObject({ code: 0, stderr: '' });
+    expect(await cli(['run', configFile, '--out', straight, '--quiet', '--nproc', '2'])).toMatchObject({ code: 0, stderr: '' });
+  }, 180_000);
+
+  test('2 ranks reach what 1 process reaches on the whole batches, to float32 rounding', () => {
+    const one = metricLines(single);
+    const two = metricLines(straight);
+    expect(two).toHaveLength(40);
+    // Each rank's half-batch mean, summed over the ranks and halved, rounds differently from the
+    // mean of 16 rows: float32 sums (relative 1e-7 each) compounded over 40 UL iterations of 5 steps.
+    two.forEach((line, i) => {
+      expect(line.iteration).toBe(one[i].iteration);
+      expect(line.upper).toBeCloseTo(one[i].upper, 4);
+      expect(line.lower).toBeCloseTo(one[i].lower, 4);
+      expect(line.gradientNormX).toBeCloseTo(one[i].gradientNormX, 5);
+    });
+    const [x1, x2] = [result(single).x[0] as number[], result(straight).x[0] as number[]];
+    expect(x2).toHaveLength(300);
+    expect(Math.max(...x2.map((v, i) => Math.abs(v - x1[i])))).toBeLessThan(1e-4);
+    // The run moved x, so the comparison compares something.
+    expect(Math.max(...x1.map(Math.abs))).toBeGreaterThan(1e-2);
+    // Only rank 0 wrote: one metrics file, one result.
+    expect(result(straight)).toMatchObject({ status: 'completed', iterations: 40 });
+  });
+
+  test('stopped (SIGINT to the launcher): both ranks stop after the same iteration; resumed with 2 ranks: bit for bit the straight run', async () => {
+    const out = path.join(workDir, 'interrupted');
+    const stopped = await cli(['run', configFile, '--out', out, '--quiet', '--nproc', '2'], (pid) => process.kill(pid, 'SIGINT'), 10, out);
+    expect(stopped).toMatchObject({ code: 130, stderr: '' });
+    expect(result(out).status).toBe('interrupted');
+    const resumed = await cli(['run', configFile, '--out', out, '--quiet', '--resume', '--nproc', '2']);
+    expect(resumed).toMatchObject({ code: 0, stderr: '' });
+    expect(result(out).x).toEqual(result(straight).x);
+    expect(result(out).y).toEqual(result(straight).y);
+    expect(metricLines(out).map(numbers)).toEqual(metricLines(straight).map(numbers));
+  }, 180_000);
+
+  test('a rank that dies (SIGKILL) makes the run fail at once with a DISTRIBUTED error naming the ranks', async () => {
+    const longer = path.join(workDir, 'longer.json');
+    fs.writeFileSync(longer, JSON.stringify({ ...config, iterations: 100_000 }));
+    const out = path.join(workDir, 'killed');
+    const started = Date.now();
+    const failed = await cli(['run', longer, '--out', out, '--quiet', '--nproc', '2'], (pid) => process.kill(rankPid(pid, 1), 'SIGKILL'), 5, out);
+    expect(Date.now() - started).toBeLessThan(60_000);
+    expect(failed.code).toBe(1);
+    expect(failed.stderr).toMatch(/rank 0 of 2: a (sum over the ranks|broadcast from rank 0|agreement of the ranks) failed; another rank has probably stopped or died/);
+    expect(failed.stderr).toMatch(/bilevel: rank 0 exited with code 1; rank 1 was killed by SIGKILL\n$/);
+    expect(result(out)).toMatchObject({ status: 'failed', error: { code: 'DISTRIBUTED' } });
+  }, 120_000);
+});
+
+test('ProcessGroup.join refuses malformed variables by name, before any rendezvous', async () => {
+  await expect(ProcessGroup.join({ WORLD_SIZE: '2', RANK: '5', MASTER_PORT: '29500' }))
+    .rejects.toThrow(new BilevelError('INVALID_ARGUMENT', 'joinProcessGroup: RANK must be an integer in [0, 1]; got \'5\''));
+  await expect(ProcessGroup.join({ WORLD_SIZE: '2' })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+  const alone = await ProcessGroup.join({});
+  expect([alone.rank, alone.worldSize]).toEqual([0, 1]);
+  alone.dispose();
+});
