@@ -46,15 +46,15 @@ export async function runCommand(term: Terminal, args: string[]): Promise<number
     const nproc = args.indexOf('--nproc');
     return launchRanks(term, nproc < 0 ? args.filter((a) => !a.startsWith('--nproc=')) : [...args.slice(0, nproc), ...args.slice(nproc + 2)], processes);
   }
+  const loaded = await loadConfigFile(configPath, overrides);
   const outDir = values.out ?? path.join('runs', path.basename(configPath, path.extname(configPath)));
-  const follower = inProcessGroup() && (process.env.RANK ?? '0') !== '0';
-  if (!follower) {
+  // Rank 0 (or the only process) owns the folder; followers leave it to rank 0.
+  if ((process.env.RANK ?? '0') === '0' || !inProcessGroup()) {
     const remedy = 'use --resume to continue the run there, or --force to replace it';
     asUsageErrors(() => claimOutputFolder(outDir, { keep: resume, force, remedy }));
   }
   using stop = new StopSignals();
   using processGroup = inProcessGroup() ? await ProcessGroup.join() : undefined;
-  const loaded = await loadConfigFile(configPath, overrides);
   if (processGroup !== undefined && processGroup.rank !== 0) {
     await followRun(loaded, outDir, { processGroup, signal: stop.signal, resume });
     return stop.exitCode();
