@@ -1,8 +1,9 @@
-// npm run bench:scale [-- --iterations N] — multi-process runs (lib/distributed.ts): seconds per UL
-// iteration of data hyper-cleaning with mini-batches (linear LL, Fashion-MNIST, 5000 training rows,
-// batches of 1024, K = 20 gd steps, RHG) in one process using every core, and in 1 and 2 ranks of a
-// process group on loopback (each rank the cores divided by the ranks, each on its share of every
-// batch), with the collectives per iteration and their wall time. The ranks are this script again,
+// npm run bench:scale [-- --iterations N --model linear|mlp --batch B] — multi-process runs
+// (lib/distributed.ts): seconds per UL iteration of data hyper-cleaning with mini-batches
+// (Fashion-MNIST, 5000 training rows, batches of B = 1024, K = 20 gd steps, RHG) in one process
+// using every core, and in 1 and 2 ranks of a process group on loopback (each rank the cores
+// divided by the ranks, each on its share of every batch), with the collectives per iteration and
+// their wall time (waiting for the other rank included). The ranks are this script again,
 // started with torchrun's variables. Prints a table; docs/benchmarks.md records it.
 import { spawn } from 'node:child_process';
 import * as net from 'node:net';
@@ -11,9 +12,13 @@ import { parseArgs } from 'node:util';
 import { ProcessGroup, Solver, adam, gd, reverse, tasks } from '../lib';
 
 const K = 20;
-const BATCH = 1024;
-const { values } = parseArgs({ options: { iterations: { type: 'string', default: '20' } }, strict: false });
+const { values } = parseArgs({
+  options: { iterations: { type: 'string', default: '20' }, model: { type: 'string', default: 'linear' }, batch: { type: 'string', default: '1024' } },
+  strict: false,
+});
 const ITERATIONS = Number(values.iterations);
+const MODEL = values.model === 'mlp' ? 'mlp' : 'linear';
+const BATCH = Number(values.batch);
 const WARMUP = 2;
 
 interface RankReport { rank: number; secondsPerIteration: number; collectivesPerIteration: number; communicationMsPerIteration: number }
@@ -21,7 +26,7 @@ interface RankReport { rank: number; secondsPerIteration: number; collectivesPer
 /** One rank (or the single process, without a group): its timings as one JSON line on stdout. */
 async function rank(): Promise<void> {
   const group = process.env.WORLD_SIZE === undefined ? undefined : await ProcessGroup.join();
-  const problem = await tasks.hyperCleaning({ dataset: 'fashion-mnist', model: 'linear', trainSize: 5000, batchSize: BATCH, seed: 0 });
+  const problem = await tasks.hyperCleaning({ dataset: 'fashion-mnist', model: MODEL, trainSize: 5000, batchSize: BATCH, seed: 0 });
   const solver = Solver.builder().dynamics(gd({ lr: 0.1, steps: K })).hypergradient(reverse()).upper(adam({ lr: 0.01 })).build();
   using run = solver.start(problem, { processGroup: group });
   await run.advance(WARMUP, () => undefined);
@@ -55,7 +60,7 @@ async function measure(ranks: number, threads: number): Promise<RankReport[]> {
   const count = Math.max(1, ranks);
   return Promise.all(Array.from({ length: count }, (_, r) => new Promise<RankReport>((resolve, reject) => {
     const group = ranks === 0 ? {} : { RANK: String(r), WORLD_SIZE: String(ranks), MASTER_ADDR: '127.0.0.1', MASTER_PORT: String(port) };
-    const child = spawn(process.execPath, [...process.execArgv, __filename, '--rank', '--iterations', String(ITERATIONS)], {
+    const child = spawn(process.execPath, [...process.execArgv, __filename, '--rank', '--iterations', String(ITERATIONS), '--model', MODEL, '--batch', String(BATCH)], {
       env: { ...process.env, ...group, OMP_NUM_THREADS: String(threads) }, stdio: ['ignore', 'pipe', 'inherit'],
     });
     let out = '';
@@ -75,7 +80,7 @@ async function main(): Promise<void> {
     rows.push(`| ${label} | ${threads} | ${BATCH / Math.max(1, ranks)} | ${slowest.toFixed(3)} | ${reports[0].collectivesPerIteration.toFixed(0)} | ${communication.toFixed(1)} |`);
     console.error(`${label}: ${slowest.toFixed(3)} s per iteration`);
   }
-  console.log(`hyper-cleaning, linear LL, Fashion-MNIST (5000 training rows), batches of ${BATCH}, K = ${K} gd steps, RHG; ${ITERATIONS} UL iterations timed after ${WARMUP}; ${cores} cores (${os.cpus()[0]?.model ?? 'unknown CPU'})`);
+  console.log(`hyper-cleaning, ${MODEL} LL, Fashion-MNIST (5000 training rows), batches of ${BATCH}, K = ${K} gd steps, RHG; ${ITERATIONS} UL iterations timed after ${WARMUP}; ${cores} cores (${os.cpus()[0]?.model ?? 'unknown CPU'})`);
   console.log('| run | threads per rank | rows per rank and step | s per UL iteration | collectives per iteration | their ms per iteration (slowest rank) |');
   console.log('|---|---:|---:|---:|---:|---:|');
   rows.forEach((row) => console.log(row));

@@ -1,16 +1,13 @@
 // bilevel run --resume: a run interrupted (Ctrl-C, or SIGKILL at any moment) and resumed ends bit
 // for bit where an uninterrupted run ends, also when metrics lines were lost with the machine (the
 // checkpoint is the truth); checkpoints of another config are refused.
-import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { configHash } from '../lib/engine/checkpoint';
 import { parseRunConfig } from '../lib/run-config';
+import { cliProcess, metricLinesOf, resultOf } from './cli-process';
 
-const root = path.join(__dirname, '..');
-const tsxLoader = pathToFileURL(require.resolve('tsx')).href;
 const workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'bilevel-resume-'));
 afterAll(() => fs.rmSync(workDir, { recursive: true, force: true }));
 
@@ -31,31 +28,11 @@ const config = {
 const configFile = path.join(workDir, 'config.json');
 fs.writeFileSync(configFile, JSON.stringify(config));
 
-interface Outcome { code: number | null; signal: NodeJS.Signals | null; stderr: string }
-
 // Runs the CLI; `stopAfterLines` metrics lines later it sends `stopWith`.
-function cli(args: string[], stopWith?: NodeJS.Signals, stopAfterLines = 20, outDir?: string): Promise<Outcome> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', tsxLoader, path.join(root, 'lib', 'cli.ts'), ...args], { cwd: workDir });
-    let stderr = '';
-    child.stderr.on('data', (d) => (stderr += d));
-    child.stdout.resume();
-    if (stopWith && outDir) {
-      const timer = setInterval(() => {
-        const file = path.join(outDir, 'metrics.jsonl');
-        if (fs.existsSync(file) && fs.readFileSync(file, 'utf8').split('\n').length > stopAfterLines) {
-          clearInterval(timer);
-          child.kill(stopWith);
-        }
-      }, 5);
-      child.on('exit', () => clearInterval(timer));
-    }
-    child.on('exit', (code, signal) => resolve({ code, signal, stderr }));
-  });
-}
-
-const result = (dir: string) => JSON.parse(fs.readFileSync(path.join(dir, 'result.json'), 'utf8'));
-const metricLines = (dir: string) => fs.readFileSync(path.join(dir, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+const cli = (args: string[], stopWith?: NodeJS.Signals, stopAfterLines = 20, outDir?: string) => cliProcess(args, workDir,
+  stopWith && outDir ? { outDir, afterLines: stopAfterLines, act: (pid) => process.kill(pid, stopWith) } : undefined);
+const result = resultOf;
+const metricLines = metricLinesOf;
 const numbers = (r: Record<string, number>) => [r.iteration, r.upper, r.lower, r.steps, r.gradientNormX, r.gradientNormZ];
 
 describe('bilevel run --resume', () => {
