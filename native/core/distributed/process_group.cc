@@ -114,30 +114,33 @@ void ProcessGroup::collective(const char* what, Operation operation) const {
   }
 }
 
-// The tensors of one dtype and device as one flat buffer, and back: Gloo's lists mean one tensor
-// per device, all of one shape, so a list of variables goes as one tensor (one collective, too).
+// The tensors as one flat buffer per dtype and device, and back: Gloo's lists mean one tensor per
+// device, all of one shape, so a list of variables goes as few tensors (and few collectives).
 void ProcessGroup::flatCollective(const char* what, TensorList& tensors, bool sum) const {
-  if (tensors.empty()) return;
-  const auto options = tensors[0].options();
-  for (const auto& t : tensors) {
-    if (t.scalar_type() != options.dtype().toScalarType() || t.device() != options.device()) {
-      throw Error("DTYPE", std::string(what) + ": the tensors must share one dtype and device");
+  std::vector<bool> done(tensors.size(), false);
+  for (size_t first = 0; first < tensors.size(); ++first) {
+    if (done[first]) continue;
+    std::vector<size_t> members;
+    for (size_t i = first; i < tensors.size(); ++i) {
+      if (!done[i] && tensors[i].scalar_type() == tensors[first].scalar_type() && tensors[i].device() == tensors[first].device()) {
+        members.push_back(i);
+        done[i] = true;
+      }
     }
-  }
-  TensorList flat;
-  flat.reserve(tensors.size());
-  for (const auto& t : tensors) flat.push_back(t.reshape({-1}));
-  TensorList buffer{torch::cat(flat)};
-  if (sum) {
-    collective(what, [&] { return group_->allreduce(buffer); });
-  } else {
-    collective(what, [&] { return group_->broadcast(buffer); });
-  }
-  int64_t at = 0;
-  for (auto& t : tensors) {
-    const int64_t n = t.numel();
-    t = buffer[0].narrow(0, at, n).view(t.sizes()).clone();  // apart: one version counter each
-    at += n;
+    TensorList flat;
+    for (size_t i : members) flat.push_back(tensors[i].reshape({-1}));
+    TensorList buffer{torch::cat(flat)};
+    if (sum) {
+      collective(what, [&] { return group_->allreduce(buffer); });
+    } else {
+      collective(what, [&] { return group_->broadcast(buffer); });
+    }
+    int64_t at = 0;
+    for (size_t i : members) {
+      const int64_t n = tensors[i].numel();
+      tensors[i] = buffer[0].narrow(0, at, n).view(tensors[i].sizes()).clone();  // apart: one version counter each
+      at += n;
+    }
   }
 }
 

@@ -54,8 +54,8 @@ class ProcessGroup {
 
   int rank() const { return rank_; }
   int worldSize() const { return worldSize_; }
-  // Each tensor replaced by its sum over the ranks (the same bits on every rank). The tensors share
-  // one dtype and device (DTYPE otherwise).
+  // Each tensor replaced by its sum over the ranks (the same bits on every rank); one collective
+  // per dtype and device among the tensors.
   void sum(TensorList& tensors) const;
   // Each tensor replaced by rank 0's; as for sum.
   void broadcast(TensorList& tensors) const;

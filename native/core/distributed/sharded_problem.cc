@@ -129,16 +129,24 @@ class ShardedProblem : public Problem {
   }
 
   // The mean over the ranks' shares of a sharded batch, or the problem's own value on the full data.
+  // x and y through one Replicate: their backward sums go as one collective.
+  std::pair<TensorList, TensorList> replicatedBoth(const TensorList& x, const TensorList& y) const {
+    TensorList both = x;
+    both.insert(both.end(), y.begin(), y.end());
+    both = replicated(both, group_);
+    return {TensorList(both.begin(), both.begin() + static_cast<int64_t>(x.size())), TensorList(both.begin() + static_cast<int64_t>(x.size()), both.end())};
+  }
+
   torch::Tensor evaluate(bool upper, const TensorList& x, const TensorList& y, const Batch& batch) const {
     if (batch.empty()) return objective(upper, x, y, batch);
-    const torch::Tensor share = objective(upper, replicated(x, group_), replicated(y, group_), batch);
+    const auto [inX, inY] = replicatedBoth(x, y);
+    const torch::Tensor share = objective(upper, inX, inY, batch);
     return sumOverRanks({share}, group_)[0] / group_->worldSize();
   }
 
   TensorList gradient(bool upper, const TensorList& x, const TensorList& y, const Batch& batch, bool createGraph) const {
     if (batch.empty()) return upper ? problem_->upperGradient(x, y, batch, createGraph) : problem_->lowerGradient(x, y, batch, createGraph);
-    const TensorList inX = createGraph ? replicated(x, group_) : x;
-    const TensorList inY = createGraph ? replicated(y, group_) : y;
+    const auto [inX, inY] = createGraph ? replicatedBoth(x, y) : std::pair(x, y);
     TensorList shares = upper ? problem_->upperGradient(inX, inY, batch, createGraph) : problem_->lowerGradient(inX, inY, batch, createGraph);
     TensorList sums = sumOverRanks(shares, group_);
     for (auto& g : sums) g = g / group_->worldSize();

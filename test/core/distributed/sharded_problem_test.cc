@@ -133,8 +133,12 @@ TEST(ProcessGroupTest, SumsAndBroadcastsListsOfTensorsOfAnyShapes) {
     EXPECT_EQ(started[0].sizes(), (std::vector<int64_t>{3}));
     EXPECT_TRUE(group->any(r == 1));
     EXPECT_FALSE(group->any(false));
-    TensorList mixed{torch::ones({1}), torch::ones({1}, torch::kFloat64)};
-    EXPECT_TRUE(test::refused([&] { group->sum(mixed); }, "DTYPE", "one dtype and device"));
+    TensorList mixed{torch::ones({1}), torch::ones({2}, torch::kFloat64), torch::ones({3})};
+    const int64_t before = group->communication().collectives;
+    group->sum(mixed);
+    EXPECT_EQ(group->communication().collectives - before, 2);  // one per dtype
+    EXPECT_TRUE(torch::equal(mixed[1], torch::full({2}, 2.0, torch::kFloat64)));
+    EXPECT_TRUE(torch::equal(mixed[2], torch::full({3}, 2.0)));
   });
 }
 
