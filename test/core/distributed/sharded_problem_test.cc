@@ -22,10 +22,12 @@ class RowsProblem : public Problem {
  public:
   explicit RowsProblem(double x0 = -1.0)
       : Problem(Variables{{torch::full({1}, x0, torch::kFloat64)}, {}}, Variables{{torch::zeros({3}, torch::kFloat64)}, {}}) {
-    torch::manual_seed(3);
-    a_ = torch::randn({64, 3}, torch::kFloat64);
-    b_ = torch::randn({64}, torch::kFloat64);
-    c_ = a_.matmul(torch::tensor({1.0, -2.0, 0.5}, torch::kFloat64)) + 0.1 * torch::randn({64}, torch::kFloat64);
+    // A generator of its own: the ranks are threads, and the global one would be drawn from by both
+    // at once, giving each rank different rows.
+    at::Generator data = generatorStream(3, "data");
+    a_ = torch::randn({64, 3}, data, torch::kFloat64);
+    b_ = torch::randn({64}, data, torch::kFloat64);
+    c_ = a_.matmul(torch::tensor({1.0, -2.0, 0.5}, torch::kFloat64)) + 0.1 * torch::randn({64}, data, torch::kFloat64);
   }
   std::unique_ptr<Sampler> sampler() const override { return std::make_unique<RowSampler>(64, 8, generatorStream(5, "rows"), torch::kCPU, 64); }
 
