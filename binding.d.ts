@@ -271,6 +271,8 @@ export declare class NativeSolver {
   step(): NativeIterationRecord;
   /** Runs iterations on a worker thread (native problems only); resolves with the number done. */
   run(iterations: number, onRecord: (record: NativeIterationRecord) => void): Promise<number>;
+  /** In a process group: every rank takes rank 0's start (as the first run() does); resolves with the UL iterations done. */
+  startFromRankZero(): Promise<number>;
   /** Asks a run to end after its current iteration. */
   stop(): void;
   /** Whether run() may be used: the problem's objectives are native. */

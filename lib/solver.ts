@@ -78,7 +78,21 @@ export class SolverRun implements Disposable {
     this.inProcessGroup = inProcessGroup;
   }
 
-  /** One UL iteration. On failure (e.g. NON_FINITE) the variables keep their last good values. */
+  /**
+   * In a process group: every rank takes rank 0's start, its problem's starting values and its
+   * whole state (x, y, z, optimizer moments, sampler, iteration), checkpoint restored or not; the
+   * first advance() does it when this was not called. So only rank 0 needs to load() a checkpoint,
+   * and no rank waits for the others on the main thread. Resolves with the UL iterations done
+   * (rank 0's); outside a group it changes nothing.
+   */
+  async startFromRankZero(): Promise<number> {
+    return this.#native.startFromRankZero();
+  }
+
+  /**
+   * One UL iteration. On failure (e.g. NON_FINITE) the variables keep their last good values.
+   * Refused in a process group, whose ranks advance() together.
+   */
   step(): IterationRecord {
     return this.#native.step();
   }
@@ -178,7 +192,7 @@ export class Solver {
 
   /**
    * Starts a run on problem; step it with run.step(), dispose it when done. With a process group,
-   * this returns once every rank has started its run (they begin from rank 0's values).
+   * the ranks begin from rank 0's start (run.startFromRankZero(), or their first advance()).
    */
   start(problem: Problem, options: StartOptions = {}): SolverRun {
     const { processGroup } = check.options(options, 'start.options', ['processGroup']);

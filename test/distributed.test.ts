@@ -5,6 +5,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { Solver, gd, problems, reverse } from '../lib';
 import { ProcessGroup } from '../lib/distributed';
 import { BilevelError } from '../lib/errors';
 import { cliProcess, metricLinesOf, resultOf } from './cli-process';
@@ -108,4 +109,15 @@ test('ProcessGroup.join refuses malformed variables by name, before any rendezvo
   const alone = await ProcessGroup.join({});
   expect([alone.rank, alone.worldSize]).toEqual([0, 1]);
   alone.dispose();
+});
+
+test('a run in a process group advances together: step() is refused, startFromRankZero() says where it starts', async () => {
+  using group = await ProcessGroup.join({});
+  const solver = Solver.builder().dynamics(gd({ lr: 0.1, steps: 3 })).hypergradient(reverse()).build();
+  using run = solver.start(problems.toy.nonconvex({ n: 2 }), { processGroup: group });
+  expect(() => run.step()).toThrow(new BilevelError('INVALID_ARGUMENT',
+    'step: a solver in a process group advances with run(), where its ranks agree on every iteration'));
+  await expect(run.startFromRankZero()).resolves.toBe(0);
+  await expect(run.advance(2, () => undefined)).resolves.toBe(2);
+  await expect(run.startFromRankZero()).resolves.toBe(2);
 });

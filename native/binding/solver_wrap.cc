@@ -18,6 +18,7 @@
 #include "binding/register.h"
 #include "binding/solver_config.h"
 #include "binding/tensor_wrap.h"
+#include "core/distributed/rank_zero_start.h"
 #include "core/distributed/sharded_problem.h"
 
 namespace bilevel::binding {
@@ -39,10 +40,25 @@ Napi::Object toJs(Napi::Env env, const core::IterationRecord& r) {
   return o;
 }
 
-// What createSolver hands the new handle: the solver and the process group it solves with, if any.
+// The ranks a solver solves with, and the (sharded) problem they share. Before its first iteration
+// each rank takes rank 0's start, on the compute thread, so no JS thread waits for the others.
+struct Ranks {
+  std::shared_ptr<const core::ProcessGroup> group;
+  std::shared_ptr<const core::Problem> problem;
+  std::atomic<bool> started{false};
+
+  // On the compute thread; once (later calls return at once).
+  void start(core::Solver& solver) {
+    if (started.load()) return;
+    core::startFromRankZero(solver, *problem, *group);
+    started.store(true);
+  }
+};
+
+// What createSolver hands the new handle: the solver and the ranks it solves with, if any.
 struct NewSolver {
   std::unique_ptr<core::Solver> solver;
-  std::shared_ptr<const core::ProcessGroup> group;
+  std::shared_ptr<Ranks> ranks;
 };
 
 // What a run shares between the JS thread and its worker.
@@ -95,12 +111,12 @@ class RunsInFlight {
 // queue, and the promise settles after the last record was delivered.
 class RunWorker : public Napi::AsyncProgressQueueWorker<core::IterationRecord> {
  public:
-  RunWorker(Napi::Function onRecord, std::shared_ptr<core::Solver> solver, std::shared_ptr<const core::ProcessGroup> group,
-            std::shared_ptr<RunState> state, int64_t iterations)
+  RunWorker(Napi::Function onRecord, std::shared_ptr<core::Solver> solver, std::shared_ptr<Ranks> ranks, std::shared_ptr<RunState> state,
+            int64_t iterations)
       : Napi::AsyncProgressQueueWorker<core::IterationRecord>(onRecord, "bilevel.run"),
         deferred_(Napi::Promise::Deferred::New(onRecord.Env())),
         solver_(std::move(solver)),
-        group_(std::move(group)),
+        ranks_(std::move(ranks)),
         state_(std::move(state)),
         iterations_(iterations) {}
 
@@ -109,6 +125,7 @@ class RunWorker : public Napi::AsyncProgressQueueWorker<core::IterationRecord> {
  protected:
   void Execute(const ExecutionProgress& progress) override {
     try {
+      if (ranks_) onComputeThread([this] { ranks_->start(*solver_); });
       for (int64_t i = 0; i < iterations_ && !stopRequested(); ++i) {
         // One iteration per job, so that runs of other environments (worker threads) interleave.
         const core::IterationRecord record = computed([this] { return solver_->step(); });
@@ -147,7 +164,7 @@ class RunWorker : public Napi::AsyncProgressQueueWorker<core::IterationRecord> {
   // that all stop after the same iteration (a rank that went on alone would wait for the others).
   bool stopRequested() {
     const bool stop = state_->stop.load();
-    return group_ ? computed([&] { return group_->any(stop); }) : stop;
+    return ranks_ ? computed([&] { return ranks_->group->any(stop); }) : stop;
   }
 
   void fail(const std::string& code, const std::string& message, const std::string& cause) {
@@ -176,7 +193,7 @@ class RunWorker : public Napi::AsyncProgressQueueWorker<core::IterationRecord> {
 
   Napi::Promise::Deferred deferred_;
   std::shared_ptr<core::Solver> solver_;
-  std::shared_ptr<const core::ProcessGroup> group_;
+  std::shared_ptr<Ranks> ranks_;
   std::shared_ptr<RunState> state_;
   int64_t iterations_;
   int64_t done_ = 0;  // written by the worker, read after it ended
@@ -190,6 +207,7 @@ class SolverWrap : public Napi::ObjectWrap<SolverWrap> {
     Napi::Function cls = DefineClass(env, "NativeSolver",
                                      {InstanceMethod<&SolverWrap::step>("step"),
                                       InstanceMethod<&SolverWrap::run>("run"),
+                                      InstanceMethod<&SolverWrap::startFromRankZero>("startFromRankZero"),
                                       InstanceMethod<&SolverWrap::stop>("stop"),
                                       InstanceMethod<&SolverWrap::anyThread>("anyThread"),
                                       InstanceMethod<&SolverWrap::values>("values"),
@@ -204,7 +222,7 @@ class SolverWrap : public Napi::ObjectWrap<SolverWrap> {
     if (!info[0].IsExternal()) throw Napi::TypeError::New(info.Env(), "NativeSolver is created by createSolver");
     NewSolver& made = *info[0].As<Napi::External<NewSolver>>().Data();
     solver_ = std::move(made.solver);
-    group_ = std::move(made.group);
+    ranks_ = std::move(made.ranks);
   }
 
  private:
@@ -238,6 +256,8 @@ class SolverWrap : public Napi::ObjectWrap<SolverWrap> {
 
   Napi::Value step(const Napi::CallbackInfo& info) {
     return guarded(info.Env(), "step", [&] {
+      // It would wait on the JS thread for the other ranks, outside the agreement on when to stop.
+      if (ranks_) throw CodedError("INVALID_ARGUMENT", "a solver in a process group advances with run(), where its ranks agree on every iteration");
       return Napi::Value(toJs(info.Env(), exclusive([](core::Solver& s) {
         return s.anyThread() ? computed([&] { return s.step(); }) : s.step();
       })));
@@ -257,10 +277,25 @@ class SolverWrap : public Napi::ObjectWrap<SolverWrap> {
       state_->stop.store(false);
       state_->running = true;
       RunsInFlight::instance().add(info.Env(), state_);
-      auto* worker = new RunWorker(info[1].As<Napi::Function>(), solver_, group_, state_, iterations);  // deletes itself
+      auto* worker = new RunWorker(info[1].As<Napi::Function>(), solver_, ranks_, state_, iterations);  // deletes itself
       const Napi::Promise promise = worker->promise();
       worker->Queue();
       return Napi::Value(promise);
+    });
+  }
+
+  // startFromRankZero() -> Promise<UL iterations done>: in a process group, every rank takes rank 0's
+  // start (as the first run() does, when this was not called); without one, nothing changes.
+  Napi::Value startFromRankZero(const Napi::CallbackInfo& info) {
+    return guarded(info.Env(), "startFromRankZero", [&] {
+      const std::shared_ptr<Ranks> ranks = ranks_;
+      return offThread<int64_t>(
+          info.Env(), "startFromRankZero",
+          [ranks](core::Solver& s) {
+            if (ranks) ranks->start(s);
+            return s.iteration();
+          },
+          [](Napi::Env env, int64_t& done) { return Napi::Value(Napi::Number::New(env, static_cast<double>(done))); });
     });
   }
 
@@ -335,7 +370,7 @@ class SolverWrap : public Napi::ObjectWrap<SolverWrap> {
   }
 
   std::shared_ptr<core::Solver> solver_;
-  std::shared_ptr<const core::ProcessGroup> group_;  // the ranks it solves with, if any
+  std::shared_ptr<Ranks> ranks_;  // the ranks it solves with, if any
   std::shared_ptr<RunState> state_ = std::make_shared<RunState>();
   bool inUse_ = false;
   bool disposeRequested_ = false;
@@ -384,16 +419,19 @@ void appendCanonicalJson(Napi::Env env, const Napi::Value& value, std::string& o
   }
 }
 
-// createSolver(config, problem) -> NativeSolver
+// createSolver(config, problem, group?) -> NativeSolver
 Napi::Value createSolver(const Napi::CallbackInfo& info) {
   return guarded(info.Env(), "createSolver", [&] {
     NewSolver made;
     std::shared_ptr<core::Problem> problem = ProblemWrap::unwrap(info[1]);
     if (!info[2].IsUndefined()) {
-      made.group = ProcessGroupWrap::unwrap(info[2]);
+      const std::shared_ptr<const core::ProcessGroup> group = ProcessGroupWrap::unwrap(info[2]);
       // A JS objective steps on the JS thread, outside the run loop that keeps the ranks in step.
       if (!problem->anyThread()) throw CodedError("INVALID_ARGUMENT", "a process group solves native problems only (this one has objectives written in JavaScript)");
-      problem = core::shardedProblem(std::move(problem), made.group);
+      problem = core::shardedProblem(std::move(problem), group);
+      made.ranks = std::make_shared<Ranks>();
+      made.ranks->group = group;
+      made.ranks->problem = problem;
     }
     made.solver = makeSolver(parseSolverConfig(info[0]), std::move(problem));
     core::Solver* solver = made.solver.get();

@@ -82,7 +82,7 @@ void StateReader::requireAllRead() {
   }
 }
 
-void saveCheckpoint(const Solver& solver, const std::string& path, const std::string& meta) {
+Records solverState(const Solver& solver, const std::string& meta) {
   StateWriter writer;
   writer.text("meta", meta);
   {
@@ -92,11 +92,11 @@ void saveCheckpoint(const Solver& solver, const std::string& path, const std::st
     writer.tensor("rng", generator.get_state());
   }
   solver.save(writer);
-  writeRecordFile(path, writer.records(), "checkpoint");
+  return writer.records();
 }
 
-std::string loadCheckpoint(Solver& solver, const std::string& path) {
-  StateReader reader(readRecordFile(path, "checkpoint"), path);
+std::string restoreSolverState(Solver& solver, Records state, const std::string& source) {
+  StateReader reader(std::move(state), source);
   std::string meta;
   Commit commit;
   try {
@@ -115,10 +115,18 @@ std::string loadCheckpoint(Solver& solver, const std::string& path) {
     throw;
   } catch (const std::exception& e) {
     const std::string message = e.what();
-    throw Error("INVALID_ARGUMENT", path + ": corrupt checkpoint: " + message.substr(0, message.find('\n')));
+    throw Error("INVALID_ARGUMENT", source + ": corrupt checkpoint: " + message.substr(0, message.find('\n')));
   }
   commit();
   return meta;
+}
+
+void saveCheckpoint(const Solver& solver, const std::string& path, const std::string& meta) {
+  writeRecordFile(path, solverState(solver, meta), "checkpoint");
+}
+
+std::string loadCheckpoint(Solver& solver, const std::string& path) {
+  return restoreSolverState(solver, readRecordFile(path, "checkpoint"), path);
 }
 
 }  // namespace bilevel::core

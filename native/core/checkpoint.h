@@ -60,6 +60,12 @@ class StateReader {
 // A load reads and checks everything first and returns the step that commits it.
 using Commit = std::function<void()>;
 
+// The solver's whole state, the global CPU generator's and a caller's metadata string, as records.
+Records solverState(const Solver& solver, const std::string& meta);
+// Restores what solverState recorded and returns the metadata; on any error (naming `source`) the
+// solver is unchanged.
+std::string restoreSolverState(Solver& solver, Records state, const std::string& source);
+
 // Throws IO (naming the path and the system's reason) when the file cannot be written; the
 // previous file at path is then left as it was.
 void saveCheckpoint(const Solver& solver, const std::string& path, const std::string& meta);

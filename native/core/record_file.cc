@@ -192,4 +192,10 @@ Records readRecordFile(const std::string& path, const std::string& what) {
   return PayloadParser(file, kHeaderBytes, path, what).records();
 }
 
+std::string encodeRecords(const Records& records, const std::string& what) { return payloadOf(records, what); }
+
+Records decodeRecords(const std::string& bytes, const std::string& source, const std::string& what) {
+  return PayloadParser(bytes, 0, source, what).records();
+}
+
 }  // namespace bilevel::core

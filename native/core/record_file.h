@@ -20,4 +20,9 @@ void writeRecordFile(const std::string& path, const Records& records, const std:
 // Throws INVALID_ARGUMENT "<path>: not a readable <what> (<why>)" for anything but an intact file.
 Records readRecordFile(const std::string& path, const std::string& what);
 
+// The records as bytes (a record file's payload) and back, for sending them to another process;
+// decoding checks every length as reading a file does ("<source>: not a readable <what> (...)").
+std::string encodeRecords(const Records& records, const std::string& what);
+Records decodeRecords(const std::string& bytes, const std::string& source, const std::string& what);
+
 }  // namespace bilevel::core

@@ -56,6 +56,8 @@ class TrajectorySolver : public Solver {
     writer.tensors("z", z_);
     // Only where the dynamics carry state, so the other members' checkpoints stay as they were.
     if (!carried_.empty()) writer.tensors("lowerCarried", carried_);
+    // The prior's anchor, which may come from z_0: the ranks of a process group take rank 0's.
+    if (!anchor_.empty()) writer.tensors("priorAnchor", anchor_);
     upperOptimizer_.save(writer, "upperOptimizer");
     if (auxiliaryOptimizer_) auxiliaryOptimizer_->save(writer, "auxiliaryOptimizer");
   }
@@ -63,11 +65,14 @@ class TrajectorySolver : public Solver {
   Commit loadOwn(StateReader& reader) override {
     TensorList z = reader.tensors("z", z_);
     TensorList carried = carried_.empty() ? TensorList{} : reader.tensors("lowerCarried", carried_);
+    // Optional: checkpoints written before it was saved hold none (and the config's anchor stays).
+    TensorList anchor = anchor_.empty() ? TensorList{} : reader.optionalTensors("priorAnchor", anchor_);
     Commit upper = upperOptimizer_.load(reader, "upperOptimizer", x_);
     Commit auxiliary = auxiliaryOptimizer_ ? auxiliaryOptimizer_->load(reader, "auxiliaryOptimizer", z_) : Commit([] {});
-    return [this, z, carried, upper, auxiliary] {
+    return [this, z, carried, anchor, upper, auxiliary] {
       z_ = z;
       carried_ = carried;
+      if (!anchor.empty()) anchor_ = anchor;
       upper();
       auxiliary();
     };

@@ -31,6 +31,8 @@ class Solver {
   TensorList upperValues() const { return x_; }
   TensorList lowerValues() const { return y_; }
   virtual TensorList auxiliaryValues() const { return {}; }
+  // The UL iterations done (those before a restored state included).
+  int64_t iteration() const { return iteration_; }
   bool anyThread() const { return problem_->anyThread(); }
   // A canonical text of the configuration that built this solver (the binding's JSON of it):
   // checkpoints record it, and a load into a solver of another configuration is refused.

@@ -56,7 +56,7 @@ export async function runCommand(term: Terminal, args: string[]): Promise<number
   using stop = new StopSignals();
   using processGroup = inProcessGroup() ? await ProcessGroup.join() : undefined;
   if (processGroup !== undefined && processGroup.rank !== 0) {
-    await followRun(loaded, outDir, { processGroup, signal: stop.signal, resume });
+    await followRun(loaded, { processGroup, signal: stop.signal });
     return stop.exitCode();
   }
   const quiet = values.quiet === true;

@@ -92,17 +92,13 @@ class ShardedSampler : public Sampler {
   int worldSize_;
 };
 
-// Variables as rank 0 has them: every rank then starts from the same x, y (and z, from y's start).
-Variables fromRankZero(const Variables& variables, const ProcessGroup& group) {
-  Variables out{cloned(variables.initial), variables.sets};
-  group.broadcast(out.initial);
-  return out;
-}
+// The problem's variables, their starting values copied: startFromRankZero overwrites them.
+Variables startsOwned(const Variables& variables) { return Variables{cloned(variables.initial), variables.sets}; }
 
 class ShardedProblem : public Problem {
  public:
   ShardedProblem(std::shared_ptr<Problem> problem, std::shared_ptr<const ProcessGroup> group)
-      : Problem(fromRankZero(problem->upperVariables(), *group), fromRankZero(problem->lowerVariables(), *group)),
+      : Problem(startsOwned(problem->upperVariables()), startsOwned(problem->lowerVariables())),
         problem_(std::move(problem)),
         group_(std::move(group)) {}
 

@@ -5,6 +5,7 @@
 // whose backward sums over the ranks, and the objective leaves through a sum whose backward is the
 // identity (each is the other's adjoint). So every solver runs unchanged, and all ranks stay equal.
 // An evaluation on the full data (an empty batch) is the same on every rank and is not reduced.
+// The ranks start alike through startFromRankZero (core/distributed/rank_zero_start.h).
 #pragma once
 #include <memory>
 

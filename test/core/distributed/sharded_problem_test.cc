@@ -9,6 +9,7 @@
 
 #include "core/data/generator_stream.h"
 #include "core/data/row_sampler.h"
+#include "core/distributed/rank_zero_start.h"
 #include "core/distributed/sharded_problem.h"
 #include "core/solver.h"
 #include "../support.h"
@@ -60,13 +61,19 @@ struct Outcome {
   std::vector<double> upper;
 };
 
-Outcome solve(std::shared_ptr<Problem> problem, HypergradientOptions::Kind hypergradient) {
-  std::unique_ptr<Solver> solver = makeTrajectorySolver(std::move(problem), solverOptions(hypergradient));
+Outcome steps(Solver& solver, int count) {
   Outcome outcome;
-  for (int i = 0; i < 4; ++i) outcome.upper.push_back(solver->step().upper);
-  outcome.x = solver->upperValues();
-  outcome.y = solver->lowerValues();
+  for (int i = 0; i < count; ++i) outcome.upper.push_back(solver.step().upper);
+  outcome.x = solver.upperValues();
+  outcome.y = solver.lowerValues();
   return outcome;
+}
+
+// Four UL iterations; in a group, from rank 0's start as the binding starts them.
+Outcome solve(std::shared_ptr<Problem> problem, HypergradientOptions::Kind hypergradient, const ProcessGroup* group = nullptr) {
+  std::unique_ptr<Solver> solver = makeTrajectorySolver(problem, solverOptions(hypergradient));
+  if (group != nullptr) startFromRankZero(*solver, *problem, *group);
+  return steps(*solver, 4);
 }
 
 // Runs body(rank's group) on `worldSize` threads joined through one in-memory store.
@@ -91,7 +98,7 @@ void expectTwoRanksAsOne(HypergradientOptions::Kind hypergradient) {
   std::vector<Outcome> ranks(2);
   onRanks(2, std::chrono::seconds(60), [&](std::shared_ptr<ProcessGroup> group) {
     const int rank = group->rank();
-    ranks[rank] = solve(shardedProblem(std::make_shared<RowsProblem>(), group), hypergradient);
+    ranks[rank] = solve(shardedProblem(std::make_shared<RowsProblem>(), group), hypergradient, group.get());
   });
   for (const Outcome& rank : ranks) {
     // Sums in another order: equal to float64 rounding, not bit for bit.
@@ -112,14 +119,54 @@ TEST(ShardedProblemTest, TwoRanksReachWhatOneReachesThroughHessianVectorProducts
   expectTwoRanksAsOne(HypergradientOptions::Kind::ConjugateGradient);
 }
 
-TEST(ShardedProblemTest, StartsFromRankZerosValues) {
+TEST(RankZeroStartTest, EveryRankStartsFromRankZerosValues) {
   onRanks(2, std::chrono::seconds(60), [](std::shared_ptr<ProcessGroup> group) {
-    auto problem = std::make_shared<RowsProblem>();
-    // Each rank would start elsewhere; the group starts where rank 0 does.
-    auto shifted = std::make_shared<RowsProblem>(2.0);
-    const auto sharded = shardedProblem(group->rank() == 0 ? problem : shifted, group);
-    EXPECT_TRUE(torch::equal(sharded->upperVariables().initial[0], problem->upperVariables().initial[0]));
+    // Each rank would start elsewhere; the group starts where rank 0 does, the problem's own
+    // starting values (the fixed LL start) included.
+    const auto sharded = shardedProblem(std::make_shared<RowsProblem>(group->rank() == 0 ? -1.0 : 2.0), group);
+    const auto lowerStart = sharded->lowerVariables().initial[0];
+    if (group->rank() == 1) lowerStart.fill_(7.0);
+    std::unique_ptr<Solver> solver = makeTrajectorySolver(sharded, solverOptions(HypergradientOptions::Kind::Reverse));
+    startFromRankZero(*solver, *sharded, *group);
+    EXPECT_TRUE(torch::equal(solver->upperValues()[0], torch::full({1}, -1.0, torch::kFloat64)));
+    EXPECT_TRUE(torch::equal(sharded->upperVariables().initial[0], torch::full({1}, -1.0, torch::kFloat64)));
+    EXPECT_TRUE(torch::equal(solver->lowerValues()[0], torch::zeros({3}, torch::kFloat64)));
+    EXPECT_TRUE(torch::equal(lowerStart, torch::zeros({3}, torch::kFloat64)));
   });
+}
+
+// A resumed run: only rank 0 restores the checkpoint (the others may be on machines without its
+// files), and every rank then continues exactly as the run that was never interrupted.
+TEST(RankZeroStartTest, RanksContinueFromRankZerosRestoredState) {
+  test::TemporaryFolder folder;
+  const std::string checkpoint = folder.path("checkpoint");
+  TrajectorySolverOptions options = solverOptions(HypergradientOptions::Kind::Reverse);
+  options.upper.kind = OptimizerOptions::Kind::Adam;  // state beyond x and y: the moments
+  std::vector<Outcome> straight(2), resumed(2);
+  std::vector<int64_t> iterationAfterStart(2);
+  onRanks(2, std::chrono::seconds(60), [&](std::shared_ptr<ProcessGroup> group) {
+    const int rank = group->rank();
+    {
+      const auto sharded = shardedProblem(std::make_shared<RowsProblem>(), group);
+      std::unique_ptr<Solver> solver = makeTrajectorySolver(sharded, options);
+      startFromRankZero(*solver, *sharded, *group);
+      steps(*solver, 2);
+      if (rank == 0) saveCheckpoint(*solver, checkpoint, "");
+      straight[rank] = steps(*solver, 2);
+    }
+    const auto sharded = shardedProblem(std::make_shared<RowsProblem>(), group);
+    std::unique_ptr<Solver> solver = makeTrajectorySolver(sharded, options);
+    if (rank == 0) loadCheckpoint(*solver, checkpoint);
+    startFromRankZero(*solver, *sharded, *group);
+    iterationAfterStart[rank] = solver->iteration();
+    resumed[rank] = steps(*solver, 2);
+  });
+  for (int rank = 0; rank < 2; ++rank) {
+    EXPECT_EQ(iterationAfterStart[rank], 2);
+    EXPECT_TRUE(torch::equal(resumed[rank].x[0], straight[rank].x[0])) << "rank " << rank;
+    EXPECT_TRUE(torch::equal(resumed[rank].y[0], straight[rank].y[0])) << "rank " << rank;
+    EXPECT_EQ(resumed[rank].upper, straight[rank].upper) << "rank " << rank;
+  }
 }
 
 TEST(ProcessGroupTest, SumsAndBroadcastsListsOfTensorsOfAnyShapes) {
