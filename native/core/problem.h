@@ -35,6 +35,16 @@ struct Variables {
   std::vector<Box> sets;  // empty, or one per variable
 };
 
+// How F and f treat the rows of a batch (the first dimension of its tensors): what data-parallel
+// solving (core/distributed) needs to split them over processes.
+struct BatchRows {
+  // F and f sum their rows' terms (a few-shot meta-batch: each task's loss); else they average them.
+  bool summed = false;
+  // y's tensors have the batch's rows in front (task j's head is y[j]): a share of the rows reads
+  // only its slice of y, and every term of f in y alone is a sum over the slices.
+  bool lowerPerRow = false;
+};
+
 class Problem {
  public:
   Problem(Variables upper, Variables lower);
@@ -53,6 +63,8 @@ class Problem {
   // A fresh sampler of the batches F and f are evaluated on, in its starting state (each solver
   // draws from its own); none: every evaluation sees the full data.
   virtual std::unique_ptr<Sampler> sampler() const { return nullptr; }
+  // The mean over rows, y shared by all rows, unless a problem says otherwise.
+  virtual BatchRows batchRows() const { return {}; }
   // Whether F and f may be evaluated on any thread (false for objectives written in JavaScript,
   // which must run on the JS thread), so a run may leave the main thread.
   virtual bool anyThread() const { return true; }

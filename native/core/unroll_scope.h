@@ -5,6 +5,9 @@
 // may have run in between (finite differences, a second unroll of PTT, the next iteration).
 #pragma once
 #include <cstdint>
+#include <vector>
+
+#include "core/tensor_list.h"
 
 namespace bilevel::core {
 
@@ -20,6 +23,19 @@ class UnrollScope {
 
  private:
   uint64_t previous_;
+};
+
+// The very tensors of a list as they were when seen (the same storage at the same version, not
+// equal values): what a cache of one unroll's derivations from x is keyed on.
+class SeenTensors {
+ public:
+  SeenTensors() = default;
+  explicit SeenTensors(TensorList tensors);  // held, so their addresses cannot be reused meanwhile
+  bool are(const TensorList& tensors) const;
+
+ private:
+  TensorList tensors_;
+  std::vector<int64_t> versions_;
 };
 
 }  // namespace bilevel::core

@@ -1,6 +1,10 @@
 #include "core/distributed/sharded_problem.h"
 
+#include <algorithm>
+#include <mutex>
+
 #include "core/error.h"
+#include "core/unroll_scope.h"
 
 namespace bilevel::core {
 namespace {
@@ -100,7 +104,18 @@ class ShardedProblem : public Problem {
   ShardedProblem(std::shared_ptr<Problem> problem, std::shared_ptr<const ProcessGroup> group)
       : Problem(startsOwned(problem->upperVariables()), startsOwned(problem->lowerVariables())),
         problem_(std::move(problem)),
-        group_(std::move(group)) {}
+        group_(std::move(group)),
+        rows_(problem_->batchRows()) {
+    if (rows_.lowerPerRow) {
+      for (const torch::Tensor& t : lowerVariables().initial) {
+        if (t.dim() == 0 || t.size(0) % group_->worldSize() != 0) {
+          throw Error("INVALID_ARGUMENT", "y has a slice per task of the meta-batch (" + std::to_string(t.dim() == 0 ? 0 : t.size(0)) +
+                                              "), which does not split evenly over " + std::to_string(group_->worldSize()) +
+                                              " processes: choose a meta-batch divisible by the number of processes");
+        }
+      }
+    }
+  }
 
   TensorList lowerGradient(const TensorList& x, const TensorList& y, const Batch& batch, bool createGraph) override {
     return gradient(false, x, y, batch, createGraph);
@@ -113,6 +128,7 @@ class ShardedProblem : public Problem {
     return sampler ? std::make_unique<ShardedSampler>(std::move(sampler), group_->rank(), group_->worldSize()) : nullptr;
   }
   bool anyThread() const override { return problem_->anyThread(); }
+  BatchRows batchRows() const override { return rows_; }
   std::vector<std::pair<std::string, torch::Tensor>> data() const override { return problem_->data(); }
 
  protected:
@@ -124,33 +140,93 @@ class ShardedProblem : public Problem {
     return upper ? problem_->upperObjective(x, y, batch) : problem_->lowerObjective(x, y, batch);
   }
 
-  // The mean over the ranks' shares of a sharded batch, or the problem's own value on the full data.
-  // x and y through one Replicate: their backward sums go as one collective.
+  // x and y through Replicate. Within an unroll x is fixed: every LL step shares one replicated x
+  // (its backward sum then runs once for all steps, and what a problem caches per unroll for the
+  // same x tensors, the few-shot backbone's features, is found again). Outside one, x and y go
+  // through one Replicate, so that their backward sums go as one collective.
   std::pair<TensorList, TensorList> replicatedBoth(const TensorList& x, const TensorList& y) const {
+    const uint64_t unroll = UnrollScope::current();
+    if (unroll != 0) return {replicatedInUnroll(x, unroll), replicated(y, group_)};
     TensorList both = x;
     both.insert(both.end(), y.begin(), y.end());
     both = replicated(both, group_);
     return {TensorList(both.begin(), both.begin() + static_cast<int64_t>(x.size())), TensorList(both.begin() + static_cast<int64_t>(x.size()), both.end())};
   }
 
+  TensorList replicatedInUnroll(const TensorList& x, uint64_t unroll) const {
+    const bool history = torch::GradMode::is_enabled() && std::any_of(x.begin(), x.end(), [](const torch::Tensor& t) {
+                           return t.requires_grad();
+                         });
+    std::lock_guard<std::mutex> lock(upperMutex_);
+    if (upper_.unroll != unroll || !upper_.x.are(x) || (history && !upper_.history)) {
+      upper_ = ReplicatedUpper{unroll, SeenTensors(x), history, replicated(x, group_)};
+    }
+    return upper_.replicated;
+  }
+
   torch::Tensor evaluate(bool upper, const TensorList& x, const TensorList& y, const Batch& batch) const {
     if (batch.empty()) return objective(upper, x, y, batch);
     const auto [inX, inY] = replicatedBoth(x, y);
-    const torch::Tensor share = objective(upper, inX, inY, batch);
-    return sumOverRanks({share}, group_)[0] / group_->worldSize();
+    const torch::Tensor share = objective(upper, inX, ownRows(inY), batch);
+    return combined(sumOverRanks({share}, group_))[0];
   }
 
   TensorList gradient(bool upper, const TensorList& x, const TensorList& y, const Batch& batch, bool createGraph) const {
     if (batch.empty()) return upper ? problem_->upperGradient(x, y, batch, createGraph) : problem_->lowerGradient(x, y, batch, createGraph);
     const auto [inX, inY] = createGraph ? replicatedBoth(x, y) : std::pair(x, y);
-    TensorList shares = upper ? problem_->upperGradient(inX, inY, batch, createGraph) : problem_->lowerGradient(inX, inY, batch, createGraph);
-    TensorList sums = sumOverRanks(shares, group_);
-    for (auto& g : sums) g = g / group_->worldSize();
+    const TensorList own = ownRows(inY);
+    const TensorList shares = upper ? problem_->upperGradient(inX, own, batch, createGraph) : problem_->lowerGradient(inX, own, batch, createGraph);
+    return combined(sumOverRanks(inPlace(shares, y), group_));
+  }
+
+  // The sums over the ranks as the problem combines its rows: as they are, or their mean.
+  TensorList combined(TensorList sums) const {
+    if (!rows_.summed) {
+      for (auto& t : sums) t = t / group_->worldSize();
+    }
     return sums;
+  }
+
+  // This rank's rows of y where y has a slice per row of the batch, else y.
+  TensorList ownRows(const TensorList& y) const {
+    if (!rows_.lowerPerRow) return y;
+    TensorList own;
+    for (const torch::Tensor& t : y) {
+      const int64_t share = t.size(0) / group_->worldSize();
+      own.push_back(t.narrow(0, group_->rank() * share, share));
+    }
+    return own;
+  }
+
+  // Gradients in this rank's rows of y placed in y's shapes, the other ranks' rows zero (the sum
+  // over the ranks then fills them); as they are where y has no rows.
+  TensorList inPlace(const TensorList& shares, const TensorList& y) const {
+    if (!rows_.lowerPerRow) return shares;
+    TensorList full;
+    for (size_t i = 0; i < shares.size(); ++i) {
+      const int64_t before = group_->rank() * shares[i].size(0), after = y[i].size(0) - before - shares[i].size(0);
+      const auto zeros = [&](int64_t rows) {
+        std::vector<int64_t> shape = shares[i].sizes().vec();
+        shape[0] = rows;
+        return torch::zeros(shape, shares[i].options());
+      };
+      full.push_back(torch::cat({zeros(before), shares[i], zeros(after)}));
+    }
+    return full;
   }
 
   std::shared_ptr<Problem> problem_;
   std::shared_ptr<const ProcessGroup> group_;
+  BatchRows rows_;
+  // The replicated x of the current unroll.
+  struct ReplicatedUpper {
+    uint64_t unroll = 0;
+    SeenTensors x;
+    bool history = false;
+    TensorList replicated;
+  };
+  mutable std::mutex upperMutex_;  // two solvers may run on one problem at once
+  mutable ReplicatedUpper upper_;
 };
 
 }  // namespace

@@ -12,6 +12,7 @@
 #include "core/distributed/rank_zero_start.h"
 #include "core/distributed/sharded_problem.h"
 #include "core/solver.h"
+#include "core/tasks/few_shot/episodic_problem.h"
 #include "../support.h"
 
 namespace bilevel::core {
@@ -93,30 +94,92 @@ void onRanks(int worldSize, std::chrono::milliseconds timeout, const std::functi
   for (auto& t : threads) t.join();
 }
 
-void expectTwoRanksAsOne(HypergradientOptions::Kind hypergradient) {
-  const Outcome single = solve(std::make_shared<RowsProblem>(), hypergradient);
+void expectClose(const TensorList& a, const TensorList& b, double tolerance) {
+  ASSERT_EQ(a.size(), b.size());
+  for (size_t i = 0; i < a.size(); ++i) {
+    EXPECT_TRUE(torch::allclose(a[i], b[i], tolerance, tolerance)) << "tensor " << i << ": " << (a[i] - b[i]).abs().max().item<double>();
+  }
+}
+
+void expectEqual(const TensorList& a, const TensorList& b) {
+  ASSERT_EQ(a.size(), b.size());
+  for (size_t i = 0; i < a.size(); ++i) EXPECT_TRUE(torch::equal(a[i], b[i])) << "tensor " << i;
+}
+
+// Two ranks, each on its share of every batch, against one process on the whole batches; returns
+// the single process's outcome. Sums in another order: equal to float64 rounding (`tolerance`, as
+// the sums are long), not bit for bit.
+Outcome expectTwoRanksAsOne(const std::function<std::shared_ptr<Problem>()>& make, HypergradientOptions::Kind hypergradient,
+                            double tolerance = 1e-12) {
+  const Outcome single = solve(make(), hypergradient);
   std::vector<Outcome> ranks(2);
   onRanks(2, std::chrono::seconds(60), [&](std::shared_ptr<ProcessGroup> group) {
     const int rank = group->rank();
-    ranks[rank] = solve(shardedProblem(std::make_shared<RowsProblem>(), group), hypergradient, group.get());
+    ranks[rank] = solve(shardedProblem(make(), group), hypergradient, group.get());
   });
   for (const Outcome& rank : ranks) {
-    // Sums in another order: equal to float64 rounding, not bit for bit.
-    EXPECT_TRUE(torch::allclose(rank.x[0], single.x[0], 1e-12, 1e-12)) << rank.x[0] << " vs " << single.x[0];
-    EXPECT_TRUE(torch::allclose(rank.y[0], single.y[0], 1e-12, 1e-12)) << rank.y[0] << " vs " << single.y[0];
-    for (size_t i = 0; i < single.upper.size(); ++i) EXPECT_NEAR(rank.upper[i], single.upper[i], 1e-12);
+    expectClose(rank.x, single.x, tolerance);
+    expectClose(rank.y, single.y, tolerance);
+    for (size_t i = 0; i < single.upper.size(); ++i) EXPECT_NEAR(rank.upper[i], single.upper[i], tolerance);
   }
-  // x moved, so the comparison compares something.
-  EXPECT_GT(std::abs(single.x[0].item<double>() + 1.0), 1e-3);
   // The ranks are bit-for-bit equal to each other: the sums reach every rank alike.
-  EXPECT_TRUE(torch::equal(ranks[0].x[0], ranks[1].x[0]));
-  EXPECT_TRUE(torch::equal(ranks[0].y[0], ranks[1].y[0]));
+  expectEqual(ranks[0].x, ranks[1].x);
+  expectEqual(ranks[0].y, ranks[1].y);
+  return single;
 }
 
-TEST(ShardedProblemTest, TwoRanksReachWhatOneReachesThroughTheUnroll) { expectTwoRanksAsOne(HypergradientOptions::Kind::Reverse); }
+void expectRowsTwoRanksAsOne(HypergradientOptions::Kind hypergradient) {
+  const Outcome single = expectTwoRanksAsOne([] { return std::make_shared<RowsProblem>(); }, hypergradient);
+  // x moved, so the comparison compares something.
+  EXPECT_GT(std::abs(single.x[0].item<double>() + 1.0), 1e-3);
+}
+
+TEST(ShardedProblemTest, TwoRanksReachWhatOneReachesThroughTheUnroll) { expectRowsTwoRanksAsOne(HypergradientOptions::Kind::Reverse); }
 
 TEST(ShardedProblemTest, TwoRanksReachWhatOneReachesThroughHessianVectorProducts) {
-  expectTwoRanksAsOne(HypergradientOptions::Kind::ConjugateGradient);
+  expectRowsTwoRanksAsOne(HypergradientOptions::Kind::ConjugateGradient);
+}
+
+// A few-shot meta-batch of 4 tasks on random 16 x 16 images of 6 classes: F and f sum over tasks
+// and task j reads only its own y[j] (its head; its offsets under MAML), with the heads'
+// regularizer in f. Each rank takes 2 tasks and their slices of y.
+std::shared_ptr<Problem> fewShotProblem(const std::string& layout) {
+  FewShotOptions o;
+  o.ways = 2;
+  o.shots = 1;
+  o.queries = 2;
+  o.metaBatch = 4;
+  o.imageSize = 16;
+  o.channels = 2;
+  o.layout = layout;
+  o.regularizer = "smoothed-lq";
+  o.evaluationEpisodes = 1;
+  o.dtype = torch::kFloat64;
+  at::Generator pixels = generatorStream(9, "pixels");
+  auto train = std::make_shared<ClassImages>();
+  for (int c = 0; c < 6; ++c) {
+    train->names.push_back("class" + std::to_string(c));
+    train->images.push_back(torch::randint(0, 256, {4, 1, 16, 16}, pixels, torch::kInt64).to(torch::kUInt8));
+  }
+  EpisodicData data{train, *train, backboneNetwork(o, 1, 0)};
+  return layout == "maml" ? mamlProblem(std::move(data), o) : headsProblem(std::move(data), o);
+}
+
+TEST(ShardedProblemTest, TwoRanksSplitAFewShotMetaBatchAsOneSolvesIt) {
+  for (const std::string layout : {"heads", "maml"}) {
+    SCOPED_TRACE(layout);
+    // The convolutions' gradients sum thousands of terms: 2e-12 apart after 4 iterations.
+    const Outcome single = expectTwoRanksAsOne([&] { return fewShotProblem(layout); }, HypergradientOptions::Kind::Reverse, 1e-10);
+    // Every task's y moved, so each rank's slice was compared.
+    EXPECT_TRUE(single.y[0].flatten(1).abs().sum(1).gt(1e-6).all().item<bool>());
+  }
+}
+
+TEST(ShardedProblemTest, AMetaBatchThatDoesNotSplitEvenlyIsRefused) {
+  onRanks(3, std::chrono::seconds(60), [](std::shared_ptr<ProcessGroup> group) {
+    EXPECT_TRUE(test::refused([&] { shardedProblem(fewShotProblem("heads"), group); }, "INVALID_ARGUMENT",
+                              "y has a slice per task of the meta-batch (4), which does not split evenly over 3 processes"));
+  });
 }
 
 TEST(RankZeroStartTest, EveryRankStartsFromRankZerosValues) {

@@ -26,6 +26,8 @@ class EpisodicProblem : public Problem {
   EpisodicProblem(Variables upper, Variables lower, EpisodicData data, const FewShotOptions& options);
 
   std::unique_ptr<Sampler> sampler() const override;
+  // F and f sum over the meta-batch's tasks, and task j reads only y[j] (both layouts).
+  BatchRows batchRows() const override { return {true, true}; }
   // The episodes F and f see without a sampler, and every image of the training and test classes
   // (scaled to [0, 1] in the task's dtype, as F and f see them).
   std::vector<std::pair<std::string, torch::Tensor>> data() const override;

@@ -11,15 +11,6 @@
 namespace bilevel::core {
 namespace {
 
-// Whether two lists hold the very same tensors (not equal values: the same storage and version).
-bool sameTensors(const TensorList& a, const TensorList& b, const std::vector<int64_t>& versions) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    if (a[i].unsafeGetTensorImpl() != b[i].unsafeGetTensorImpl() || a[i]._version() != versions[i]) return false;
-  }
-  return true;
-}
-
 class HeadsProblem : public EpisodicProblem {
  public:
   using EpisodicProblem::EpisodicProblem;
@@ -34,8 +25,7 @@ class HeadsProblem : public EpisodicProblem {
   // What one unroll derived from x: the features [B, n, D] of each set of images it was asked for.
   struct FeatureCache {
     uint64_t unroll = 0;
-    TensorList x;  // held, so that their addresses cannot be reused while they identify the cache
-    std::vector<int64_t> versions;
+    SeenTensors x;
     bool history = false;
     std::vector<std::pair<torch::Tensor, torch::Tensor>> sets;  // (images, features)
   };
@@ -56,16 +46,14 @@ class HeadsProblem : public EpisodicProblem {
                          });
     const uint64_t unroll = UnrollScope::current();
     std::lock_guard<std::mutex> lock(cacheMutex_);
-    const bool sameUnroll = unroll != 0 && unroll == cache_.unroll && sameTensors(x, cache_.x, cache_.versions) &&
-                            (cache_.history || !history);
+    const bool sameUnroll = unroll != 0 && unroll == cache_.unroll && cache_.x.are(x) && (cache_.history || !history);
     if (sameUnroll) {
       for (const auto& [set, computed] : cache_.sets) {
         if (set.unsafeGetTensorImpl() == images.unsafeGetTensorImpl()) return computed;
       }
     } else {
       // A new unroll (or none): what the last one derived is let go.
-      cache_ = FeatureCache{unroll, unroll == 0 ? TensorList{} : x, {}, history, {}};
-      for (const torch::Tensor& t : cache_.x) cache_.versions.push_back(t._version());
+      cache_ = FeatureCache{unroll, SeenTensors(unroll == 0 ? TensorList{} : x), history, {}};
     }
     torch::Tensor computed = embedTasks(x, images);
     if (unroll != 0) cache_.sets.emplace_back(images, computed);
