@@ -1,7 +1,8 @@
 // Multi-process runs (bilevel run --nproc N; lib/distributed.ts, native/core/distributed): 2 local
 // ranks on loopback, each on its half of every mini-batch, against 1 process on the whole batches
 // (real MNIST files); a stop reaches both ranks at the same iteration and the run resumes with the
-// same world size bit for bit; a rank that dies makes the run fail with a clear error, not hang.
+// same world size bit for bit; a rank that dies makes the run fail with a clear error, not hang; a
+// few-shot meta-batch splits by tasks.
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -101,6 +102,36 @@ function rankPid(launcher: number, rank: number): number {
     expect(result(out)).toMatchObject({ status: 'failed', error: { code: 'DISTRIBUTED' } });
   }, 120_000);
 });
+
+(fs.existsSync(mnist) ? test : test.skip)('a few-shot meta-batch split by tasks over 2 ranks (each with its tasks\' heads) reaches what 1 process reaches', async () => {
+  const fewShot = path.join(workDir, 'few-shot.json');
+  fs.writeFileSync(fewShot, JSON.stringify({
+    problem: {
+      name: 'few-shot', dataset: 'double-mnist', root: mnist, imagesPerClass: 8, ways: 2, shots: 1, queries: 2, metaBatch: 4, channels: 4,
+      evaluationEpisodes: 2, regularizer: 'smoothed-lq',
+    },
+    solver: { dynamics: { type: 'gd', lr: 0.1, steps: 3 }, hypergradient: { type: 'reverse' }, upper: { optimizer: 'adam', lr: 0.01 } },
+    iterations: 6,
+    seed: 2,
+    dtype: 'float32',
+  }));
+  const [one, two] = [path.join(workDir, 'few-shot-single'), path.join(workDir, 'few-shot-two-ranks')];
+  expect(await cli(['run', fewShot, '--out', one, '--quiet'])).toMatchObject({ code: 0, stderr: '' });
+  expect(await cli(['run', fewShot, '--out', two, '--quiet', '--nproc', '2'])).toMatchObject({ code: 0, stderr: '' });
+  const [single, ranks] = [metricLines(one), metricLines(two)];
+  expect(ranks).toHaveLength(6);
+  // float32 sums over the tasks in another order, compounded over 6 UL iterations.
+  ranks.forEach((line, i) => {
+    expect(line.upper).toBeCloseTo(single[i].upper, 4);
+    expect(line.gradientNormX).toBeCloseTo(single[i].gradientNormX, 4);
+  });
+  // Every task's head: rank 1's tasks were computed by rank 1 alone, and reached rank 0 through the sums.
+  const heads = (out: string) => (result(out).y[0] as number[][][]).flat(2);
+  const [h1, h2] = [heads(one), heads(two)];
+  expect(h2).toHaveLength(4 * 2 * 4 * 1 * 1);
+  expect(Math.max(...h2.map((v, i) => Math.abs(v - h1[i])))).toBeLessThan(1e-4);
+  expect(Math.min(...[0, 1, 2, 3].map((task) => Math.max(...h1.slice(task * 8, task * 8 + 8).map(Math.abs))))).toBeGreaterThan(1e-4);
+}, 180_000);
 
 test('ProcessGroup.join refuses malformed variables by name, before any rendezvous', async () => {
   await expect(ProcessGroup.join({ WORLD_SIZE: '2', RANK: '5', MASTER_PORT: '29500' }))
