@@ -2,8 +2,10 @@
 
 #include <algorithm>
 #include <mutex>
+#include <optional>
 
 #include "core/error.h"
+#include "core/models/batch_norm_statistics.h"
 #include "core/unroll_scope.h"
 
 namespace bilevel::core {
@@ -47,6 +49,19 @@ struct Replicate : torch::autograd::Function<Replicate> {
   static variable_list backward(AutogradContext* ctx, variable_list grads) {
     variable_list out = SumOverRanks::apply(at::TensorList(grads), addressOf(groupAt(ctx)));
     out.emplace_back();  // the group
+    return out;
+  }
+};
+
+// Forward and backward: the sum over the ranks. For sums whose result each rank uses on its own
+// rows (a split batch's statistics): the gradient of every rank's use reaches every rank's input.
+struct AllReduce : torch::autograd::Function<AllReduce> {
+  static variable_list forward(AutogradContext* ctx, at::TensorList partial, int64_t group) {
+    return SumOverRanks::forward(ctx, partial, group);
+  }
+  static variable_list backward(AutogradContext* ctx, variable_list grads) {
+    variable_list out = AllReduce::apply(at::TensorList(grads), addressOf(groupAt(ctx)));
+    out.emplace_back();
     return out;
   }
 };
@@ -164,8 +179,18 @@ class ShardedProblem : public Problem {
     return upper_.replicated;
   }
 
+  // Where the rows are a mean's, batch norms over them take the whole batch's statistics.
+  std::optional<models::SplitBatchScope> splitBatch() const {
+    if (rows_.lowerPerRow) return std::nullopt;  // a task's rows stay on one rank
+    const std::shared_ptr<const ProcessGroup> group = group_;
+    return std::make_optional<models::SplitBatchScope>(
+        [group](const TensorList& partial) { return TensorList(AllReduce::apply(at::TensorList(partial), addressOf(*group))); },
+        group_->worldSize());
+  }
+
   torch::Tensor evaluate(bool upper, const TensorList& x, const TensorList& y, const Batch& batch) const {
     if (batch.empty()) return objective(upper, x, y, batch);
+    const auto split = splitBatch();
     const auto [inX, inY] = replicatedBoth(x, y);
     const torch::Tensor share = objective(upper, inX, ownRows(inY), batch);
     return combined(sumOverRanks({share}, group_))[0];
@@ -173,6 +198,7 @@ class ShardedProblem : public Problem {
 
   TensorList gradient(bool upper, const TensorList& x, const TensorList& y, const Batch& batch, bool createGraph) const {
     if (batch.empty()) return upper ? problem_->upperGradient(x, y, batch, createGraph) : problem_->lowerGradient(x, y, batch, createGraph);
+    const auto split = splitBatch();
     const auto [inX, inY] = createGraph ? replicatedBoth(x, y) : std::pair(x, y);
     const TensorList own = ownRows(inY);
     const TensorList shares = upper ? problem_->upperGradient(inX, own, batch, createGraph) : problem_->lowerGradient(inX, own, batch, createGraph);

@@ -13,7 +13,43 @@ struct ActiveScope {
 };
 thread_local ActiveScope active;
 
+struct ActiveSplit {
+  SplitBatchScope::Sum sum;
+  int64_t processes = 1;
+};
+thread_local ActiveSplit split;
+
+// The whole split batch's normalization: mean and biased variance per channel from every process's
+// share (two passes, as torch computes them on one batch), folded into `running` when given.
+torch::Tensor splitBatchNorm(const torch::Tensor& input, const torch::Tensor& weight, const torch::Tensor& bias, double eps,
+                             const std::pair<torch::Tensor, torch::Tensor>* running, double momentum) {
+  std::vector<int64_t> reduced{0};
+  for (int64_t d = 2; d < input.dim(); ++d) reduced.push_back(d);
+  std::vector<int64_t> perChannel(static_cast<size_t>(input.dim()), 1);
+  perChannel[1] = input.size(1);
+  const double count = static_cast<double>(input.numel() / input.size(1) * split.processes);
+  const torch::Tensor mean = split.sum({input.sum(reduced)})[0] / count;
+  const torch::Tensor centered = input - mean.view(perChannel);
+  const torch::Tensor variance = split.sum({centered.square().sum(reduced)})[0] / count;
+  torch::Tensor out = centered * (variance + eps).rsqrt().view(perChannel);
+  if (weight.defined()) out = out * weight.view(perChannel);
+  if (bias.defined()) out = out + bias.view(perChannel);
+  if (running != nullptr) {
+    torch::NoGradGuard noGrad;
+    running->first.mul_(1 - momentum).add_(mean.detach(), momentum);
+    running->second.mul_(1 - momentum).add_(variance.detach() * (count / std::max(count - 1, 1.0)), momentum);
+  }
+  return out;
+}
+
 }  // namespace
+
+SplitBatchScope::SplitBatchScope(Sum sumOverProcesses, int64_t processes) {
+  if (split.sum) throw Error("INVALID_ARGUMENT", "split batch: a scope is already active on this thread");
+  split = {std::move(sumOverProcesses), processes};
+}
+
+SplitBatchScope::~SplitBatchScope() { split = {}; }
 
 BatchNormScope::BatchNormScope(BatchNormStatistics& statistics, BatchNormMode mode) {
   if (active.statistics != nullptr) throw Error("INVALID_ARGUMENT", "batch norm statistics: a scope is already active on this thread");
@@ -26,6 +62,7 @@ int64_t BatchNormScope::calls() const { return static_cast<int64_t>(active.next)
 
 torch::Tensor scopedBatchNorm(const torch::Tensor& input, const torch::Tensor& weight, const torch::Tensor& bias, double eps) {
   if (active.statistics == nullptr) {
+    if (split.sum) return splitBatchNorm(input, weight, bias, eps, nullptr, 0);
     return torch::batch_norm(input, weight, bias, {}, {}, /*training=*/true, /*momentum=*/0.0, eps, /*cudnn_enabled=*/true);
   }
   BatchNormStatistics& s = *active.statistics;
@@ -40,6 +77,10 @@ torch::Tensor scopedBatchNorm(const torch::Tensor& input, const torch::Tensor& w
     throw Error("SHAPE_MISMATCH", "batch norm statistics: batch norm " + std::to_string(k) + " of the forward (" +
                                       std::to_string(channels) + " channels) has no running statistics of its shape; " +
                                       std::to_string(s.means.size()) + " were tracked");
+  }
+  if (split.sum && active.mode == BatchNormMode::Track) {
+    std::pair<torch::Tensor, torch::Tensor> running{s.means[k], s.variances[k]};
+    return splitBatchNorm(input, weight, bias, eps, &running, s.momentum);
   }
   // In training mode torch updates the running tensors in place (unbiased variance); they do not
   // require grad, so the forward stays differentiable in input, weight and bias.

@@ -6,6 +6,8 @@
 #pragma once
 #include <torch/torch.h>
 
+#include <functional>
+
 #include "core/tensor_list.h"
 
 namespace bilevel::core::models {
@@ -36,7 +38,21 @@ class BatchNormScope {
   int64_t calls() const;
 };
 
-// batchNorm's normalization under the active scope, or the batch's own without one.
+// While alive on this thread, the batch a forward sees is one share of a batch split over
+// processes (data-parallel solving, core/distributed): batch norms that normalize by the batch's
+// statistics take those of the whole batch, through `sumOverProcesses` (the tensors summed over the
+// processes, differentiably, its backward a sum over the processes too). The shares are equal, so
+// the whole batch has `processes` times this share's rows. Scopes do not nest.
+class SplitBatchScope {
+ public:
+  using Sum = std::function<TensorList(const TensorList&)>;
+  SplitBatchScope(Sum sumOverProcesses, int64_t processes);
+  ~SplitBatchScope();
+  SplitBatchScope(const SplitBatchScope&) = delete;
+  SplitBatchScope& operator=(const SplitBatchScope&) = delete;
+};
+
+// batchNorm's normalization under the active scopes, or the batch's own without one.
 torch::Tensor scopedBatchNorm(const torch::Tensor& input, const torch::Tensor& weight, const torch::Tensor& bias, double eps);
 
 }  // namespace bilevel::core::models

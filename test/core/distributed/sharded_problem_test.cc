@@ -11,6 +11,7 @@
 #include "core/data/row_sampler.h"
 #include "core/distributed/rank_zero_start.h"
 #include "core/distributed/sharded_problem.h"
+#include "core/models/layers.h"
 #include "core/solver.h"
 #include "core/tasks/few_shot/episodic_problem.h"
 #include "../support.h"
@@ -36,15 +37,42 @@ class RowsProblem : public Problem {
  protected:
   torch::Tensor evaluateUpper(const TensorList&, const TensorList& y, const Batch& batch) override {
     const torch::Tensor rows = batch.at("rows");
-    return (a_.index_select(0, rows).matmul(y[0]) - c_.index_select(0, rows)).pow(2).mean();
+    return (featuresOf(batch).matmul(y[0]) - c_.index_select(0, rows)).pow(2).mean();
   }
   torch::Tensor evaluateLower(const TensorList& x, const TensorList& y, const Batch& batch) override {
     const torch::Tensor rows = batch.at("rows");
-    return (a_.index_select(0, rows).matmul(y[0]) - b_.index_select(0, rows)).pow(2).mean() + x[0].exp().squeeze() * y[0].pow(2).sum() / 2;
+    return (featuresOf(batch).matmul(y[0]) - b_.index_select(0, rows)).pow(2).mean() + x[0].exp().squeeze() * y[0].pow(2).sum() / 2;
+  }
+  // The rows' a_i, or the features a batch brings instead.
+  torch::Tensor featuresOf(const Batch& batch) const {
+    const auto& tensors = batch.tensors();
+    const bool given = std::any_of(tensors.begin(), tensors.end(), [](const auto& named) { return named.first == "features"; });
+    return given ? batch.at("features") : a_.index_select(0, batch.at("rows"));
   }
 
  private:
   torch::Tensor a_, b_, c_;
+};
+
+// RowsProblem's rows through a batch norm over the batch, x scaling them inside a tanh first: the
+// statistics of a split batch must be the whole batch's, on every rank.
+class NormalizedRowsProblem : public RowsProblem {
+ protected:
+  torch::Tensor evaluateUpper(const TensorList& x, const TensorList& y, const Batch& batch) override {
+    return RowsProblem::evaluateUpper(x, y, normalized(x, batch));
+  }
+  torch::Tensor evaluateLower(const TensorList& x, const TensorList& y, const Batch& batch) override {
+    return RowsProblem::evaluateLower(x, y, normalized(x, batch));
+  }
+
+ private:
+  // The batch with its rows' features normalized; RowsProblem reads them from "features".
+  Batch normalized(const TensorList& x, const Batch& batch) const {
+    const torch::Tensor rows = batch.at("rows");
+    const torch::Tensor features = models::batchNorm(torch::tanh(features_.index_select(0, rows) * x[0].exp()), torch::Tensor(), torch::Tensor());
+    return Batch({{"rows", rows}, {"features", features}});
+  }
+  torch::Tensor features_ = torch::randn({64, 3}, generatorStream(4, "features"), torch::kFloat64) * 2 + 1;
 };
 
 TrajectorySolverOptions solverOptions(HypergradientOptions::Kind hypergradient) {
@@ -138,6 +166,15 @@ TEST(ShardedProblemTest, TwoRanksReachWhatOneReachesThroughTheUnroll) { expectRo
 
 TEST(ShardedProblemTest, TwoRanksReachWhatOneReachesThroughHessianVectorProducts) {
   expectRowsTwoRanksAsOne(HypergradientOptions::Kind::ConjugateGradient);
+}
+
+// Batch norms over a split batch: the whole batch's statistics, differentiated through (the
+// unroll's second order included).
+TEST(ShardedProblemTest, BatchNormsOfASplitBatchTakeTheWholeBatchsStatistics) {
+  for (const auto hypergradient : {HypergradientOptions::Kind::Reverse, HypergradientOptions::Kind::ConjugateGradient}) {
+    const Outcome single = expectTwoRanksAsOne([] { return std::make_shared<NormalizedRowsProblem>(); }, hypergradient);
+    EXPECT_GT(std::abs(single.x[0].item<double>() + 1.0), 1e-3);
+  }
 }
 
 // A few-shot meta-batch of 4 tasks on random 16 x 16 images of 6 classes: F and f sum over tasks
