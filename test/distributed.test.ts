@@ -2,14 +2,16 @@
 // ranks on loopback, each on its half of every mini-batch, against 1 process on the whole batches
 // (real MNIST files); a stop reaches both ranks at the same iteration and the run resumes with the
 // same world size bit for bit; a rank that dies makes the run fail with a clear error, not hang; a
-// few-shot meta-batch splits by tasks.
+// few-shot meta-batch splits by tasks; a DARTS search normalizes by the whole batch on every rank.
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Solver, gd, problems, reverse } from '../lib';
 import { ProcessGroup } from '../lib/distributed';
+import { nasRunConfig } from '../lib/nas/search';
 import { BilevelError } from '../lib/errors';
 import { cliProcess, metricLinesOf, resultOf } from './cli-process';
+import { writeIdxDataset } from './idx-files';
 
 const workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'bilevel-distributed-'));
 afterAll(() => fs.rmSync(workDir, { recursive: true, force: true }));
@@ -132,6 +134,31 @@ function rankPid(launcher: number, rank: number): number {
   expect(Math.max(...h2.map((v, i) => Math.abs(v - h1[i])))).toBeLessThan(1e-4);
   expect(Math.min(...[0, 1, 2, 3].map((task) => Math.max(...h1.slice(task * 8, task * 8 + 8).map(Math.abs))))).toBeGreaterThan(1e-4);
 }, 180_000);
+
+test('a DARTS search over 2 ranks, its batch norms on the whole batch\'s statistics, reaches what 1 process reaches', async () => {
+  const root = path.join(workDir, 'idx');
+  writeIdxDataset(root, false, {}, { train: 40, test: 10, side: 28 });
+  const search = nasRunConfig({
+    task: { root, channels: 2, cells: 3, nodes: 2, trainSize: 24, validationSize: 12, testSize: 8, batchSize: 4, seed: 5 },
+    epochs: 1, iterationsPerEpoch: 4, dtype: 'float64',
+  });
+  const file = path.join(workDir, 'nas.json');
+  fs.writeFileSync(file, JSON.stringify(search));
+  const [one, two] = [path.join(workDir, 'nas-single'), path.join(workDir, 'nas-two-ranks')];
+  expect(await cli(['run', file, '--out', one, '--quiet'])).toMatchObject({ code: 0, stderr: '' });
+  expect(await cli(['run', file, '--out', two, '--quiet', '--nproc', '2'])).toMatchObject({ code: 0, stderr: '' });
+  const [single, ranks] = [metricLines(one), metricLines(two)];
+  expect(ranks).toHaveLength(4);
+  // float64: each rank normalizes its 2 images by the statistics of all 4, as one process does.
+  ranks.forEach((line, i) => {
+    expect(line.upper).toBeCloseTo(single[i].upper, 10);
+    expect(line.gradientNormX).toBeCloseTo(single[i].gradientNormX, 10);
+  });
+  const alphas = (out: string) => (result(out).x as number[][][]).flat(2);
+  const [a1, a2] = [alphas(one), alphas(two)];
+  expect(Math.max(...a2.map((v, i) => Math.abs(v - a1[i])))).toBeLessThan(1e-10);
+  expect(Math.max(...a1.map(Math.abs))).toBeGreaterThan(1e-4);  // the alphas moved
+}, 300_000);
 
 test('ProcessGroup.join refuses malformed variables by name, before any rendezvous', async () => {
   await expect(ProcessGroup.join({ WORLD_SIZE: '2', RANK: '5', MASTER_PORT: '29500' }))
