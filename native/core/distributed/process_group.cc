@@ -67,6 +67,8 @@ ProcessGroupSettings processGroupSettings(const std::map<std::string, std::strin
   settings.masterPort = integerVariable(environment, "MASTER_PORT", settings.masterPort, 1, 65535);
   if (const std::string* agent = find(environment, "TORCHELASTIC_USE_AGENT_STORE")) settings.agentStore = *agent == "True" || *agent == "true" || *agent == "1";
   settings.restartCount = integerVariable(environment, "TORCHELASTIC_RESTART_COUNT", 0, 0, 1 << 20);
+  const auto defaultSeconds = std::chrono::duration_cast<std::chrono::seconds>(settings.timeout).count();
+  settings.timeout = std::chrono::seconds(integerVariable(environment, "BILEVEL_DISTRIBUTED_TIMEOUT", static_cast<int>(defaultSeconds), 1, 7 * 24 * 3600));
   if (settings.worldSize > 1 && (find(environment, "RANK") == nullptr || find(environment, "MASTER_PORT") == nullptr)) {
     throw Error("INVALID_ARGUMENT", "WORLD_SIZE=" + std::to_string(settings.worldSize) + " needs RANK and MASTER_PORT too (torchrun sets all of them)");
   }

@@ -36,11 +36,16 @@ struct ProcessGroupSettings {
   // torchrun's elastic agent hosts the store (TORCHELASTIC_USE_AGENT_STORE): every rank is a client.
   bool agentStore = false;
   int restartCount = 0;  // TORCHELASTIC_RESTART_COUNT: the store's keys are per attempt
-  std::chrono::milliseconds timeout{std::chrono::seconds(300)};
+  // How long a rendezvous or a collective waits for the other ranks (a rank that dies fails it at
+  // once: its connections close). Long, as PyTorch's default: the ranks wait in the agreement
+  // before an iteration while rank 0 evaluates metrics or writes a checkpoint, which can take
+  // minutes (a few-shot test of 600 episodes on a CPU).
+  std::chrono::milliseconds timeout{std::chrono::minutes(30)};
 };
 
-// The settings from RANK, WORLD_SIZE, MASTER_ADDR, MASTER_PORT, TORCHELASTIC_USE_AGENT_STORE and
-// TORCHELASTIC_RESTART_COUNT in `environment`; INVALID_ARGUMENT naming a missing or malformed one.
+// The settings from RANK, WORLD_SIZE, MASTER_ADDR, MASTER_PORT, TORCHELASTIC_USE_AGENT_STORE,
+// TORCHELASTIC_RESTART_COUNT and BILEVEL_DISTRIBUTED_TIMEOUT (seconds) in `environment`;
+// INVALID_ARGUMENT naming a missing or malformed one.
 ProcessGroupSettings processGroupSettings(const std::map<std::string, std::string>& environment);
 
 class ProcessGroup {

@@ -315,6 +315,10 @@ TEST(ProcessGroupSettingsTest, ReadsTorchrunsVariablesAndRefusesMalformedOnes) {
   EXPECT_EQ(settings.masterPort, 29400);
   EXPECT_TRUE(settings.agentStore);
   EXPECT_EQ(processGroupSettings({}).worldSize, 1);
+  EXPECT_EQ(processGroupSettings({}).timeout, std::chrono::minutes(30));
+  EXPECT_EQ(processGroupSettings({{"BILEVEL_DISTRIBUTED_TIMEOUT", "90"}}).timeout, std::chrono::seconds(90));
+  EXPECT_TRUE(test::refused([] { processGroupSettings({{"BILEVEL_DISTRIBUTED_TIMEOUT", "0"}}); }, "INVALID_ARGUMENT",
+                            "BILEVEL_DISTRIBUTED_TIMEOUT must be an integer"));
   EXPECT_TRUE(test::refused([] { processGroupSettings({{"RANK", "2"}, {"WORLD_SIZE", "2"}, {"MASTER_PORT", "1"}}); }, "INVALID_ARGUMENT",
                             "RANK must be an integer in [0, 1]; got '2'"));
   EXPECT_TRUE(test::refused([] { processGroupSettings({{"WORLD_SIZE", "2"}}); }, "INVALID_ARGUMENT", "needs RANK and MASTER_PORT"));
