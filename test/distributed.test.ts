@@ -105,9 +105,20 @@ function rankPid(launcher: number, rank: number): number {
   }, 120_000);
 });
 
+/** `config` run by 1 process and by 2 ranks: their output folders and metric lines. */
+async function onceAndOnTwoRanks(name: string, config: object) {
+  const file = path.join(workDir, `${name}.json`);
+  fs.writeFileSync(file, JSON.stringify(config));
+  const [one, two] = [path.join(workDir, `${name}-single`), path.join(workDir, `${name}-two-ranks`)];
+  expect(await cli(['run', file, '--out', one, '--quiet'])).toMatchObject({ code: 0, stderr: '' });
+  expect(await cli(['run', file, '--out', two, '--quiet', '--nproc', '2'])).toMatchObject({ code: 0, stderr: '' });
+  return { one, two, single: metricLines(one), ranks: metricLines(two) };
+}
+
+const largestDifference = (a: number[], b: number[]) => Math.max(...a.map((v, i) => Math.abs(v - b[i])));
+
 (fs.existsSync(mnist) ? test : test.skip)('a few-shot meta-batch split by tasks over 2 ranks (each with its tasks\' heads) reaches what 1 process reaches', async () => {
-  const fewShot = path.join(workDir, 'few-shot.json');
-  fs.writeFileSync(fewShot, JSON.stringify({
+  const { one, two, single, ranks } = await onceAndOnTwoRanks('few-shot', {
     problem: {
       name: 'few-shot', dataset: 'double-mnist', root: mnist, imagesPerClass: 8, ways: 2, shots: 1, queries: 2, metaBatch: 4, channels: 4,
       evaluationEpisodes: 2, regularizer: 'smoothed-lq',
@@ -116,11 +127,7 @@ function rankPid(launcher: number, rank: number): number {
     iterations: 6,
     seed: 2,
     dtype: 'float32',
-  }));
-  const [one, two] = [path.join(workDir, 'few-shot-single'), path.join(workDir, 'few-shot-two-ranks')];
-  expect(await cli(['run', fewShot, '--out', one, '--quiet'])).toMatchObject({ code: 0, stderr: '' });
-  expect(await cli(['run', fewShot, '--out', two, '--quiet', '--nproc', '2'])).toMatchObject({ code: 0, stderr: '' });
-  const [single, ranks] = [metricLines(one), metricLines(two)];
+  });
   expect(ranks).toHaveLength(6);
   // float32 sums over the tasks in another order, compounded over 6 UL iterations.
   ranks.forEach((line, i) => {
@@ -131,23 +138,17 @@ function rankPid(launcher: number, rank: number): number {
   const heads = (out: string) => (result(out).y[0] as number[][][]).flat(2);
   const [h1, h2] = [heads(one), heads(two)];
   expect(h2).toHaveLength(4 * 2 * 4 * 1 * 1);
-  expect(Math.max(...h2.map((v, i) => Math.abs(v - h1[i])))).toBeLessThan(1e-4);
+  expect(largestDifference(h2, h1)).toBeLessThan(1e-4);
   expect(Math.min(...[0, 1, 2, 3].map((task) => Math.max(...h1.slice(task * 8, task * 8 + 8).map(Math.abs))))).toBeGreaterThan(1e-4);
 }, 180_000);
 
 test('a DARTS search over 2 ranks, its batch norms on the whole batch\'s statistics, reaches what 1 process reaches', async () => {
   const root = path.join(workDir, 'idx');
   writeIdxDataset(root, false, {}, { train: 40, test: 10, side: 28 });
-  const search = nasRunConfig({
+  const { one, two, single, ranks } = await onceAndOnTwoRanks('nas', nasRunConfig({
     task: { root, channels: 2, cells: 3, nodes: 2, trainSize: 24, validationSize: 12, testSize: 8, batchSize: 4, seed: 5 },
     epochs: 1, iterationsPerEpoch: 4, dtype: 'float64',
-  });
-  const file = path.join(workDir, 'nas.json');
-  fs.writeFileSync(file, JSON.stringify(search));
-  const [one, two] = [path.join(workDir, 'nas-single'), path.join(workDir, 'nas-two-ranks')];
-  expect(await cli(['run', file, '--out', one, '--quiet'])).toMatchObject({ code: 0, stderr: '' });
-  expect(await cli(['run', file, '--out', two, '--quiet', '--nproc', '2'])).toMatchObject({ code: 0, stderr: '' });
-  const [single, ranks] = [metricLines(one), metricLines(two)];
+  }));
   expect(ranks).toHaveLength(4);
   // float64: each rank normalizes its 2 images by the statistics of all 4, as one process does.
   ranks.forEach((line, i) => {
@@ -156,7 +157,7 @@ test('a DARTS search over 2 ranks, its batch norms on the whole batch\'s statist
   });
   const alphas = (out: string) => (result(out).x as number[][][]).flat(2);
   const [a1, a2] = [alphas(one), alphas(two)];
-  expect(Math.max(...a2.map((v, i) => Math.abs(v - a1[i])))).toBeLessThan(1e-10);
+  expect(largestDifference(a2, a1)).toBeLessThan(1e-10);
   expect(Math.max(...a1.map(Math.abs))).toBeGreaterThan(1e-4);  // the alphas moved
 }, 300_000);
 
