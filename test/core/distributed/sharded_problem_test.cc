@@ -235,6 +235,28 @@ TEST(RankZeroStartTest, EveryRankStartsFromRankZerosValues) {
   });
 }
 
+// With IA and the prior, z_0 and the prior's anchor come from y's start: rank 1's own start would
+// pull its z elsewhere. From rank 0's start the ranks stay bit-equal.
+TEST(RankZeroStartTest, TheAnchorOfThePriorIsRankZeros) {
+  TrajectorySolverOptions options = solverOptions(HypergradientOptions::Kind::Reverse);
+  options.initAuxiliary = InitAuxiliaryOptions{};
+  options.initAuxiliary->optimizer.lr = 0.1;
+  options.prior = PriorOptions{};
+  options.prior->weight = 5.0;
+  std::vector<TensorList> z(2);
+  onRanks(2, std::chrono::seconds(60), [&](std::shared_ptr<ProcessGroup> group) {
+    auto problem = std::make_shared<RowsProblem>();
+    if (group->rank() == 1) problem->lowerVariables().initial[0].fill_(3.0);
+    const auto sharded = shardedProblem(problem, group);
+    std::unique_ptr<Solver> solver = makeTrajectorySolver(sharded, options);
+    startFromRankZero(*solver, *sharded, *group);
+    steps(*solver, 3);
+    z[group->rank()] = solver->auxiliaryValues();
+  });
+  expectEqual(z[0], z[1]);
+  EXPECT_GT(z[0][0].abs().max().item<double>(), 1e-3);  // z moved
+}
+
 // A resumed run: only rank 0 restores the checkpoint (the others may be on machines without its
 // files), and every rank then continues exactly as the run that was never interrupted.
 TEST(RankZeroStartTest, RanksContinueFromRankZerosRestoredState) {
