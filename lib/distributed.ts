@@ -10,6 +10,11 @@ export function inProcessGroup(environment: NodeJS.ProcessEnv = process.env): bo
   return (environment.WORLD_SIZE ?? '1') !== '1';
 }
 
+/** Whether this process writes a run's outputs: alone, or rank 0 of a group (torchrun's RANK). */
+export function isRankZero(environment: NodeJS.ProcessEnv = process.env): boolean {
+  return !inProcessGroup(environment) || (environment.RANK ?? '0') === '0';
+}
+
 export class ProcessGroup implements Disposable {
   /** This process's rank, 0 ... worldSize - 1; rank 0 writes a run's outputs. */
   readonly rank: number;

@@ -8,7 +8,6 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { Solver, gd, problems, reverse } from '../lib';
 import { ProcessGroup } from '../lib/distributed';
-import { nasRunConfig } from '../lib/nas/search';
 import { BilevelError } from '../lib/errors';
 import { cliProcess, metricLinesOf, resultOf } from './cli-process';
 import { writeIdxDataset } from './idx-files';
@@ -105,13 +104,13 @@ function rankPid(launcher: number, rank: number): number {
   }, 120_000);
 });
 
-/** `config` run by 1 process and by 2 ranks: their output folders and metric lines. */
-async function onceAndOnTwoRanks(name: string, config: object) {
+/** `bilevel COMMAND FILE` with `settings` in FILE, by 1 process and by 2 ranks: their output folders and metric lines. */
+async function onceAndOnTwoRanks(name: string, settings: object, command = ['run']) {
   const file = path.join(workDir, `${name}.json`);
-  fs.writeFileSync(file, JSON.stringify(config));
+  fs.writeFileSync(file, JSON.stringify(settings));
   const [one, two] = [path.join(workDir, `${name}-single`), path.join(workDir, `${name}-two-ranks`)];
-  expect(await cli(['run', file, '--out', one, '--quiet'])).toMatchObject({ code: 0, stderr: '' });
-  expect(await cli(['run', file, '--out', two, '--quiet', '--nproc', '2'])).toMatchObject({ code: 0, stderr: '' });
+  expect(await cli([...command, file, '--out', one, '--quiet'])).toMatchObject({ code: 0, stderr: '' });
+  expect(await cli([...command, file, '--out', two, '--quiet', '--nproc', '2'])).toMatchObject({ code: 0, stderr: '' });
   return { one, two, single: metricLines(one), ranks: metricLines(two) };
 }
 
@@ -142,13 +141,13 @@ const largestDifference = (a: number[], b: number[]) => Math.max(...a.map((v, i)
   expect(Math.min(...[0, 1, 2, 3].map((task) => Math.max(...h1.slice(task * 8, task * 8 + 8).map(Math.abs))))).toBeGreaterThan(1e-4);
 }, 180_000);
 
-test('a DARTS search over 2 ranks, its batch norms on the whole batch\'s statistics, reaches what 1 process reaches', async () => {
+test('bilevel nas search --nproc 2: the ranks\' batch norms take the whole batch\'s statistics, and the search ends where 1 process\'s does', async () => {
   const root = path.join(workDir, 'idx');
   writeIdxDataset(root, false, {}, { train: 40, test: 10, side: 28 });
-  const { one, two, single, ranks } = await onceAndOnTwoRanks('nas', nasRunConfig({
+  const { one, two, single, ranks } = await onceAndOnTwoRanks('nas', {
     task: { root, channels: 2, cells: 3, nodes: 2, trainSize: 24, validationSize: 12, testSize: 8, batchSize: 4, seed: 5 },
     epochs: 1, iterationsPerEpoch: 4, dtype: 'float64',
-  }));
+  }, ['nas', 'search']);
   expect(ranks).toHaveLength(4);
   // float64: each rank normalizes its 2 images by the statistics of all 4, as one process does.
   ranks.forEach((line, i) => {
@@ -159,6 +158,9 @@ test('a DARTS search over 2 ranks, its batch norms on the whole batch\'s statist
   const [a1, a2] = [alphas(one), alphas(two)];
   expect(largestDifference(a2, a1)).toBeLessThan(1e-10);
   expect(Math.max(...a1.map(Math.abs))).toBeGreaterThan(1e-4);  // the alphas moved
+  // Rank 0 wrote the genotype, the one process's.
+  const genotype = (out: string) => fs.readFileSync(path.join(out, 'genotype.json'), 'utf8');
+  expect(genotype(two)).toBe(genotype(one));
 }, 300_000);
 
 test('ProcessGroup.join refuses malformed variables by name, before any rendezvous', async () => {

@@ -9,7 +9,9 @@ import type { FinishedResultFile } from '../engine/result';
 import { DeviceSchema, validateRunConfig, type RunConfig } from '../run-config';
 import { NasSchema, type NasMetrics, type NasOptions, type NasSolution } from '../tasks/nas';
 import type { Device } from '../tensor';
-import { runEpochs } from './epoch-run';
+import type { ProcessGroup } from '../distributed';
+import type { FollowOptions } from '../engine/follow-run';
+import { followEpochs, runEpochs } from './epoch-run';
 import type { Genotype } from './genotype';
 
 /** The search methods of the paper's architecture-search experiment. */
@@ -75,6 +77,11 @@ export interface NasSearchOptions extends NasSearchSettings {
   signal?: AbortSignal;
   /** Each epoch's record as it ends. */
   onEpoch?: (record: NasEpochRecord) => void;
+  /**
+   * Rank 0 of a process group that searches together, each rank on its share of every batch (the
+   * others call followSearch); rank 0 writes `out`.
+   */
+  processGroup?: ProcessGroup;
 }
 
 /** NasSearchSchema's fields, typed for TypeScript. */
@@ -181,10 +188,16 @@ export function nasRunConfig(settings: NasSearchSettings, where = 'nas.search'):
  * killed) continues with `resume`.
  */
 export async function search(options: NasSearchOptions): Promise<NasSearchResult> {
-  const { out, resume = false, signal = new AbortController().signal, onEpoch, ...settings } = options;
+  const { out, resume = false, signal = new AbortController().signal, onEpoch, processGroup, ...settings } = options;
   const config = nasRunConfig(settings);
   const remedy = 'pass resume: true to continue the search there, or another out';
-  const { epochs, result } = await runEpochs(config, (lines) => epochRecords(lines, config.metricsEvery), { out, resume, signal, onEpoch, remedy });
+  const { epochs, result } = await runEpochs(config, (lines) => epochRecords(lines, config.metricsEvery),
+    { out, resume, signal, onEpoch, remedy, processGroup });
   // The engine evaluates the metrics, and with them the solution, at every run's end.
   return { epochs, genotype: (result.solution as NasSolution).genotype, result };
+}
+
+/** A rank other than 0 of a search by a process group: rank 0's iterations in step, writing nothing. */
+export async function followSearch(settings: NasSearchSettings, options: FollowOptions): Promise<void> {
+  await followEpochs(nasRunConfig(settings), options);
 }

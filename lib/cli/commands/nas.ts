@@ -1,17 +1,19 @@
-// bilevel nas search SEARCH.json [--out DIR] [--resume | --force] [--quiet]: one architecture search
-// (lib/nas/search.ts) into a folder, a line per epoch on stdout, genotype.json at the end.
+// bilevel nas search SEARCH.json [--out DIR] [--resume | --force] [--quiet] [--nproc N]: one
+// architecture search (lib/nas/search.ts) into a folder, a line per epoch on stdout, genotype.json
+// at the end; with --nproc, as N local ranks (lib/cli/launch-ranks.ts), rank 0 writing the folder.
 // bilevel nas derive RUN_DIR: the genotype of a search folder's final alphas, as JSON on stdout.
 // bilevel nas retrain RETRAIN.json [--genotype FILE] [--out DIR] [--resume | --force] [--quiet]: a
 // genotype's evaluation network trained from scratch (lib/nas/retrain.ts), a line per epoch.
 // bilevel nas sweep SWEEP.json [--out DIR]: every method with every seed (lib/nas/sweep.ts), each
 // search's end on stderr, the summary table on stdout; the same command continues a stopped sweep.
 import * as path from 'node:path';
+import { inProcessGroup, isRankZero, ProcessGroup } from '../../distributed';
 import { claimOutputFolder, writeFileDurably } from '../../engine/output-folder';
 import { readResultFile } from '../../engine/result';
 import { StopSignals } from '../../engine/signals';
 import { deriveGenotype } from '../../nas/genotype';
 import { nasRetrainRunConfig, retrain, type NasRetrainEpochRecord, type NasRetrainSettings } from '../../nas/retrain';
-import { nasRunConfig, search, type NasEpochRecord, type NasSearchSettings } from '../../nas/search';
+import { followSearch, nasRunConfig, search, type NasEpochRecord, type NasSearchSettings } from '../../nas/search';
 import { NasSweepSchema, sweep, type NasSweepSettings, type NasSweepSummary, type Spread } from '../../nas/sweep';
 import { validate } from '../../config';
 import { parseJson } from '../../run-config';
@@ -20,9 +22,10 @@ import { parseOptions } from '../arguments';
 import { needNativeAddon, readConfigFile } from '../config-file';
 import { EXIT, UsageError, asUsageErrors } from '../exit';
 import { formatNumber, summaryLine } from '../format';
+import { launchRanksIfAsked, processesOption } from '../launch-ranks';
 import type { Terminal } from '../terminal';
 
-export const NAS_USAGE = `  bilevel nas search SEARCH.json [--out DIR] [--resume | --force] [--quiet]
+export const NAS_USAGE = `  bilevel nas search SEARCH.json [--out DIR] [--resume | --force] [--quiet] [--nproc N]
   bilevel nas derive RUN_DIR
   bilevel nas retrain RETRAIN.json [--genotype GENOTYPE.json] [--out DIR] [--resume | --force] [--quiet]
   bilevel nas sweep SWEEP.json [--out DIR]`;
@@ -135,12 +138,19 @@ async function retrainCommand(term: Terminal, args: string[]): Promise<number> {
 }
 
 async function searchCommand(term: Terminal, args: string[]): Promise<number> {
-  const { file, out, resume, quiet, claim } = folderRun('search', args);
+  const { file, out, resume, quiet, values, claim } = folderRun('search', args, processesOption);
   const settings = readSearchFile(file);
-  claim();
+  const launched = launchRanksIfAsked(term, ['nas', 'search'], args, (values as Record<string, unknown>).nproc as string | undefined);
+  if (launched !== undefined) return launched;
+  if (isRankZero()) claim();
   using stop = new StopSignals();
+  using processGroup = inProcessGroup() ? await ProcessGroup.join() : undefined;
+  if (processGroup !== undefined && processGroup.rank !== 0) {
+    await followSearch(settings, { processGroup, signal: stop.signal });
+    return stop.exitCode();
+  }
   const searched = await search({
-    ...settings, out, resume, signal: stop.signal, onEpoch: (record) => quiet || term.stdout.write(`${epochLine(record)}\n`),
+    ...settings, out, resume, signal: stop.signal, processGroup, onEpoch: (record) => quiet || term.stdout.write(`${epochLine(record)}\n`),
   });
   writeFileDurably(path.join(out, 'genotype.json'), `${JSON.stringify(searched.genotype)}\n`);
   if (!quiet) term.stdout.write(`${summaryLine(searched.result, out)}; genotype in ${path.join(out, 'genotype.json')}\n`);

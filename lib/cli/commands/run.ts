@@ -3,7 +3,7 @@
 // as N local ranks (lib/cli/launch-ranks.ts). A rank of a process group (torchrun's variables in the
 // environment) solves data-parallel with the others: rank 0 writes the folder, the others follow.
 import * as path from 'node:path';
-import { inProcessGroup, ProcessGroup } from '../../distributed';
+import { inProcessGroup, isRankZero, ProcessGroup } from '../../distributed';
 import { followRun } from '../../engine/follow-run';
 import { claimOutputFolder } from '../../engine/output-folder';
 import { runIntoFolder } from '../../engine/run-folder';
@@ -12,19 +12,9 @@ import { folderRunOptions, onlyConfigArgument, parseDeviceOption, parseIteration
 import { loadConfigFile, needNativeAddon } from '../config-file';
 import { EXIT, UsageError, asUsageErrors } from '../exit';
 import { summaryLine } from '../format';
-import { launchRanks } from '../launch-ranks';
+import { launchRanksIfAsked, processesOption } from '../launch-ranks';
 import { createProgress } from '../progress';
 import { printError, type Terminal } from '../terminal';
-
-const MAX_PROCESSES = 256;
-
-function parseProcessesOption(text: string | undefined): number | undefined {
-  if (text === undefined) return undefined;
-  if (!/^[1-9][0-9]*$/.test(text) || Number(text) > MAX_PROCESSES) {
-    throw new UsageError(`--nproc: must be an integer in [1, ${MAX_PROCESSES}]; got ${JSON.stringify(text)}`);
-  }
-  return Number(text);
-}
 
 /** The exit code: 0, or 128 + the stop signal that interrupted the run. */
 export async function runCommand(term: Terminal, args: string[]): Promise<number> {
@@ -32,24 +22,20 @@ export async function runCommand(term: Terminal, args: string[]): Promise<number
     ...folderRunOptions,
     device: { type: 'string' },
     resume: { type: 'boolean', default: false },
-    nproc: { type: 'string' },
+    ...processesOption,
   });
   const configPath = onlyConfigArgument('run', positionals);
   const resume = values.resume === true;
   const force = values.force === true;
   if (resume && force) throw new UsageError('run: --resume continues the run in the output folder, --force replaces it: give one');
   const overrides = { iterations: parseIterationsOption(values.iterations), device: parseDeviceOption(values.device) };
-  const processes = parseProcessesOption(values.nproc);
-  if (processes !== undefined && inProcessGroup()) throw new UsageError('run: --nproc starts ranks; this process is one already (WORLD_SIZE is set)');
   needNativeAddon();
-  if (processes !== undefined && processes > 1) {
-    const nproc = args.indexOf('--nproc');
-    return launchRanks(term, nproc < 0 ? args.filter((a) => !a.startsWith('--nproc=')) : [...args.slice(0, nproc), ...args.slice(nproc + 2)], processes);
-  }
+  const launched = launchRanksIfAsked(term, ['run'], args, values.nproc);
+  if (launched !== undefined) return launched;
   const loaded = await loadConfigFile(configPath, overrides);
   const outDir = values.out ?? path.join('runs', path.basename(configPath, path.extname(configPath)));
   // Rank 0 (or the only process) owns the folder; followers leave it to rank 0.
-  if ((process.env.RANK ?? '0') === '0' || !inProcessGroup()) {
+  if (isRankZero()) {
     const remedy = 'use --resume to continue the run there, or --force to replace it';
     asUsageErrors(() => claimOutputFolder(outDir, { keep: resume, force, remedy }));
   }
