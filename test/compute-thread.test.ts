@@ -36,9 +36,9 @@ const runs = process.platform === 'linux' && os.cpus().length >= 2 && fs.existsS
     const before = threadTimes();
     const problem = await tasks.hyperCleaning({ model: 'mlp', trainSize: 3000, validationSize: 2000, testSize: 2000, seed: 0 });
     const solver = Solver.builder().dynamics(gd({ lr: 0.1, steps: 10 })).hypergradient(reverse()).upper(adam({ lr: 0.01 })).build();
-    await solver.run(problem, { iterations: 3 });
+    await solver.run(problem, { iterations: 8 });
     using run = solver.start(problem);
-    for (let i = 0; i < 3; i++) run.step();
+    for (let i = 0; i < 8; i++) run.step();
     await problem.metrics(run.values());
     const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'bilevel-compute-')), 'state.ckpt');
     await run.save(file, '{}');
@@ -49,8 +49,9 @@ const runs = process.platform === 'linux' && os.cpus().length >= 2 && fs.existsS
     const total = grown.reduce((sum, t) => sum + t.seconds, 0);
     const onCompute = grown.filter((t) => t.name === 'bilevel-compute');
     const computeSeconds = onCompute.reduce((sum, t) => sum + t.seconds, 0);
-    // Enough work that 90% is not noise: the compute thread and its one OpenMP helper did it;
-    // what is left is V8's own threads (garbage collection, compilation).
+    // Enough work that 90% is not noise, on loaded cores too (3 iterations each gave 0.898 beside
+    // other jobs): the compute thread and its one OpenMP helper did it; what is left is V8's own
+    // threads (garbage collection, compilation), a cost that does not grow with the iterations.
     expect(total).toBeGreaterThan(1);
     expect(computeSeconds / total).toBeGreaterThan(0.9);
     expect(onCompute.filter((t) => t.seconds > 0.05).length).toBeLessThanOrEqual(2);
