@@ -40,17 +40,16 @@ Napi::Object toJs(Napi::Env env, const core::IterationRecord& r) {
   return o;
 }
 
-// The ranks a solver solves with, and the (sharded) problem they share. Before its first iteration
-// each rank takes rank 0's start, on the compute thread, so no JS thread waits for the others.
+// The ranks a solver solves with. Before its first iteration each rank takes rank 0's start, on the
+// compute thread, so no JS thread waits for the others.
 struct Ranks {
   std::shared_ptr<const core::ProcessGroup> group;
-  std::shared_ptr<const core::Problem> problem;
   std::atomic<bool> started{false};
 
   // On the compute thread; once (later calls return at once).
   void start(core::Solver& solver) {
     if (started.load()) return;
-    core::startFromRankZero(solver, *problem, *group);
+    core::startFromRankZero(solver, *group);
     started.store(true);
   }
 };
@@ -431,7 +430,6 @@ Napi::Value createSolver(const Napi::CallbackInfo& info) {
       problem = core::shardedProblem(std::move(problem), group);
       made.ranks = std::make_shared<Ranks>();
       made.ranks->group = group;
-      made.ranks->problem = problem;
     }
     made.solver = makeSolver(parseSolverConfig(info[0]), std::move(problem));
     core::Solver* solver = made.solver.get();

@@ -33,6 +33,8 @@ class Solver {
   virtual TensorList auxiliaryValues() const { return {}; }
   // The UL iterations done (those before a restored state included).
   int64_t iteration() const { return iteration_; }
+  // The problem it solves (a decorated one, such as a process group's share of it, included).
+  const Problem& problem() const { return *problem_; }
   bool anyThread() const { return problem_->anyThread(); }
   // A canonical text of the configuration that built this solver (the binding's JSON of it):
   // checkpoints record it, and a load into a solver of another configuration is refused.

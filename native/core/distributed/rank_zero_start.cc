@@ -21,8 +21,9 @@ std::string bytesFromRankZero(std::string bytes, const ProcessGroup& group) {
 
 }  // namespace
 
-void startFromRankZero(Solver& solver, const Problem& problem, const ProcessGroup& group) {
+void startFromRankZero(Solver& solver, const ProcessGroup& group) {
   if (group.worldSize() == 1) return;
+  const Problem& problem = solver.problem();
   TensorList starts = problem.upperVariables().initial;
   const TensorList& lower = problem.lowerVariables().initial;
   starts.insert(starts.end(), lower.begin(), lower.end());

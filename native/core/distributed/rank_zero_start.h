@@ -9,9 +9,9 @@
 
 namespace bilevel::core {
 
-// Every rank calls it once, before its first iteration: a collective. `problem` is the one the
-// solver solves; its starting values (which a fixed LL start reads every iteration) are
-// overwritten in place with rank 0's.
-void startFromRankZero(Solver& solver, const Problem& problem, const ProcessGroup& group);
+// Every rank calls it once, before its first iteration: a collective. The starting values of the
+// problem the solver solves (which a fixed LL start reads every iteration) are overwritten in place
+// with rank 0's.
+void startFromRankZero(Solver& solver, const ProcessGroup& group);
 
 }  // namespace bilevel::core

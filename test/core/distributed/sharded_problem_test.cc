@@ -100,8 +100,8 @@ Outcome steps(Solver& solver, int count) {
 
 // Four UL iterations; in a group, from rank 0's start as the binding starts them.
 Outcome solve(std::shared_ptr<Problem> problem, HypergradientOptions::Kind hypergradient, const ProcessGroup* group = nullptr) {
-  std::unique_ptr<Solver> solver = makeTrajectorySolver(problem, solverOptions(hypergradient));
-  if (group != nullptr) startFromRankZero(*solver, *problem, *group);
+  std::unique_ptr<Solver> solver = makeTrajectorySolver(std::move(problem), solverOptions(hypergradient));
+  if (group != nullptr) startFromRankZero(*solver, *group);
   return steps(*solver, 4);
 }
 
@@ -227,7 +227,7 @@ TEST(RankZeroStartTest, EveryRankStartsFromRankZerosValues) {
     const auto lowerStart = sharded->lowerVariables().initial[0];
     if (group->rank() == 1) lowerStart.fill_(7.0);
     std::unique_ptr<Solver> solver = makeTrajectorySolver(sharded, solverOptions(HypergradientOptions::Kind::Reverse));
-    startFromRankZero(*solver, *sharded, *group);
+    startFromRankZero(*solver, *group);
     EXPECT_TRUE(torch::equal(solver->upperValues()[0], torch::full({1}, -1.0, torch::kFloat64)));
     EXPECT_TRUE(torch::equal(sharded->upperVariables().initial[0], torch::full({1}, -1.0, torch::kFloat64)));
     EXPECT_TRUE(torch::equal(solver->lowerValues()[0], torch::zeros({3}, torch::kFloat64)));
@@ -249,7 +249,7 @@ TEST(RankZeroStartTest, TheAnchorOfThePriorIsRankZeros) {
     if (group->rank() == 1) problem->lowerVariables().initial[0].fill_(3.0);
     const auto sharded = shardedProblem(problem, group);
     std::unique_ptr<Solver> solver = makeTrajectorySolver(sharded, options);
-    startFromRankZero(*solver, *sharded, *group);
+    startFromRankZero(*solver, *group);
     steps(*solver, 3);
     z[group->rank()] = solver->auxiliaryValues();
   });
@@ -271,7 +271,7 @@ TEST(RankZeroStartTest, RanksContinueFromRankZerosRestoredState) {
     {
       const auto sharded = shardedProblem(std::make_shared<RowsProblem>(), group);
       std::unique_ptr<Solver> solver = makeTrajectorySolver(sharded, options);
-      startFromRankZero(*solver, *sharded, *group);
+      startFromRankZero(*solver, *group);
       steps(*solver, 2);
       if (rank == 0) saveCheckpoint(*solver, checkpoint, "");
       straight[rank] = steps(*solver, 2);
@@ -279,7 +279,7 @@ TEST(RankZeroStartTest, RanksContinueFromRankZerosRestoredState) {
     const auto sharded = shardedProblem(std::make_shared<RowsProblem>(), group);
     std::unique_ptr<Solver> solver = makeTrajectorySolver(sharded, options);
     if (rank == 0) loadCheckpoint(*solver, checkpoint);
-    startFromRankZero(*solver, *sharded, *group);
+    startFromRankZero(*solver, *group);
     iterationAfterStart[rank] = solver->iteration();
     resumed[rank] = steps(*solver, 2);
   });
