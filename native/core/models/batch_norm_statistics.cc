@@ -20,9 +20,15 @@ struct ActiveSplit {
 thread_local ActiveSplit split;
 
 // The whole split batch's normalization: mean and biased variance per channel from every process's
-// share (two passes, as torch computes them on one batch), folded into `running` when given.
-torch::Tensor splitBatchNorm(const torch::Tensor& input, const torch::Tensor& weight, const torch::Tensor& bias, double eps,
-                             const std::pair<torch::Tensor, torch::Tensor>* running, double momentum) {
+// share (two passes, as torch computes them on one batch).
+struct SplitNormalization {
+  torch::Tensor out;
+  torch::Tensor mean;
+  torch::Tensor variance;
+  double count;  // the whole batch's values per channel
+};
+
+SplitNormalization splitBatchNorm(const torch::Tensor& input, const torch::Tensor& weight, const torch::Tensor& bias, double eps) {
   std::vector<int64_t> reduced{0};
   for (int64_t d = 2; d < input.dim(); ++d) reduced.push_back(d);
   std::vector<int64_t> perChannel(static_cast<size_t>(input.dim()), 1);
@@ -34,12 +40,15 @@ torch::Tensor splitBatchNorm(const torch::Tensor& input, const torch::Tensor& we
   torch::Tensor out = centered * (variance + eps).rsqrt().view(perChannel);
   if (weight.defined()) out = out * weight.view(perChannel);
   if (bias.defined()) out = out + bias.view(perChannel);
-  if (running != nullptr) {
-    torch::NoGradGuard noGrad;
-    running->first.mul_(1 - momentum).add_(mean.detach(), momentum);
-    running->second.mul_(1 - momentum).add_(variance.detach() * (count / std::max(count - 1, 1.0)), momentum);
-  }
-  return out;
+  return {out, mean, variance, count};
+}
+
+// Folds a split normalization's statistics into running ones, as torch's training mode does its own
+// (the unbiased variance).
+void foldIntoRunning(const SplitNormalization& n, torch::Tensor& runningMean, torch::Tensor& runningVariance, double momentum) {
+  torch::NoGradGuard noGrad;
+  runningMean.mul_(1 - momentum).add_(n.mean.detach(), momentum);
+  runningVariance.mul_(1 - momentum).add_(n.variance.detach() * (n.count / std::max(n.count - 1, 1.0)), momentum);
 }
 
 }  // namespace
@@ -62,7 +71,7 @@ int64_t BatchNormScope::calls() const { return static_cast<int64_t>(active.next)
 
 torch::Tensor scopedBatchNorm(const torch::Tensor& input, const torch::Tensor& weight, const torch::Tensor& bias, double eps) {
   if (active.statistics == nullptr) {
-    if (split.sum) return splitBatchNorm(input, weight, bias, eps, nullptr, 0);
+    if (split.sum) return splitBatchNorm(input, weight, bias, eps).out;
     return torch::batch_norm(input, weight, bias, {}, {}, /*training=*/true, /*momentum=*/0.0, eps, /*cudnn_enabled=*/true);
   }
   BatchNormStatistics& s = *active.statistics;
@@ -79,8 +88,9 @@ torch::Tensor scopedBatchNorm(const torch::Tensor& input, const torch::Tensor& w
                                       std::to_string(s.means.size()) + " were tracked");
   }
   if (split.sum && active.mode == BatchNormMode::Track) {
-    std::pair<torch::Tensor, torch::Tensor> running{s.means[k], s.variances[k]};
-    return splitBatchNorm(input, weight, bias, eps, &running, s.momentum);
+    const SplitNormalization normalized = splitBatchNorm(input, weight, bias, eps);
+    foldIntoRunning(normalized, s.means[k], s.variances[k], s.momentum);
+    return normalized.out;
   }
   // In training mode torch updates the running tensors in place (unbiased variance); they do not
   // require grad, so the forward stays differentiable in input, weight and bias.
