@@ -4,6 +4,11 @@
 
 namespace bilevel::core {
 
+torch::Tensor RowShare::own(const torch::Tensor& whole) const {
+  const int64_t rows = whole.size(0) / count;
+  return whole.narrow(0, index * rows, rows);
+}
+
 const torch::Tensor& Batch::at(const std::string& name) const {
   for (const auto& [key, tensor] : tensors_) {
     if (key == name) return tensor;

@@ -73,7 +73,8 @@ variable_list SumOverRanks::backward(AutogradContext* ctx, variable_list grads) 
 }
 
 // The sampler's batches, each rank keeping its contiguous share of every tensor's first dimension
-// (a tensor without dimensions, such as a per-step seed, is shared whole).
+// (a tensor without dimensions, such as a per-step seed, is shared whole), and knowing which share
+// it holds (Batch::rowShare).
 class ShardedSampler : public Sampler {
  public:
   ShardedSampler(std::unique_ptr<Sampler> sampler, int rank, int worldSize) : sampler_(std::move(sampler)), rank_(rank), worldSize_(worldSize) {}
@@ -103,7 +104,7 @@ class ShardedSampler : public Sampler {
       const int64_t share = rows / worldSize_;
       shares.emplace_back(name, tensor.narrow(0, rank_ * share, share));
     }
-    return Batch(std::move(shares));
+    return Batch(std::move(shares), RowShare{rank_, worldSize_});
   }
 
   std::unique_ptr<Sampler> sampler_;

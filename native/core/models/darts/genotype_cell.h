@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "core/data/batch.h"
 #include "core/models/darts/cell_shape.h"
 #include "core/models/darts/genotype.h"
 
@@ -16,6 +17,7 @@ namespace bilevel::core::models::darts {
 struct DropPath {
   double probability = 0;
   at::Generator* generator = nullptr;  // draws the masks; required when probability > 0
+  RowShare share;                      // the images' rows of their batch: masks are drawn for all of it
 };
 
 // The nodes (two edges each) and concatenated states of a cell genotype. Refused

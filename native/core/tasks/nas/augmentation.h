@@ -7,6 +7,8 @@
 #include <ATen/core/Generator.h>
 #include <torch/torch.h>
 
+#include "core/data/batch.h"
+
 namespace bilevel::core {
 
 struct Augmentation {
@@ -15,7 +17,8 @@ struct Augmentation {
   int64_t cutout = 16;      // 0: no cutout
 };
 
-// images [B, C, H, W] -> the same shape; the generator is a CPU one.
-torch::Tensor augmented(const torch::Tensor& images, const Augmentation& augmentation, at::Generator& generator);
+// images [B, C, H, W], `share`'s rows of a batch -> the same shape; the generator is a CPU one and
+// draws for the whole batch's rows, so each image is augmented alike however the batch is split.
+torch::Tensor augmented(const torch::Tensor& images, const Augmentation& augmentation, at::Generator& generator, const RowShare& share);
 
 }  // namespace bilevel::core

@@ -140,8 +140,8 @@ class NasRetrainProblem : public Problem {
     const torch::Tensor& rows = batch.at("rows");
     at::Generator generator = at::detail::createCPUGenerator(static_cast<uint64_t>(batch.at("seed").item<int64_t>()));
     const Augmentation augmentation{options_.cropPadding, options_.flip, options_.cutout};
-    const torch::Tensor images = augmented(train_.images.index_select(0, rows), augmentation, generator);
-    const darts::DropPath dropPath{batch.at("dropPath").item<double>(), &generator};
+    const torch::Tensor images = augmented(train_.images.index_select(0, rows), augmentation, generator, batch.rowShare());
+    const darts::DropPath dropPath{batch.at("dropPath").item<double>(), &generator, batch.rowShare()};
     const auto out = network_->forwardTraining(y, images, dropPath);
     const torch::Tensor labels = train_.labels.index_select(0, rows);
     torch::Tensor loss = F::cross_entropy(out.logits, labels);

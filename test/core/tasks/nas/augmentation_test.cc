@@ -17,12 +17,12 @@ at::Generator seeded(uint64_t seed) { return at::detail::createCPUGenerator(seed
 
 TEST(AugmentationTest, NothingAskedLeavesTheImages) {
   at::Generator gen = seeded(1);
-  EXPECT_TRUE(torch::equal(augmented(images(), {0, false, 0}, gen), images()));
+  EXPECT_TRUE(torch::equal(augmented(images(), {0, false, 0}, gen, {}), images()));
 }
 
 TEST(AugmentationTest, EachCropIsAWindowOfThePaddedImage) {
   at::Generator gen = seeded(2);
-  const torch::Tensor out = augmented(images(), {2, false, 0}, gen);
+  const torch::Tensor out = augmented(images(), {2, false, 0}, gen, {});
   const torch::Tensor padded = F::pad(images(), F::PadFuncOptions({2, 2, 2, 2}));
   for (int64_t i = 0; i < 4; ++i) {
     int matches = 0;
@@ -36,7 +36,7 @@ TEST(AugmentationTest, EachCropIsAWindowOfThePaddedImage) {
 TEST(AugmentationTest, EachFlipMirrorsTheImageOrLeavesItAndBothHappen) {
   at::Generator gen = seeded(3);
   const torch::Tensor input = torch::arange(64 * 8, torch::kFloat64).reshape({64, 1, 1, 8});
-  const torch::Tensor out = augmented(input, {0, true, 0}, gen);
+  const torch::Tensor out = augmented(input, {0, true, 0}, gen, {});
   int flipped = 0;
   for (int64_t i = 0; i < 64; ++i) {
     const bool same = torch::equal(out[i], input[i]), mirrored = torch::equal(out[i], input[i].flip(2));
@@ -50,7 +50,7 @@ TEST(AugmentationTest, EachFlipMirrorsTheImageOrLeavesItAndBothHappen) {
 TEST(AugmentationTest, CutoutZeroesOneClippedSquareOfTheSide) {
   at::Generator gen = seeded(4);
   const int64_t side = 4, size = 8;
-  const torch::Tensor out = augmented(torch::ones({32, 2, size, size}, torch::kFloat64), {0, false, side}, gen);
+  const torch::Tensor out = augmented(torch::ones({32, 2, size, size}, torch::kFloat64), {0, false, side}, gen, {});
   for (int64_t i = 0; i < 32; ++i) {
     EXPECT_TRUE(torch::equal(out[i][0], out[i][1])) << "every channel alike";
     const torch::Tensor zero = out[i][0].eq(0);
@@ -72,8 +72,21 @@ TEST(AugmentationTest, TheSameGeneratorStateGivesTheSameBatch) {
   // DARTS's settings on 32 x 32 images (a 16-pixel cutout would blank an 8 x 8 one).
   const torch::Tensor large = torch::rand({4, 3, 32, 32}, torch::kFloat64);
   at::Generator a = seeded(5), b = seeded(5), c = seeded(6);
-  EXPECT_TRUE(torch::equal(augmented(large, {}, a), augmented(large, {}, b)));
-  EXPECT_FALSE(torch::equal(augmented(large, {}, a), augmented(large, {}, c)));
+  EXPECT_TRUE(torch::equal(augmented(large, {}, a, {}), augmented(large, {}, b, {})));
+  EXPECT_FALSE(torch::equal(augmented(large, {}, a, {}), augmented(large, {}, c, {})));
+}
+
+TEST(AugmentationTest, ABatchSplitIntoSharesIsAugmentedAsTheWholeBatch) {
+  // Each rank of a process group augments its rows from the same seed: the draws must be the whole
+  // batch's, not a fresh set per rank (which would also give rank 1's rows rank 0's crops and flips).
+  const torch::Tensor whole = torch::rand({6, 3, 32, 32}, torch::kFloat64);
+  at::Generator all = seeded(7);
+  const torch::Tensor expected = augmented(whole, {}, all, {});
+  for (int64_t index = 0; index < 3; ++index) {
+    at::Generator own = seeded(7);
+    const torch::Tensor share = augmented(whole.narrow(0, 2 * index, 2), {}, own, RowShare{index, 3});
+    EXPECT_TRUE(torch::equal(share, expected.narrow(0, 2 * index, 2))) << "share " << index;
+  }
 }
 
 }  // namespace
