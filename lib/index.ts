@@ -58,6 +58,7 @@ export {
   deriveGenotype, skipConnections, operationNames, evaluationNetworkSize, GenotypeSchema, type EvaluationNetworkOptions, type Genotype, type GenotypeEdge, type OperationName, type DeriveOptions,
 } from './nas/genotype';
 export { nas } from './nas';
+export type { FollowOptions } from './engine/follow-run';
 export {
   nasMethods, NasSearchSchema, type NasMethod, type NasSearchOptions, type NasSearchSettings, type NasEpochRecord, type NasSearchResult,
 } from './nas/search';

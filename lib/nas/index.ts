@@ -1,6 +1,8 @@
 // Architecture search scripted from Node (docs/algorithms.md §14): one search, or a sweep of them.
-import { retrain } from './retrain';
-import { nasMethods, nasSolver, nasSolverConfig, search } from './search';
+import { followRetrain, retrain } from './retrain';
+import { followSearch, nasMethods, nasSolver, nasSolverConfig, search } from './search';
 import { sweep } from './sweep';
 
-export const nas = { search, sweep, retrain, methods: nasMethods, solver: nasSolver, solverConfig: nasSolverConfig };
+export const nas = {
+  search, followSearch, sweep, retrain, followRetrain, methods: nasMethods, solver: nasSolver, solverConfig: nasSolverConfig,
+};

@@ -4,12 +4,14 @@
 // checkpointed after each epoch, so a retraining stopped (or killed) continues with `resume`.
 import { Type, type Static } from '@sinclair/typebox';
 import { LIMITS, validate, type SameType } from '../config';
+import type { ProcessGroup } from '../distributed';
+import type { FollowOptions } from '../engine/follow-run';
 import type { MetricsLine } from '../engine/metrics-log';
 import type { FinishedResultFile } from '../engine/result';
 import { DeviceSchema, validateRunConfig, type RunConfig } from '../run-config';
 import { NasRetrainSchema, type NasRetrainMetrics, type NasRetrainOptions } from '../tasks/nas-retrain';
 import type { Device } from '../tensor';
-import { runEpochs } from './epoch-run';
+import { followEpochs, runEpochs } from './epoch-run';
 
 const positive = (description: string, defaultValue: number) =>
   Type.Optional(Type.Number({ exclusiveMinimum: 0, default: defaultValue, description }));
@@ -57,6 +59,11 @@ export interface NasRetrainRunOptions extends NasRetrainSettings {
   signal?: AbortSignal;
   /** Each epoch's record as it ends. */
   onEpoch?: (record: NasRetrainEpochRecord) => void;
+  /**
+   * Rank 0 of a process group that trains together, each rank on its share of every mini-batch
+   * (the others call followRetrain); rank 0 writes `out`.
+   */
+  processGroup?: ProcessGroup;
 }
 
 /** One epoch of a retraining. */
@@ -125,10 +132,15 @@ export function nasRetrainRunConfig(settings: NasRetrainSettings, where = 'nas.r
  * configurable): per epoch the test accuracy; checkpointed each epoch.
  */
 export async function retrain(options: NasRetrainRunOptions): Promise<NasRetrainResult> {
-  const { out, resume = false, signal = new AbortController().signal, onEpoch, ...settings } = options;
+  const { out, resume = false, signal = new AbortController().signal, onEpoch, processGroup, ...settings } = options;
   const config = nasRetrainRunConfig(settings);
   const remedy = 'pass resume: true to continue the retraining there, or another out';
-  const { epochs, result } = await runEpochs(config, retrainEpochRecords, { out, resume, signal, onEpoch, remedy });
+  const { epochs, result } = await runEpochs(config, retrainEpochRecords, { out, resume, signal, onEpoch, remedy, processGroup });
   const final = result.metrics as NasRetrainMetrics;
   return { epochs, testAccuracy: final.testAccuracy, parameters: final.parameters, result };
+}
+
+/** A rank other than 0 of a retraining by a process group: rank 0's epochs in step, writing nothing. */
+export async function followRetrain(settings: NasRetrainSettings, options: FollowOptions): Promise<void> {
+  await followEpochs(nasRetrainRunConfig(settings), options);
 }

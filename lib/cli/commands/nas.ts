@@ -2,17 +2,17 @@
 // architecture search (lib/nas/search.ts) into a folder, a line per epoch on stdout, genotype.json
 // at the end; with --nproc, as N local ranks (lib/cli/launch-ranks.ts), rank 0 writing the folder.
 // bilevel nas derive RUN_DIR: the genotype of a search folder's final alphas, as JSON on stdout.
-// bilevel nas retrain RETRAIN.json [--genotype FILE] [--out DIR] [--resume | --force] [--quiet]: a
-// genotype's evaluation network trained from scratch (lib/nas/retrain.ts), a line per epoch.
+// bilevel nas retrain RETRAIN.json [--genotype FILE] [--out DIR] [--resume | --force] [--quiet] [--nproc N]:
+// a genotype's evaluation network trained from scratch (lib/nas/retrain.ts), a line per epoch; with
+// --nproc, as N ranks as nas search does.
 // bilevel nas sweep SWEEP.json [--out DIR]: every method with every seed (lib/nas/sweep.ts), each
 // search's end on stderr, the summary table on stdout; the same command continues a stopped sweep.
 import * as path from 'node:path';
-import { inProcessGroup, isRankZero, ProcessGroup } from '../../distributed';
 import { claimOutputFolder, writeFileDurably } from '../../engine/output-folder';
 import { readResultFile } from '../../engine/result';
 import { StopSignals } from '../../engine/signals';
 import { deriveGenotype } from '../../nas/genotype';
-import { nasRetrainRunConfig, retrain, type NasRetrainEpochRecord, type NasRetrainSettings } from '../../nas/retrain';
+import { followRetrain, nasRetrainRunConfig, retrain, type NasRetrainEpochRecord, type NasRetrainSettings } from '../../nas/retrain';
 import { followSearch, nasRunConfig, search, type NasEpochRecord, type NasSearchSettings } from '../../nas/search';
 import { NasSweepSchema, sweep, type NasSweepSettings, type NasSweepSummary, type Spread } from '../../nas/sweep';
 import { validate } from '../../config';
@@ -23,6 +23,7 @@ import { needNativeAddon, readConfigFile } from '../config-file';
 import { EXIT, UsageError, asUsageErrors } from '../exit';
 import { formatNumber, summaryLine } from '../format';
 import { launchRanksIfAsked, processesOption } from '../launch-ranks';
+import { runAsRank } from '../rank-roles';
 import type { Terminal } from '../terminal';
 
 export const NAS_USAGE = `  bilevel nas search SEARCH.json [--out DIR] [--resume | --force] [--quiet] [--nproc N]
@@ -102,11 +103,11 @@ export function retrainEpochLine(e: NasRetrainEpochRecord): string {
   return `epoch ${e.epoch}: test ${percent(e.metrics.testAccuracy)}, f ${formatNumber(e.lower)}, ${e.seconds.toFixed(1)} s`;
 }
 
-/** What a command that runs one settings file into a folder (search, retrain) reads off its arguments. */
+/** What a command that runs one settings file into a folder (search, retrain; --nproc for both) reads off its arguments. */
 function folderRun(command: string, args: string[], extra: Record<string, { type: 'string' }> = {}) {
   const { values, positionals } = parseOptions(`nas ${command}`, args, {
     out: { type: 'string' }, resume: { type: 'boolean', default: false }, force: { type: 'boolean', default: false },
-    quiet: { type: 'boolean', default: false }, ...extra,
+    quiet: { type: 'boolean', default: false }, ...processesOption, ...extra,
   });
   const what = command.toUpperCase();
   if (positionals.length !== 1) throw new UsageError(`nas ${command}: expected one ${what}.json argument; got ${positionals.length}`);
@@ -117,44 +118,51 @@ function folderRun(command: string, args: string[], extra: Record<string, { type
   const out = (values.out as string | undefined) ?? path.join('runs', path.basename(file, path.extname(file)));
   const claim = () => asUsageErrors(() =>
     claimOutputFolder(out, { keep: resume, force: values.force === true, remedy: 'use --resume to continue the run there, or --force to replace it' }));
-  return { file, out, resume, quiet: values.quiet === true, values, claim };
+  const text = (name: string) => (values as Record<string, unknown>)[name] as string | undefined;
+  return { file, out, resume, quiet: values.quiet === true, nproc: text('nproc'), text, claim };
 }
 
 async function retrainCommand(term: Terminal, args: string[]): Promise<number> {
-  const { file, out, resume, quiet, values, claim } = folderRun('retrain', args, { genotype: { type: 'string' } });
+  const { file, out, resume, quiet, nproc, text, claim } = folderRun('retrain', args, { genotype: { type: 'string' } });
   const read = asUsageErrors(() => parseJson(readConfigFile(file), file)) as NasRetrainSettings;
-  const genotypeFile = (values as Record<string, unknown>).genotype as string | undefined;
+  const genotypeFile = text('genotype');
   const withGenotype = genotypeFile === undefined ? read
     : { ...read, task: { ...read.task, genotype: asUsageErrors(() => parseJson(readConfigFile(genotypeFile), genotypeFile)) } } as NasRetrainSettings;
   asUsageErrors(() => nasRetrainRunConfig(withGenotype, `${file}: retrain`));
-  claim();
-  using stop = new StopSignals();
-  const trained = await retrain({
-    ...rootFromFile(withGenotype, file), out, resume, signal: stop.signal,
-    onEpoch: (record) => quiet || term.stdout.write(`${retrainEpochLine(record)}\n`),
+  const settings = rootFromFile(withGenotype, file);
+  const launched = launchRanksIfAsked(term, ['nas', 'retrain'], args, nproc);
+  if (launched !== undefined) return launched;
+  return runAsRank({
+    claim,
+    follow: (options) => followRetrain(settings, options),
+    lead: async (stop, processGroup) => {
+      const trained = await retrain({
+        ...settings, out, resume, signal: stop.signal, processGroup,
+        onEpoch: (record) => quiet || term.stdout.write(`${retrainEpochLine(record)}\n`),
+      });
+      if (!quiet) term.stdout.write(`${summaryLine(trained.result, out)}; test accuracy ${percent(trained.testAccuracy)}, ${trained.parameters} parameters\n`);
+      return trained.result.status === 'interrupted' ? stop.exitCode() : EXIT.success;
+    },
   });
-  if (!quiet) term.stdout.write(`${summaryLine(trained.result, out)}; test accuracy ${percent(trained.testAccuracy)}, ${trained.parameters} parameters\n`);
-  return trained.result.status === 'interrupted' ? stop.exitCode() : EXIT.success;
 }
 
 async function searchCommand(term: Terminal, args: string[]): Promise<number> {
-  const { file, out, resume, quiet, values, claim } = folderRun('search', args, processesOption);
+  const { file, out, resume, quiet, nproc, claim } = folderRun('search', args);
   const settings = readSearchFile(file);
-  const launched = launchRanksIfAsked(term, ['nas', 'search'], args, (values as Record<string, unknown>).nproc as string | undefined);
+  const launched = launchRanksIfAsked(term, ['nas', 'search'], args, nproc);
   if (launched !== undefined) return launched;
-  if (isRankZero()) claim();
-  using stop = new StopSignals();
-  using processGroup = inProcessGroup() ? await ProcessGroup.join() : undefined;
-  if (processGroup !== undefined && processGroup.rank !== 0) {
-    await followSearch(settings, { processGroup, signal: stop.signal });
-    return stop.exitCode();
-  }
-  const searched = await search({
-    ...settings, out, resume, signal: stop.signal, processGroup, onEpoch: (record) => quiet || term.stdout.write(`${epochLine(record)}\n`),
+  return runAsRank({
+    claim,
+    follow: (options) => followSearch(settings, options),
+    lead: async (stop, processGroup) => {
+      const searched = await search({
+        ...settings, out, resume, signal: stop.signal, processGroup, onEpoch: (record) => quiet || term.stdout.write(`${epochLine(record)}\n`),
+      });
+      writeFileDurably(path.join(out, 'genotype.json'), `${JSON.stringify(searched.genotype)}\n`);
+      if (!quiet) term.stdout.write(`${summaryLine(searched.result, out)}; genotype in ${path.join(out, 'genotype.json')}\n`);
+      return searched.result.status === 'interrupted' ? stop.exitCode() : EXIT.success;
+    },
   });
-  writeFileDurably(path.join(out, 'genotype.json'), `${JSON.stringify(searched.genotype)}\n`);
-  if (!quiet) term.stdout.write(`${summaryLine(searched.result, out)}; genotype in ${path.join(out, 'genotype.json')}\n`);
-  return searched.result.status === 'interrupted' ? stop.exitCode() : EXIT.success;
 }
 
 function deriveCommand(term: Terminal, args: string[]): number {

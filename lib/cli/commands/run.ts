@@ -3,17 +3,16 @@
 // as N local ranks (lib/cli/launch-ranks.ts). A rank of a process group (torchrun's variables in the
 // environment) solves data-parallel with the others: rank 0 writes the folder, the others follow.
 import * as path from 'node:path';
-import { inProcessGroup, isRankZero, ProcessGroup } from '../../distributed';
 import { followRun } from '../../engine/follow-run';
 import { claimOutputFolder } from '../../engine/output-folder';
 import { runIntoFolder } from '../../engine/run-folder';
-import { StopSignals } from '../../engine/signals';
 import { folderRunOptions, onlyConfigArgument, parseDeviceOption, parseIterationsOption, parseOptions } from '../arguments';
 import { loadConfigFile, needNativeAddon } from '../config-file';
 import { EXIT, UsageError, asUsageErrors } from '../exit';
 import { summaryLine } from '../format';
 import { launchRanksIfAsked, processesOption } from '../launch-ranks';
 import { createProgress } from '../progress';
+import { runAsRank } from '../rank-roles';
 import { printError, type Terminal } from '../terminal';
 
 /** The exit code: 0, or 128 + the stop signal that interrupted the run. */
@@ -34,25 +33,20 @@ export async function runCommand(term: Terminal, args: string[]): Promise<number
   if (launched !== undefined) return launched;
   const loaded = await loadConfigFile(configPath, overrides);
   const outDir = values.out ?? path.join('runs', path.basename(configPath, path.extname(configPath)));
-  // Rank 0 (or the only process) owns the folder; followers leave it to rank 0.
-  if (isRankZero()) {
-    const remedy = 'use --resume to continue the run there, or --force to replace it';
-    asUsageErrors(() => claimOutputFolder(outDir, { keep: resume, force, remedy }));
-  }
-  using stop = new StopSignals();
-  using processGroup = inProcessGroup() ? await ProcessGroup.join() : undefined;
-  if (processGroup !== undefined && processGroup.rank !== 0) {
-    await followRun(loaded, { processGroup, signal: stop.signal });
-    return stop.exitCode();
-  }
   const quiet = values.quiet === true;
-  const result = await runIntoFolder(loaded, outDir, {
-    signal: stop.signal,
-    resume,
-    processGroup,
-    progress: createProgress(term, quiet, loaded.config.iterations),
-    warn: (message) => printError(term, message),
+  return runAsRank({
+    claim: () => asUsageErrors(() => claimOutputFolder(outDir, { keep: resume, force, remedy: 'use --resume to continue the run there, or --force to replace it' })),
+    follow: (options) => followRun(loaded, options),
+    lead: async (stop, processGroup) => {
+      const result = await runIntoFolder(loaded, outDir, {
+        signal: stop.signal,
+        resume,
+        processGroup,
+        progress: createProgress(term, quiet, loaded.config.iterations),
+        warn: (message) => printError(term, message),
+      });
+      if (!quiet) term.stdout.write(`${summaryLine(result, outDir)}\n`);
+      return result.status === 'interrupted' ? stop.exitCode() : EXIT.success;
+    },
   });
-  if (!quiet) term.stdout.write(`${summaryLine(result, outDir)}\n`);
-  return result.status === 'interrupted' ? stop.exitCode() : EXIT.success;
 }
