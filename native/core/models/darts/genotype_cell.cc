@@ -11,9 +11,8 @@ int64_t strideOf(const GenotypeEdge& edge, const CellShape& shape) { return shap
 torch::Tensor dropped(const torch::Tensor& x, const DropPath& dropPath) {
   const double keep = 1 - dropPath.probability;
   // Drawn on the CPU, where the generator is, so that a CUDA network takes the same masks.
-  const torch::Tensor mask =
-      dropPath.share.own(torch::bernoulli(torch::full({dropPath.share.wholeRows(x.size(0)), 1, 1, 1}, keep, x.options().device(torch::kCPU)), *dropPath.generator))
-          .to(x.device());
+  const torch::Tensor keepProbabilities = torch::full({dropPath.share.wholeRows(x.size(0)), 1, 1, 1}, keep, x.options().device(torch::kCPU));
+  const torch::Tensor mask = dropPath.share.own(torch::bernoulli(keepProbabilities, *dropPath.generator)).to(x.device());
   return x / keep * mask;
 }
 
