@@ -5,17 +5,18 @@
 import { inProcessGroup, isRankZero, ProcessGroup } from '../distributed';
 import type { FollowOptions } from '../engine/follow-run';
 import { StopSignals } from '../engine/signals';
+import { EXIT } from './exit';
 
 export interface RankRoles {
   /** Claims the output folder (refusing a taken one); rank 0 only. */
   claim: () => void;
   /** A follower's part; resolves when the run ends. */
   follow: (options: FollowOptions) => Promise<unknown>;
-  /** Rank 0's (or the only process's) part; resolves with the exit code. */
-  lead: (stop: StopSignals, processGroup: ProcessGroup | undefined) => Promise<number>;
+  /** Rank 0's (or the only process's) part; resolves with how the run ended. */
+  lead: (signal: AbortSignal, processGroup: ProcessGroup | undefined) => Promise<{ status: string }>;
 }
 
-/** This process's part of the command; resolves with its exit code. */
+/** This process's part of the command; resolves with its exit code: 0, or 128 + the stop signal that interrupted the run. */
 export async function runAsRank({ claim, follow, lead }: RankRoles): Promise<number> {
   if (isRankZero()) claim();
   using stop = new StopSignals();
@@ -25,5 +26,6 @@ export async function runAsRank({ claim, follow, lead }: RankRoles): Promise<num
     return stop.exitCode();
   }
   // Awaited here: the stop signals and the group must outlive the run.
-  return await lead(stop, processGroup);
+  const { status } = await lead(stop.signal, processGroup);
+  return status === 'interrupted' ? stop.exitCode() : EXIT.success;
 }

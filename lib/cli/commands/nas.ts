@@ -135,13 +135,13 @@ async function retrainCommand(term: Terminal, args: string[]): Promise<number> {
   return runAsRank({
     claim,
     follow: (options) => followRetrain(settings, options),
-    lead: async (stop, processGroup) => {
+    lead: async (signal, processGroup) => {
       const trained = await retrain({
-        ...settings, out, resume, signal: stop.signal, processGroup,
+        ...settings, out, resume, signal, processGroup,
         onEpoch: (record) => quiet || term.stdout.write(`${retrainEpochLine(record)}\n`),
       });
       if (!quiet) term.stdout.write(`${summaryLine(trained.result, out)}; test accuracy ${percent(trained.testAccuracy)}, ${trained.parameters} parameters\n`);
-      return trained.result.status === 'interrupted' ? stop.exitCode() : EXIT.success;
+      return trained.result;
     },
   });
 }
@@ -154,13 +154,13 @@ async function searchCommand(term: Terminal, args: string[]): Promise<number> {
   return runAsRank({
     claim,
     follow: (options) => followSearch(settings, options),
-    lead: async (stop, processGroup) => {
+    lead: async (signal, processGroup) => {
       const searched = await search({
-        ...settings, out, resume, signal: stop.signal, processGroup, onEpoch: (record) => quiet || term.stdout.write(`${epochLine(record)}\n`),
+        ...settings, out, resume, signal, processGroup, onEpoch: (record) => quiet || term.stdout.write(`${epochLine(record)}\n`),
       });
       writeFileDurably(path.join(out, 'genotype.json'), `${JSON.stringify(searched.genotype)}\n`);
       if (!quiet) term.stdout.write(`${summaryLine(searched.result, out)}; genotype in ${path.join(out, 'genotype.json')}\n`);
-      return searched.result.status === 'interrupted' ? stop.exitCode() : EXIT.success;
+      return searched.result;
     },
   });
 }

@@ -8,7 +8,7 @@ import { claimOutputFolder } from '../../engine/output-folder';
 import { runIntoFolder } from '../../engine/run-folder';
 import { folderRunOptions, onlyConfigArgument, parseDeviceOption, parseIterationsOption, parseOptions } from '../arguments';
 import { loadConfigFile, needNativeAddon } from '../config-file';
-import { EXIT, UsageError, asUsageErrors } from '../exit';
+import { UsageError, asUsageErrors } from '../exit';
 import { summaryLine } from '../format';
 import { launchRanksIfAsked, processesOption } from '../launch-ranks';
 import { createProgress } from '../progress';
@@ -37,16 +37,16 @@ export async function runCommand(term: Terminal, args: string[]): Promise<number
   return runAsRank({
     claim: () => asUsageErrors(() => claimOutputFolder(outDir, { keep: resume, force, remedy: 'use --resume to continue the run there, or --force to replace it' })),
     follow: (options) => followRun(loaded, options),
-    lead: async (stop, processGroup) => {
+    lead: async (signal, processGroup) => {
       const result = await runIntoFolder(loaded, outDir, {
-        signal: stop.signal,
+        signal,
         resume,
         processGroup,
         progress: createProgress(term, quiet, loaded.config.iterations),
         warn: (message) => printError(term, message),
       });
       if (!quiet) term.stdout.write(`${summaryLine(result, outDir)}\n`);
-      return result.status === 'interrupted' ? stop.exitCode() : EXIT.success;
+      return result;
     },
   });
 }
